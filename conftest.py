@@ -1,0 +1,122 @@
+"""Fixtures shared by every test: one real database server per run, clean data per test.
+
+Set `MONGO_TEST_URI` to run the suite against another MongoDB instead of the SecantusDB
+server started here. Nothing is mocked: every test talks to a server over a socket.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+# Generous throttling for the suite (many sign-ups come from one address); the
+# throttling tests build their own Settings with small limits.
+TEST_ENV = {
+    "APP_ENV": "test",
+    "LANDING_URL": "http://localhost:4321",
+    "WEB_URL": "http://localhost:3000",
+    "COOKIE_DOMAIN": "",
+    "LOGIN_MAX_FAILURES_PER_USER": "1000",
+    "LOGIN_MAX_FAILURES_PER_IP": "100000",
+    "SIGNUP_MAX_PER_IP": "100000",
+    "TRUSTED_PROXIES": "",
+    "DJANGO_SECRET_KEY": "test-secret-key-not-for-production-0123456789abcdefghijklmnop",
+}
+
+
+@dataclass
+class DatabaseServer:
+    """The run's database; `stop()`/`start()` simulate an outage on the same port."""
+
+    uri: str
+    local: object | None = None  # devtools.dbserver.LocalDatabase when we started it
+
+    def stop(self) -> None:
+        if self.local is None:
+            pytest.skip("MONGO_TEST_URI is set: cannot stop an external server")
+        self.local.stop()
+
+    def start(self) -> None:
+        if self.local is None:
+            pytest.skip("MONGO_TEST_URI is set: cannot start an external server")
+        self.local.start()
+
+
+@pytest.fixture(scope="session")
+def database_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseServer]:
+    external = os.environ.get("MONGO_TEST_URI")
+    if external:
+        yield DatabaseServer(external)
+        return
+    from devtools.dbserver import LocalDatabase
+
+    root: Path = tmp_path_factory.mktemp("secantus")
+    local = LocalDatabase(
+        root / "data", sync_on_commit=False, test_commands=True, log_path=root / "server.log"
+    )
+    local.start()
+    try:
+        yield DatabaseServer(local.uri, local)
+    finally:
+        local.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_environment(database_server: DatabaseServer) -> Iterator[None]:
+    """Point every app and helper of this process (and its children) at the test server."""
+    saved = {k: os.environ.get(k) for k in [*TEST_ENV, "MONGO_URI"]}
+    os.environ.update(TEST_ENV)
+    os.environ["MONGO_URI"] = database_server.uri
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture
+def db(database_server: DatabaseServer):
+    """A clean application database with its indexes, for one test."""
+    import db_utils
+
+    db_utils.connect(database_server.uri)
+    db_utils.ensure_indexes()
+    database = db_utils.get_database()
+    for name in database.list_collection_names():
+        if not name.startswith("system."):
+            database[name].delete_many({})
+    return database
+
+
+@pytest.fixture
+def settings(database_server: DatabaseServer):
+    from auth_utils import load_settings
+
+    return load_settings({**TEST_ENV, "MONGO_URI": database_server.uri})
+
+
+class FakeClock:
+    """A settable clock (a real datetime source the test moves by hand, not a stub)."""
+
+    def __init__(self) -> None:
+        from auth_utils import utc_now
+
+        self.now = utc_now()
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        from datetime import timedelta
+
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()

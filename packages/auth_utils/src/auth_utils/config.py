@@ -1,0 +1,142 @@
+"""Settings from the environment, after `.env` and `.env.local` (real variables win)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+__all__ = ["Settings", "SettingsError", "load_dotenv_files", "load_settings", "origin_of"]
+
+DEV_SECRET_MARKER = "dev-insecure"  # noqa: S105 - a marker we refuse, not a secret
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+def origin_of(url: str) -> str:
+    """`scheme://host[:port]` of a URL, lower-cased, default ports dropped."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    port = parts.port
+    if port is None or (scheme, port) in (("http", 80), ("https", 443)):
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    mongo_uri: str
+    landing_url: str
+    web_url: str
+    cookie_domain: str | None
+    app_env: str
+    django_secret_key: str
+    login_max_failures_per_user: int
+    login_max_failures_per_ip: int
+    signup_max_per_ip: int
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
+        default=()
+    )
+    login_window_seconds: int = 15 * 60
+    signup_window_seconds: int = 60 * 60
+
+    @property
+    def production(self) -> bool:
+        return self.app_env == "production"
+
+    @property
+    def landing_origin(self) -> str:
+        return origin_of(self.landing_url)
+
+    @property
+    def web_origin(self) -> str:
+        return origin_of(self.web_url)
+
+    @property
+    def allowed_origins(self) -> frozenset[str]:
+        return frozenset({self.landing_origin, self.web_origin})
+
+
+def _find_upwards(name: str, start: Path) -> Path | None:
+    for folder in (start, *start.parents):
+        candidate = folder / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_dotenv_files(start: Path | None = None) -> dict[str, str]:
+    """Values of `.env` overlaid by `.env.local`, found from `start` (cwd) upwards."""
+    start = start or Path.cwd()
+    values: dict[str, str] = {}
+    for name in (".env", ".env.local"):
+        path = _find_upwards(name, start)
+        if path:
+            values.update({k: v for k, v in dotenv_values(path).items() if v is not None})
+    return values
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < 1:
+        raise SettingsError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    nets = []
+    for item in filter(None, (p.strip() for p in raw.split(","))):
+        try:
+            nets.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise SettingsError(f"TRUSTED_PROXIES: {item!r} is not an address or network"
+                                ) from None
+    return tuple(nets)
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read settings; in production refuse to start with a missing or dev secret."""
+    env = {**load_dotenv_files(), **os.environ} if environ is None else dict(environ)
+    app_env = env.get("APP_ENV", "development").strip() or "development"
+    if app_env not in ("development", "production", "test"):
+        raise SettingsError(f"APP_ENV must be development, production or test, not {app_env!r}")
+    secret = env.get("DJANGO_SECRET_KEY", "").strip()
+    if app_env == "production" and (not secret or DEV_SECRET_MARKER in secret):
+        raise SettingsError(
+            "APP_ENV=production needs DJANGO_SECRET_KEY set to a long random value "
+            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))')"
+        )
+    landing_url = env.get("LANDING_URL", "").strip() or "http://localhost:4321"
+    web_url = env.get("WEB_URL", "").strip() or "http://localhost:3000"
+    for name, url in (("LANDING_URL", landing_url), ("WEB_URL", web_url)):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise SettingsError(f"{name} must be an http(s) URL, got {url!r}")
+    from db_utils import DEFAULT_MONGO_URI
+
+    return Settings(
+        mongo_uri=env.get("MONGO_URI", "").strip() or DEFAULT_MONGO_URI,
+        landing_url=landing_url.rstrip("/"),
+        web_url=web_url.rstrip("/"),
+        cookie_domain=env.get("COOKIE_DOMAIN", "").strip().lstrip(".") or None,
+        app_env=app_env,
+        django_secret_key=secret or f"{DEV_SECRET_MARKER}-only-for-local-development",
+        login_max_failures_per_user=_int(env, "LOGIN_MAX_FAILURES_PER_USER", 10),
+        login_max_failures_per_ip=_int(env, "LOGIN_MAX_FAILURES_PER_IP", 100),
+        signup_max_per_ip=_int(env, "SIGNUP_MAX_PER_IP", 20),
+        trusted_proxies=_networks(env.get("TRUSTED_PROXIES", "")),
+    )

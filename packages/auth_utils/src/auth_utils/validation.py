@@ -1,0 +1,50 @@
+"""Username and password rules, with messages fit to show a person."""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "PASSWORD_MAX",
+    "PASSWORD_MIN",
+    "USERNAME_MAX",
+    "USERNAME_MIN",
+    "USERNAME_PATTERN",
+    "normalize_username",
+    "validate_password",
+    "validate_username",
+]
+
+USERNAME_MIN, USERNAME_MAX = 3, 31
+PASSWORD_MIN, PASSWORD_MAX = 8, 255
+USERNAME_PATTERN = "[a-z0-9_-]+"  # also the HTML `pattern` (browsers anchor it)
+_USERNAME_RE = re.compile(USERNAME_PATTERN)
+
+
+def normalize_username(raw: str) -> str:
+    """Trim and lower-case, as both sign-up and log-in must (the seeds did only one)."""
+    return raw.strip().lower()
+
+
+def validate_username(username: str) -> str | None:
+    """None when the (normalized) username is acceptable, else the reason."""
+    if not username:
+        return "Enter a username."
+    if not USERNAME_MIN <= len(username) <= USERNAME_MAX:
+        return f"Username must be {USERNAME_MIN} to {USERNAME_MAX} characters long."
+    if not _USERNAME_RE.fullmatch(username):
+        return "Username may only contain a-z, 0-9, underscores and hyphens."
+    return None
+
+
+def validate_password(password: str) -> str | None:
+    """None when acceptable; any characters are allowed except NUL and broken bytes."""
+    if not password:
+        return "Enter a password."
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        return f"Password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters long."
+    if "\x00" in password:
+        return "Password must not contain NUL characters."
+    if "\ufffd" in password:
+        return "Password contains bytes that are not valid UTF-8."
+    return None

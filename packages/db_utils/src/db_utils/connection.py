@@ -1,0 +1,104 @@
+"""One MongoDB client per process, made from `MONGO_URI`, and the start-up index build."""
+
+from __future__ import annotations
+
+import os
+import threading
+from urllib.parse import unquote, urlsplit
+
+import mongoengine
+from pymongo import MongoClient
+from pymongo.database import Database
+
+from db_utils.errors import translate_errors
+
+__all__ = [
+    "DEFAULT_MONGO_URI",
+    "connect",
+    "database_name",
+    "disconnect",
+    "ensure_indexes",
+    "get_client",
+    "get_database",
+    "ping",
+]
+
+DEFAULT_MONGO_URI = (
+    "mongodb://127.0.0.1:27017/monorepo_auth?retryWrites=false&directConnection=true"
+)
+DEFAULT_DB_NAME = "monorepo_auth"
+
+# Bounded waits so an outage turns into a quick 503 instead of pymongo's 30 s default.
+# A URI that sets any of these keeps its own value.
+_TIMEOUTS_MS = {
+    "serverSelectionTimeoutMS": 2000,
+    "connectTimeoutMS": 2000,
+    "socketTimeoutMS": 10000,
+}
+
+_lock = threading.Lock()
+_connected_uri: str | None = None
+
+
+def database_name(uri: str) -> str:
+    """The database named in the URI's path, or `monorepo_auth` when it names none."""
+    path = urlsplit(uri).path.lstrip("/")
+    return unquote(path) or DEFAULT_DB_NAME
+
+
+def connect(uri: str | None = None) -> MongoClient:
+    """Connect mongoengine's default alias; calling it again with the same URI is free."""
+    global _connected_uri
+    uri = uri or os.environ.get("MONGO_URI") or DEFAULT_MONGO_URI
+    with _lock:
+        if _connected_uri == uri:
+            return mongoengine.get_connection()
+        if _connected_uri is not None:
+            mongoengine.disconnect()
+        lowered = uri.lower()
+        options = {k: v for k, v in _TIMEOUTS_MS.items() if k.lower() not in lowered}
+        client = mongoengine.connect(
+            db=database_name(uri), host=uri, tz_aware=True, uuidRepresentation="standard",
+            **options,
+        )
+        _connected_uri = uri
+        return client
+
+
+def disconnect() -> None:
+    """Close the process's client (tests, and `dev` on shutdown)."""
+    global _connected_uri
+    with _lock:
+        if _connected_uri is not None:
+            mongoengine.disconnect()
+            _connected_uri = None
+
+
+def get_client() -> MongoClient:
+    """The process's client, connecting from the environment on first use."""
+    return connect() if _connected_uri is None else mongoengine.get_connection()
+
+
+def get_database() -> Database:
+    """The application database (for raw queries on hot paths)."""
+    get_client()
+    return mongoengine.get_db()
+
+
+@translate_errors
+def ensure_indexes() -> None:
+    """Create the indexes the documents declare (idempotent; run at every start-up)."""
+    from db_utils.documents import ALL_DOCUMENTS
+
+    get_client()
+    for document in ALL_DOCUMENTS:
+        document.ensure_indexes()
+
+
+def ping() -> bool:
+    """True when the server answers a ping within the selection timeout."""
+    try:
+        get_client().admin.command("ping")
+    except Exception:  # any failure means "not healthy"; /healthz says 503
+        return False
+    return True

@@ -1,0 +1,57 @@
+"""`uv run db`: the local database on the host and port of `MONGO_URI`, until Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+
+from auth_utils import SettingsError, load_settings
+
+from devtools.dbserver import LocalDatabase, local_address, port_answers
+
+DATA_DIR = Path(".data")
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"db: {exc}", file=sys.stderr)
+        return 2
+    address = local_address(settings.mongo_uri)
+    if address is None:
+        print(f"db: MONGO_URI does not point at this machine ({settings.mongo_uri.split('@')[-1]}"
+              "); nothing to start", file=sys.stderr)
+        return 2
+    host, port = address
+    if port_answers(host, port):
+        print(f"db: port {host}:{port} is already taken (another database?); "
+              "stop it or change MONGO_URI", file=sys.stderr)
+        return 1
+    db = LocalDatabase(DATA_DIR / "db", host=host, port=port, sync_on_commit=True)
+    try:
+        db.start()
+    except RuntimeError as exc:
+        print(f"db: {exc}", file=sys.stderr)
+        return 1
+    print(f"db: SecantusDB listening on {host}:{port}, data in {DATA_DIR / 'db'} "
+          "(Ctrl-C to stop)", flush=True)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        assert db.process is not None
+        db.process.wait()
+        print(f"db: server exited with code {db.process.returncode}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("db: stopping...", flush=True)
+        db.stop()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""Start and stop a local SecantusDB server (a MongoDB wire-protocol server) as a process.
+
+Used by `uv run db`, `uv run dev`, the test fixtures and the benchmarks, so every one of
+them runs the database the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+__all__ = ["LocalDatabase", "free_port", "local_address", "port_answers"]
+
+LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+def local_address(mongo_uri: str) -> tuple[str, int] | None:
+    """(host, port) when the URI names one server on this machine, else None."""
+    if not mongo_uri.startswith("mongodb://"):
+        return None
+    netloc = urlsplit(mongo_uri).netloc.rsplit("@", 1)[-1]
+    if "," in netloc:
+        return None
+    host, _, port = netloc.rpartition(":") if netloc.count(":") == 1 or "]" in netloc \
+        else (netloc, "", "")
+    host = host or netloc
+    if host.lower() not in LOOPBACK_NAMES:
+        return None
+    return host.strip("[]"), int(port or 27017)
+
+
+def port_answers(host: str, port: int, timeout: float = 0.3) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=timeout):
+        return True
+    return False
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+class LocalDatabase:
+    """One `python -m secantus` process on loopback, data kept in `storage_path`."""
+
+    def __init__(
+        self,
+        storage_path: Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        sync_on_commit: bool = True,
+        test_commands: bool = False,
+        log_path: Path | None = None,
+    ) -> None:
+        self.storage_path = Path(storage_path)
+        self.host = host
+        self.port = port or free_port(host)
+        self.sync_on_commit = sync_on_commit
+        self.test_commands = test_commands
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def uri(self) -> str:
+        return (f"mongodb://{self.host}:{self.port}/monorepo_auth"
+                "?retryWrites=false&directConnection=true")
+
+    def command(self) -> list[str]:
+        self.storage_path.mkdir(parents=True, exist_ok=True)
+        # An explicit (empty) config stops the server auto-loading a secantusd.toml from
+        # the working directory or the home folder.
+        config = self.storage_path.parent / "secantusd.toml"
+        if not config.exists():
+            config.write_text("# monorepo-auth: every setting is passed on the command line\n")
+        cmd = [
+            sys.executable, "-m", "secantus", "--config", str(config), "--host", self.host,
+            "--port", str(self.port), "--storage-path", str(self.storage_path),
+            "--log-level", "WARNING",
+        ]
+        if self.sync_on_commit:
+            cmd.append("--sync-on-commit")  # nothing acknowledged is lost on a crash
+        if self.test_commands:
+            cmd.append("--enable-test-commands")
+        return cmd
+
+    def start(self, timeout: float = 20.0) -> LocalDatabase:
+        if port_answers(self.host, self.port):
+            raise RuntimeError(f"port {self.host}:{self.port} is already in use")
+        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        self.process = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"database server exited with code {self.process.returncode}"
+                    + (f"; see {self.log_path}" if self.log_path else "")
+                )
+            if port_answers(self.host, self.port, 0.1):
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"database server did not answer on {self.host}:{self.port} "
+                           f"within {timeout:.0f} s")
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM and wait (a clean stop takes ~2 s); SIGKILL if it hangs."""
+        if self.process is None or self.process.poll() is not None:
+            self.process = None
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+        self.process = None
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait(5)
+        self.process = None
+
+    def __enter__(self) -> LocalDatabase:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
