@@ -120,3 +120,26 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+LANDING = "http://localhost:4321"
+WEB = "http://localhost:3000"
+
+
+@pytest.fixture
+def landing_app(db, settings, clock):
+    from auth_utils import SessionManager
+    from landing.app import create_app
+
+    return create_app(settings, SessionManager(clock=clock))
+
+
+@pytest.fixture
+def landing(landing_app):
+    """A TestClient for the landing app that sends our Origin on every request."""
+    from starlette.testclient import TestClient
+
+    with TestClient(
+        landing_app, base_url=LANDING, headers={"Origin": LANDING}, follow_redirects=False
+    ) as client:
+        yield client
