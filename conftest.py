@@ -143,3 +143,44 @@ def landing(landing_app):
         landing_app, base_url=LANDING, headers={"Origin": LANDING}, follow_redirects=False
     ) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def django_setup(test_environment):
+    """Configure Django once per run, from the test environment."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "web.settings")
+    import django
+
+    django.setup()
+
+
+@pytest.fixture
+def web_services(db, settings, clock, django_setup):
+    """The web app's services rebuilt around this test's clock."""
+    from auth_utils import SessionManager
+    from web import services
+
+    return services.configure(settings, SessionManager(clock=clock))
+
+
+@pytest.fixture
+def web(web_services):
+    """Django's test client for the web app, as a browser on WEB_URL would be."""
+    from django.test import Client
+
+    return Client(HTTP_HOST="localhost:3000", HTTP_ORIGIN=WEB, enforce_csrf_checks=True)
+
+
+@pytest.fixture
+def login_session(web_services):
+    """Make a user and a session as the landing app would; returns (token, user, session)."""
+    from auth_utils import hash_password
+    from db_utils import users
+
+    def make(username: str = "alice", password: str = "correct horse"):
+        user = users.create_user(username, hash_password(password),
+                                 now=web_services.sessions.clock())
+        token, session = web_services.sessions.create_session(user.id, user.username)
+        return token, user, session
+
+    return make

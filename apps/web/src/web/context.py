@@ -1,0 +1,8 @@
+"""Template context shared by every page."""
+
+from django.conf import settings
+from django.http import HttpRequest
+
+
+def urls(request: HttpRequest) -> dict:
+    return {"landing_url": settings.LANDING_URL}

@@ -1,0 +1,41 @@
+"""The web app's pages: the protected home, log-out, and the health check."""
+
+from __future__ import annotations
+
+import db_utils
+from auth_utils import blank_session_cookie
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_POST
+
+from web import services
+from web.middleware import apply_cookie
+
+__all__ = ["healthz", "home", "logout"]
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """Login required: LoginRequiredMiddleware sends anonymous visitors to landing."""
+    return render(request, "home.html")
+
+
+@login_not_required
+@require_POST
+def logout(request: HttpRequest) -> HttpResponse:
+    """Revoke the session server-side (so a replayed cookie fails in both apps)."""
+    svc = services.get()
+    svc.accounts.log_out(request.auth_session.id if request.auth_session else None)
+    response = HttpResponseRedirect(settings.LANDING_URL, status=303)
+    apply_cookie(response, blank_session_cookie(svc.cookie))
+    return response
+
+
+@login_not_required
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    if db_utils.ping():
+        return JsonResponse({"status": "ok"})
+    return JsonResponse({"status": "unavailable"}, status=503)
