@@ -25,7 +25,7 @@ def main() -> int:
     if not args or args[0].startswith("-"):
         url = urlsplit(shared.web_url)
         port = url.port or (443 if url.scheme == "https" else 80)
-        host = "127.0.0.1" if url.hostname in ("localhost", "127.0.0.1") else "0.0.0.0"  # noqa: S104
+        host = os.environ.get("BIND_HOST", "127.0.0.1")
         args = ["runserver", f"{host}:{port}", *args]
         if shared.app_env != "development" and "--noreload" not in args:
             args.append("--noreload")

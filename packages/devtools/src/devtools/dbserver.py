@@ -95,8 +95,11 @@ class LocalDatabase:
     def start(self, timeout: float = 20.0) -> LocalDatabase:
         if port_answers(self.host, self.port):
             raise RuntimeError(f"port {self.host}:{self.port} is already in use")
+        command = self.command()
+        if self.log_path:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
