@@ -184,3 +184,86 @@ def login_session(web_services):
         return token, user, session
 
     return make
+
+
+@dataclass
+class LiveSystem:
+    """Both apps as real server processes (as in development) on free loopback ports."""
+
+    landing_url: str
+    web_url: str
+    env: dict
+
+
+def start_live_system(database_uri: str, artifacts: Path, **overrides: str):
+    """Start landing and web as `python -m landing` / `python -m web` processes."""
+    from devtools.dbserver import free_port
+    from devtools.processes import AppProcess, wait_until_answers
+
+    landing_port, web_port = free_port(), free_port()
+    env = {
+        **os.environ, **TEST_ENV, "MONGO_URI": database_uri,
+        "LANDING_URL": f"http://localhost:{landing_port}",
+        "WEB_URL": f"http://localhost:{web_port}",
+        **overrides,
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    artifacts.mkdir(parents=True, exist_ok=True)
+    procs = [
+        AppProcess("landing", env, log_path=artifacts / "landing.log").start(),
+        AppProcess("web", env, args=("--noreload",), log_path=artifacts / "web.log").start(),
+    ]
+    from urllib.parse import urlsplit
+
+    ports = [urlsplit(env[k]).port for k in ("LANDING_URL", "WEB_URL")]
+    for proc, port in zip(procs, ports, strict=True):
+        if not wait_until_answers(f"http://127.0.0.1:{port}/healthz", 60, proc):
+            for p in procs:
+                p.stop()
+            raise RuntimeError(f"{proc.module} did not start; see {artifacts}")
+    return LiveSystem(env["LANDING_URL"], env["WEB_URL"], env), procs
+
+
+@pytest.fixture(scope="session")
+def live_system(database_server, test_environment, tmp_path_factory):
+    system, procs = start_live_system(database_server.uri, tmp_path_factory.mktemp("live"))
+    yield system
+    for proc in procs:
+        proc.stop()
+
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's Chromium; CI installs it, so there it must be present."""
+    import shutil
+
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed (.ci/run installs Debian's package)")
+        pytest.skip("chromium not installed: apt-get install chromium")
+    return path
+
+
+@pytest.fixture(scope="session")
+def playwright_instance():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture
+def screenshots(request) -> Path:
+    folder = ARTIFACTS / "screenshots" / request.node.name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -1,0 +1,111 @@
+"""The visitor's journey in headless Chromium: typing into forms and clicking."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from conftest import CHROMIUM_ARGS, start_live_system
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+
+
+@pytest.fixture
+def browser(playwright_instance, chromium_path):
+    browser = playwright_instance.chromium.launch(
+        executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
+    )
+    yield browser
+    browser.close()
+
+
+def shoot(page, folder, name):
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def test_signup_logout_login_journey(browser, live_system, db, screenshots):
+    L, W = live_system.landing_url, live_system.web_url
+    started = time.monotonic()
+    page = browser.new_page()
+    page.goto(L)
+    assert page.title().startswith("Welcome")
+    shoot(page, screenshots, "01-landing")
+
+    page.click("text=Create an account")
+    page.fill("#username", "Alice")
+    page.fill("#password", "short")
+    page.click("button[type=submit]")  # the browser's own check stops a short password
+    assert page.url == f"{L}/signup"
+    page.fill("#password", "correct horse battery")
+    shoot(page, screenshots, "02-signup-form")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{W}/")
+    assert page.locator("h1").inner_text() == "Hello, alice!"
+    shoot(page, screenshots, "03-web-home")
+
+    page.click("main button:has-text('Log out')")
+    page.wait_for_url(f"{L}/")
+    shoot(page, screenshots, "04-after-logout")
+    page.goto(W)
+    page.wait_for_url(re.compile(re.escape(f"{L}/login?next=")))
+
+    page.fill("#username", "alice")
+    page.fill("#password", "wrong password")
+    page.click("button[type=submit]")
+    assert page.locator("[role=alert]").inner_text() == "Incorrect username or password"
+    assert page.input_value("#username") == "alice"
+    shoot(page, screenshots, "05-login-wrong-password")
+
+    page.fill("#password", "correct horse battery")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{W}/")
+    assert "Hello, alice!" in page.content()
+    shoot(page, screenshots, "06-web-home-again")
+
+    other = browser.new_page()  # a second visitor, no cookie
+    other.goto(f"{L}/signup")
+    other.fill("#username", "ALICE")
+    other.fill("#password", "another password")
+    other.click("button[type=submit]")
+    assert other.locator("#username-error").inner_text() == "That username is taken."
+    assert other.get_attribute("#username", "aria-invalid") == "true"
+    shoot(other, screenshots, "07-signup-duplicate")
+    print(f"browser journey: {time.monotonic() - started:.2f} s")
+
+
+def test_cookie_is_shared_with_a_subdomain(playwright_instance, chromium_path, database_server,
+                                           db, tmp_path, screenshots):
+    """COOKIE_DOMAIN=example.test: a cookie set by example.test reaches app.example.test."""
+    from devtools.dbserver import free_port
+
+    lp, wp = free_port(), free_port()
+    system, procs = start_live_system(
+        database_server.uri, tmp_path,
+        LANDING_URL=f"http://example.test:{lp}", WEB_URL=f"http://app.example.test:{wp}",
+        COOKIE_DOMAIN="example.test",
+    )
+    browser = playwright_instance.chromium.launch(
+        executable_path=chromium_path, headless=True,
+        args=[*CHROMIUM_ARGS,
+              "--host-resolver-rules=MAP example.test 127.0.0.1, MAP *.example.test 127.0.0.1"],
+    )
+    try:
+        assert system.landing_url == f"http://example.test:{lp}"
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(f"{system.landing_url}/signup")
+        page.fill("#username", "subdomain-user")
+        page.fill("#password", "correct horse battery")
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{system.web_url}/")
+        assert "Hello, subdomain-user!" in page.content()
+        shoot(page, screenshots, "subdomain-web-home")
+        cookie = next(c for c in context.cookies() if c["name"] == "auth_session")
+        assert cookie["domain"] == ".example.test"
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    finally:
+        browser.close()
+        for proc in procs:
+            proc.stop()

@@ -1,0 +1,98 @@
+"""The shared login across both apps, running as real server processes, over HTTP."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def browser_like(system) -> httpx.Client:
+    return httpx.Client(follow_redirects=False, timeout=10)
+
+
+def post(client, url, data, origin):
+    return client.post(url, data=data, headers={"Origin": origin})
+
+
+def csrf(client, url):
+    page = client.get(url).text
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+
+
+def test_journey_signup_web_logout_replay_login(live_system, db):
+    L, W = live_system.landing_url, live_system.web_url
+    with browser_like(live_system) as client:
+        r = post(client, f"{L}/signup", {"username": "Alice", "password": "correct horse"}, L)
+        assert r.status_code == 303 and r.headers["location"] == W
+        token = client.cookies["auth_session"]
+
+        r = client.get(r.headers["location"])
+        assert r.status_code == 200 and "Hello, alice!" in r.text
+
+        r = post(client, f"{W}/logout", {"csrfmiddlewaretoken": csrf(client, W)}, W)
+        assert r.status_code == 303 and r.headers["location"] == L
+        assert "auth_session" not in client.cookies
+
+        r = client.get(f"{W}/")
+        assert r.status_code == 302
+        assert r.headers["location"].startswith(f"{L}/login?next=")
+        assert client.get(r.headers["location"]).status_code == 200
+
+        # The old cookie replayed to either app is refused.
+        for url, expected in ((f"{W}/", 302), (f"{L}/", 200)):
+            replay = client.get(url, headers={"Cookie": f"auth_session={token}"})
+            assert replay.status_code == expected
+            blank = replay.headers.get("set-cookie", "")
+            assert re.match(r'auth_session=(""|);', blank) and "Max-Age=0" in blank
+
+        r = post(client, f"{L}/login", {"username": "alice", "password": "correct horse"}, L)
+        assert r.status_code == 303
+        assert client.get(f"{W}/").status_code == 200
+        assert client.get(f"{L}/").status_code == 303  # logged in: sent to web
+
+
+def test_next_brings_the_user_back_to_the_page_asked_for(live_system, db):
+    L, W = live_system.landing_url, live_system.web_url
+    with browser_like(live_system) as client:
+        r = client.get(f"{W}/?tab=sessions")
+        login_url = r.headers["location"]
+        next_value = httpx.URL(login_url).params["next"]
+        assert next_value == f"{W}/?tab=sessions"
+        r = post(client, f"{L}/signup?next={httpx.QueryParams({'x': next_value})['x']}",
+                 {"username": "bob", "password": "correct horse"}, L)
+        assert r.headers["location"] == next_value
+
+
+def test_session_renewed_by_web_is_accepted_by_landing(live_system, db):
+    """Age a session in the database until renewal is due; web renews it, landing accepts."""
+    from datetime import timedelta
+
+    L, W = live_system.landing_url, live_system.web_url
+    with browser_like(live_system) as client:
+        post(client, f"{L}/signup", {"username": "carol", "password": "correct horse"}, L)
+        session = db.sessions.find_one({})
+        old_expiry = session["expires_at"] - timedelta(days=20)
+        db.sessions.update_one({"_id": session["_id"]}, {"$set": {"expires_at": old_expiry}})
+        r = client.get(f"{W}/")
+        assert r.status_code == 200
+        assert "Max-Age=2592000" in r.headers["set-cookie"] or \
+            "Max-Age=2591999" in r.headers["set-cookie"]
+        renewed = db.sessions.find_one({"_id": session["_id"]})["expires_at"]
+        assert renewed > old_expiry + timedelta(days=19)
+        r = client.get(f"{L}/")
+        assert r.status_code == 303 and r.headers["location"] == W
+
+
+def test_logout_on_landing_session_is_refused_by_web_at_once(live_system, db):
+    L, W = live_system.landing_url, live_system.web_url
+    with browser_like(live_system) as a, browser_like(live_system) as b:
+        post(a, f"{L}/signup", {"username": "dave", "password": "correct horse"}, L)
+        post(b, f"{L}/login", {"username": "dave", "password": "correct horse"}, L)
+        assert a.get(f"{W}/").status_code == b.get(f"{W}/").status_code == 200
+        post(a, f"{W}/logout", {"csrfmiddlewaretoken": csrf(a, W)}, W)
+        assert a.get(f"{W}/").status_code == 302
+        assert b.get(f"{W}/").status_code == 200  # another device stays logged in
