@@ -96,3 +96,43 @@ def test_logout_on_landing_session_is_refused_by_web_at_once(live_system, db):
         post(a, f"{W}/logout", {"csrfmiddlewaretoken": csrf(a, W)}, W)
         assert a.get(f"{W}/").status_code == 302
         assert b.get(f"{W}/").status_code == 200  # another device stays logged in
+
+
+def test_production_servers_run_as_documented(database_server, test_environment, tmp_path):
+    """docs/deploy.md: gunicorn for web, uvicorn --factory for landing, APP_ENV=production."""
+    import os
+    import subprocess
+    import sys
+
+    from devtools.dbserver import free_port
+    from devtools.processes import wait_until_answers
+
+    wp, lp = free_port(), free_port()
+    env = {**os.environ, "APP_ENV": "production", "DJANGO_SECRET_KEY": "s" * 60,
+           "MONGO_URI": database_server.uri, "WEB_URL": f"http://localhost:{wp}",
+           "LANDING_URL": f"http://localhost:{lp}"}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    bindir = os.path.dirname(sys.executable)
+    procs = [
+        subprocess.Popen([f"{bindir}/gunicorn", "web.wsgi:application", "--bind",
+                          f"127.0.0.1:{wp}", "--workers", "2"], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+        subprocess.Popen([f"{bindir}/uvicorn", "landing.app:create_app", "--factory",
+                          "--host", "127.0.0.1", "--port", str(lp), "--workers", "2"], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+    ]
+    try:
+        assert wait_until_answers(f"http://127.0.0.1:{wp}/healthz", 60)
+        assert wait_until_answers(f"http://127.0.0.1:{lp}/healthz", 60)
+        # /healthz stays on plain HTTP for load balancers; pages go to HTTPS.
+        assert httpx.get(f"http://localhost:{wp}/healthz").status_code == 200
+        r = httpx.get(f"http://localhost:{wp}/")
+        assert r.status_code == 301 and r.headers["location"].startswith("https://")
+        landing = httpx.get(f"http://localhost:{lp}/")
+        assert landing.status_code == 200
+        assert "max-age=31536000" in landing.headers["strict-transport-security"]
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(15)
