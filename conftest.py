@@ -168,7 +168,8 @@ def web(web_services):
     """Django's test client for the web app, as a browser on WEB_URL would be."""
     from django.test import Client
 
-    return Client(HTTP_HOST="localhost:3000", HTTP_ORIGIN=WEB, enforce_csrf_checks=True)
+    return Client(HTTP_HOST="localhost:3000", HTTP_ORIGIN=WEB, enforce_csrf_checks=True,
+                  raise_request_exception=False)
 
 
 @pytest.fixture
@@ -267,3 +268,24 @@ def screenshots(request) -> Path:
     folder = ARTIFACTS / "screenshots" / request.node.name
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def assert_redirect_stays_home(response_status: int, location: str | None) -> None:
+    """A redirect goes to a relative path or to one of the two app origins only."""
+    if response_status not in (301, 302, 303, 307, 308):
+        return
+    from auth_utils import origin_of
+
+    assert location, "redirect without Location"
+    if location.startswith("/"):
+        assert not location.startswith("//") and "\\" not in location, location
+        return
+    assert origin_of(location) in {LANDING, WEB}, location
+
+
+def assert_only_valid_users(database) -> None:
+    from auth_utils import validate_username
+
+    for user in database.users.find():
+        assert validate_username(user["username"]) is None, user["username"]
+        assert user["password_hash"].startswith("$argon2id$v=19$m=19456,t=2,p=1$")

@@ -1,0 +1,74 @@
+from dataclasses import replace
+
+import pytest
+from auth_utils import SessionManager
+from landing.app import create_app
+from starlette.testclient import TestClient
+
+LANDING = "http://localhost:4321"
+
+
+def client_for(settings, clock, **limits):
+    app = create_app(replace(settings, **limits), SessionManager(clock=clock))
+    return TestClient(app, base_url=LANDING, headers={"Origin": LANDING},
+                      follow_redirects=False)
+
+
+@pytest.fixture
+def throttled(db, settings, clock):
+    with client_for(settings, clock, login_max_failures_per_user=3,
+                    login_max_failures_per_ip=50, signup_max_per_ip=3) as client:
+        yield client
+
+
+def test_login_throttled_even_for_right_password(throttled, db, clock):
+    throttled.post("/signup", data={"username": "alice", "password": "correct horse"})
+    throttled.cookies.clear()
+    for _ in range(3):
+        r = throttled.post("/login", data={"username": "alice", "password": "wrong one!"})
+        assert r.status_code == 400
+    r = throttled.post("/login", data={"username": "ALICE", "password": "correct horse"})
+    assert r.status_code == 429
+    assert 0 < int(r.headers["retry-after"]) <= 900
+    assert "Too many attempts" in r.text
+    assert "set-cookie" not in r.headers
+    clock.advance(seconds=int(r.headers["retry-after"]))
+    r = throttled.post("/login", data={"username": "alice", "password": "correct horse"})
+    assert r.status_code == 303
+
+
+def test_signup_cap_per_ip(throttled, db):
+    for n in range(3):
+        throttled.cookies.clear()
+        r = throttled.post("/signup", data={"username": f"user{n}", "password": "password1"})
+        assert r.status_code == 303
+    throttled.cookies.clear()
+    r = throttled.post("/signup", data={"username": "user9", "password": "password1"})
+    assert r.status_code == 429 and "retry-after" in r.headers
+    assert db.users.count_documents({}) == 3
+
+
+def test_counters_are_shared_between_processes_and_apps(db, settings, clock):
+    """Two app instances (as two processes would) share the counts kept in MongoDB."""
+    with client_for(settings, clock, login_max_failures_per_user=4) as one, \
+            client_for(settings, clock, login_max_failures_per_user=4) as two:
+        one.post("/signup", data={"username": "alice", "password": "correct horse"})
+        for client in (one, two, one, two):
+            client.cookies.clear()
+            client.post("/login", data={"username": "alice", "password": "wrong one!"})
+        for client in (one, two):
+            r = client.post("/login", data={"username": "alice", "password": "correct horse"})
+            assert r.status_code == 429
+
+
+def test_forwarded_for_only_from_trusted_proxy(db, settings, clock):
+    # TestClient connects from "testclient" (not an IP): X-Forwarded-For is never believed,
+    # so a forged header cannot spread one attacker over many IP counters.
+    with client_for(settings, clock, login_max_failures_per_ip=2,
+                    login_max_failures_per_user=100) as client:
+        for n in range(2):
+            client.post("/login", data={"username": f"user{n}", "password": "wrong one!"},
+                        headers={"X-Forwarded-For": f"203.0.113.{n}"})
+        r = client.post("/login", data={"username": "user7", "password": "wrong one!"},
+                        headers={"X-Forwarded-For": "198.51.100.7"})
+        assert r.status_code == 429
