@@ -136,3 +136,22 @@ def test_production_servers_run_as_documented(database_server, test_environment,
             p.terminate()
         for p in procs:
             p.wait(15)
+
+
+def test_password_change_logs_out_other_clients_in_both_apps(live_system, db):
+    L, W = live_system.landing_url, live_system.web_url
+    with browser_like(live_system) as a, browser_like(live_system) as b:
+        post(a, f"{L}/signup", {"username": "erin", "password": "correct horse"}, L)
+        post(b, f"{L}/login", {"username": "erin", "password": "correct horse"}, L)
+        r = post(a, f"{W}/account/password", {
+            "csrfmiddlewaretoken": csrf(a, f"{W}/account"), "current_password": "correct horse",
+            "new_password": "brand new pass", "confirm_password": "brand new pass"}, W)
+        assert r.status_code == 303
+        assert a.get(f"{W}/").status_code == 200 and a.get(f"{L}/").status_code == 303
+        assert b.get(f"{W}/").status_code == 302  # web: sent to log in
+        assert b.get(f"{L}/").status_code == 200  # landing: anonymous again
+        b.cookies.clear()
+        r = post(b, f"{L}/login", {"username": "erin", "password": "correct horse"}, L)
+        assert r.status_code == 400
+        r = post(b, f"{L}/login", {"username": "erin", "password": "brand new pass"}, L)
+        assert r.status_code == 303

@@ -1,0 +1,85 @@
+"""The account page: a user's sessions (revoke one, or all others) and password change."""
+
+from __future__ import annotations
+
+from auth_utils import Outcome, Result, SessionUser, blank_session_cookie, client_ip
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_POST
+
+from web import services
+from web.agents import describe_user_agent
+from web.middleware import apply_cookie
+
+__all__ = ["account", "change_password", "revoke_others", "revoke_session"]
+
+STATUS = {Result.INVALID: 400, Result.INCORRECT: 400, Result.THROTTLED: 429}
+NOTICES = {
+    "password": "Your password was changed. Every other session was logged out.",
+    "revoked": "That session was logged out.",
+    "others": "Every other session was logged out.",
+}
+
+
+def _render(request: HttpRequest, outcome: Outcome | None = None, status: int = 200
+            ) -> HttpResponse:
+    svc = services.get()
+    current = request.auth_session.id
+    sessions = [
+        {"id": s.id, "browser": describe_user_agent(s.user_agent), "ip": s.ip or "unknown",
+         "created_at": s.created_at, "last_seen_at": s.last_seen_at, "current": s.id == current}
+        for s in svc.sessions.list_user_sessions(request.user.id)
+    ]
+    response = render(request, "account.html", {
+        "sessions": sessions,
+        "notice": NOTICES.get(request.GET.get("done", "")),
+        "error": outcome.message if outcome else None,
+        "error_field": outcome.field if outcome else None,
+    }, status=status)
+    if outcome and outcome.retry_after:
+        response["Retry-After"] = str(outcome.retry_after)
+    return response
+
+
+@require_GET
+def account(request: HttpRequest) -> HttpResponse:
+    return _render(request)
+
+
+@require_POST
+def revoke_session(request: HttpRequest, session_id: str) -> HttpResponse:
+    """End one of the user's own sessions; another user's (or no) session is a 404."""
+    svc = services.get()
+    own = {s.id for s in svc.sessions.list_user_sessions(request.user.id)}
+    if session_id not in own:
+        raise Http404("no such session")
+    svc.sessions.invalidate_session(session_id)
+    if session_id == request.auth_session.id:  # revoked the one in use: logged out here
+        response = HttpResponseRedirect(settings.LANDING_URL, status=303)
+        apply_cookie(response, blank_session_cookie(svc.cookie))
+        return response
+    return HttpResponseRedirect("/account?done=revoked", status=303)
+
+
+@require_POST
+def revoke_others(request: HttpRequest) -> HttpResponse:
+    services.get().sessions.invalidate_user_sessions(request.user.id,
+                                                     keep=request.auth_session.id)
+    return HttpResponseRedirect("/account?done=others", status=303)
+
+
+@require_POST
+def change_password(request: HttpRequest) -> HttpResponse:
+    svc = services.get()
+    ip = client_ip(request.META.get("REMOTE_ADDR"), request.headers.get("X-Forwarded-For"),
+                   svc.settings.trusted_proxies)
+    outcome = svc.accounts.change_password(
+        SessionUser(request.user.id, request.user.username),
+        request.POST.get("current_password", ""),
+        request.POST.get("new_password", ""), request.POST.get("confirm_password", ""),
+        ip=ip, keep_session_id=request.auth_session.id,
+    )
+    if outcome.ok:
+        return HttpResponseRedirect("/account?done=password", status=303)
+    return _render(request, outcome, STATUS[outcome.result])

@@ -1,0 +1,135 @@
+import re
+
+import pytest
+
+LANDING = "http://localhost:4321"
+
+
+def csrf_token(client, path="/account"):
+    page = client.get(path).content.decode()
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+
+
+@pytest.fixture
+def alice(web, web_services, login_session):
+    token, user, session = login_session("alice")
+    web.cookies["auth_session"] = token
+    return token, user, session
+
+
+def test_account_requires_login(web, db):
+    r = web.get("/account")
+    assert r.status_code == 302 and "next=http%3A//localhost%3A3000/account" in r["Location"]
+
+
+def test_lists_own_sessions_newest_first_current_marked(web, alice, web_services, clock):
+    _, user, current = alice
+    clock.advance(minutes=1)
+    web_services.sessions.create_session(
+        user.id, "alice", ip="203.0.113.5",
+        user_agent="Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 "
+                   "Firefox/133.0")
+    web_services.sessions.create_session("someone-else", "bob")
+    r = web.get("/account")
+    body = r.content.decode()
+    assert r.status_code == 200 and r["Cache-Control"] == "no-store"
+    assert body.count("/revoke\"") == 2  # bob's session is not listed
+    assert body.index("Firefox on Windows") < body.index("this browser")
+    assert "203.0.113.5" in body and current.id in body
+    assert alice[0] not in body  # the cookie token never appears
+
+
+def test_revoke_one_and_another_users_id_is_404(web, alice, web_services, db):
+    _, user, _current = alice
+    other_token, other = web_services.sessions.create_session(user.id, "alice")
+    _, bobs = web_services.sessions.create_session("bob-id", "bob")
+    token = csrf_token(web)
+    r = web.post(f"/account/sessions/{bobs.id}/revoke", {"csrfmiddlewaretoken": token})
+    assert r.status_code == 404
+    assert db.sessions.count_documents({"_id": bobs.id}) == 1
+    r = web.post(f"/account/sessions/{'0' * 64}/revoke", {"csrfmiddlewaretoken": token})
+    assert r.status_code == 404
+    r = web.post(f"/account/sessions/{other.id}/revoke", {"csrfmiddlewaretoken": token})
+    assert r.status_code == 303 and r["Location"] == "/account?done=revoked"
+    assert not web_services.sessions.validate_session_token(other_token).valid
+    assert web.get("/account").status_code == 200
+
+
+def test_revoking_the_current_session_logs_out(web, alice, db):
+    token, _, current = alice
+    r = web.post(f"/account/sessions/{current.id}/revoke",
+                 {"csrfmiddlewaretoken": csrf_token(web)})
+    assert r.status_code == 303 and r["Location"] == LANDING
+    assert r.cookies["auth_session"]["max-age"] == 0
+    web.cookies["auth_session"] = token
+    assert web.get("/account").status_code == 302
+
+
+def test_revoke_others(web, alice, web_services, db):
+    _, user, _current = alice
+    t2, _ = web_services.sessions.create_session(user.id, "alice")
+    _t3, _ = web_services.sessions.create_session(user.id, "alice")
+    r = web.post("/account/sessions/revoke-others", {"csrfmiddlewaretoken": csrf_token(web)})
+    assert r.status_code == 303
+    assert db.sessions.count_documents({"user_id": user.id}) == 1
+    assert not web_services.sessions.validate_session_token(t2).valid
+    assert web.get("/").status_code == 200
+
+
+def test_change_password(web, alice, web_services, db):
+    _, user, _current = alice
+    other_token, _ = web_services.sessions.create_session(user.id, "alice")
+    form = {"current_password": "wrong password", "new_password": "new password 1",
+            "confirm_password": "new password 1"}
+    r = web.post("/account/password", {**form, "csrfmiddlewaretoken": csrf_token(web)})
+    assert r.status_code == 400 and "Your current password is incorrect." in r.content.decode()
+    form["current_password"] = "correct horse"
+    r = web.post("/account/password", {**form, "confirm_password": "different",
+                                       "csrfmiddlewaretoken": csrf_token(web)})
+    assert r.status_code == 400 and "do not match" in r.content.decode()
+    r = web.post("/account/password", {**form, "new_password": "short",
+                                       "confirm_password": "short",
+                                       "csrfmiddlewaretoken": csrf_token(web)})
+    assert r.status_code == 400 and "8 to 255" in r.content.decode()
+    r = web.post("/account/password", {**form, "csrfmiddlewaretoken": csrf_token(web)})
+    assert r.status_code == 303 and r["Location"] == "/account?done=password"
+    assert "password was changed" in web.get(r["Location"]).content.decode()
+    assert not web_services.sessions.validate_session_token(other_token).valid
+    assert web.get("/").status_code == 200
+    assert web_services.accounts.log_in("alice", "new password 1", ip="1").ok
+
+
+def test_change_password_is_throttled(web, alice, web_services, db):
+    from dataclasses import replace
+
+    web_services.accounts.throttler.settings = replace(
+        web_services.settings, login_max_failures_per_user=2)
+    form = {"current_password": "wrong password", "new_password": "new password 1",
+            "confirm_password": "new password 1"}
+    for _ in range(2):
+        web.post("/account/password", {**form, "csrfmiddlewaretoken": csrf_token(web)})
+    form["current_password"] = "correct horse"
+    r = web.post("/account/password", {**form, "csrfmiddlewaretoken": csrf_token(web)})
+    assert r.status_code == 429 and int(r["Retry-After"]) > 0
+
+
+def test_account_posts_need_csrf(web, alice, db):
+    _, _, current = alice
+    web.get("/account")
+    for path in (f"/account/sessions/{current.id}/revoke", "/account/sessions/revoke-others",
+                 "/account/password"):
+        assert web.post(path, {}).status_code == 403
+    assert db.sessions.count_documents({}) == 1
+
+
+def test_user_agent_names():
+    from web.agents import describe_user_agent
+
+    assert describe_user_agent("") == "Unknown browser"
+    assert describe_user_agent(
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0 Safari/537.36") == "Chrome on Linux"
+    assert describe_user_agent(
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1") == "Safari on iOS"
+    assert describe_user_agent("python-httpx/0.28.1") == "Python"

@@ -1,0 +1,84 @@
+"""`auth-admin` run as the operator runs it: a separate process against the real server."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def admin(*args, stdin="", uri=None):
+    env = {**os.environ}
+    if uri:
+        env["MONGO_URI"] = uri
+    exe = Path(sys.executable).with_name("auth-admin")
+    return subprocess.run([str(exe), *args], input=stdin, capture_output=True, text=True,
+                          env=env, timeout=60)
+
+
+def test_help_for_each_command():
+    assert admin("--help").returncode == 0
+    for command in ("create-user", "set-password", "list-users", "sessions", "revoke",
+                    "purge-expired", "stats"):
+        r = admin(command, "--help")
+        assert r.returncode == 0 and command in r.stdout
+
+
+def test_user_lifecycle(db, clock):
+    from auth_utils import SessionManager
+
+    r = admin("create-user", "  Carol ", "--password-stdin", stdin="correct horse\n")
+    assert r.returncode == 0 and "created user carol" in r.stdout
+    assert db.users.find_one({"username": "carol"})["password_hash"].startswith("$argon2id$")
+    assert admin("create-user", "carol", "--password-stdin", stdin="correct horse\n"
+                 ).returncode == 1
+    assert "carol" in admin("list-users").stdout
+
+    user_id = db.users.find_one({"username": "carol"})["_id"]
+    manager = SessionManager(clock=clock)
+    token, _ = manager.create_session(user_id, "carol", ip="198.51.100.1")
+    r = admin("sessions", "carol")
+    assert r.returncode == 0 and "198.51.100.1" in r.stdout and token not in r.stdout
+    assert "users\t1" in admin("stats").stdout
+    r = admin("set-password", "carol", "--password-stdin", stdin="new password 2\n")
+    assert r.returncode == 0 and "1 session(s) ended" in r.stdout
+    assert not manager.validate_session_token(token).valid
+
+    manager.create_session(user_id, "carol")
+    assert "ended 1 session(s)" in admin("revoke", "carol").stdout
+    _, fresh = manager.create_session(user_id, "carol")
+    clock.advance(days=-31)  # a session that expired a day ago, in real time
+    _, stale = manager.create_session(user_id, "carol")
+    r = admin("purge-expired")
+    # The server's own TTL sweep may get there first; either way it is gone.
+    assert r.returncode == 0 and re.match(r"deleted [01] expired session", r.stdout)
+    assert db.sessions.count_documents({"_id": stale.id}) == 0
+    assert db.sessions.count_documents({"_id": fresh.id}) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [(("sessions", "nobody"), "", "no user named 'nobody'"),
+     (("revoke", "nobody"), "", "no user named"),
+     (("set-password", "nobody", "--password-stdin"), "password123\n", "no user named"),
+     (("create-user", "x", "--password-stdin"), "password123\n", "3 to 31"),
+     (("create-user", "dave", "--password-stdin"), "short\n", "8 to 255")],
+)
+def test_clear_errors_and_nonzero_exit(db, args, stdin, message):
+    r = admin(*args, stdin=stdin)
+    assert r.returncode == 1 and message in r.stderr
+
+
+def test_unknown_command_and_password_never_in_argv(db):
+    assert admin("frobnicate").returncode == 2
+    r = admin("create-user", "eve", "--password", "secret-pass")
+    assert r.returncode == 2  # there is no such flag
+
+
+def test_database_down_is_a_clear_error():
+    from devtools.dbserver import free_port
+
+    r = admin("stats", uri=f"mongodb://127.0.0.1:{free_port()}/x?serverSelectionTimeoutMS=300")
+    assert r.returncode == 3 and "cannot reach the database" in r.stderr
