@@ -63,6 +63,11 @@ def test_signup_logout_login_journey(browser, live_system, db, screenshots):
     page.wait_for_url(f"{W}/")
     assert "Hello, alice!" in page.content()
     shoot(page, screenshots, "06-web-home-again")
+    page.click("header >> text=Account")
+    page.wait_for_url(f"{W}/account")
+    assert page.locator(".badge").inner_text() == "this browser"
+    assert "Headless Chrome on Linux" in page.content()
+    shoot(page, screenshots, "08-account")
 
     other = browser.new_page()  # a second visitor, no cookie
     other.goto(f"{L}/signup")
