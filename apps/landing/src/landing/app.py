@@ -8,7 +8,14 @@ from collections.abc import AsyncIterator
 
 import db_utils
 import theme
-from auth_utils import Accounts, CookieSettings, SessionManager, Settings, load_settings
+from auth_utils import (
+    Accounts,
+    CookieSettings,
+    SessionManager,
+    Settings,
+    load_settings,
+    session_manager_for,
+)
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -60,7 +67,7 @@ def create_app(
 ) -> Starlette:
     """Build the app; `settings` and `sessions` are injectable for tests."""
     settings = settings or load_settings()
-    sessions = sessions or SessionManager()
+    sessions = sessions or session_manager_for(settings)
     cookie = CookieSettings.from_settings(settings)
 
     @contextlib.asynccontextmanager

@@ -7,7 +7,14 @@ import threading
 from dataclasses import dataclass
 
 import db_utils
-from auth_utils import Accounts, CookieSettings, SessionManager, Settings, load_settings
+from auth_utils import (
+    Accounts,
+    CookieSettings,
+    SessionManager,
+    Settings,
+    load_settings,
+    session_manager_for,
+)
 
 __all__ = ["Services", "configure", "get"]
 
@@ -42,7 +49,7 @@ def configure(settings: Settings | None = None, sessions: SessionManager | None 
     """(Re)build the services, e.g. with a test's clock."""
     global _services
     settings = settings or load_settings()
-    sessions = sessions or SessionManager()
+    sessions = sessions or session_manager_for(settings)
     db_utils.connect(settings.mongo_uri)
     with _lock:
         _services = Services(

@@ -10,7 +10,14 @@ from auth_utils.config import Settings, SettingsError, load_settings, origin_of
 from auth_utils.cookies import Cookie, CookieSettings, blank_session_cookie, session_cookie
 from auth_utils.origins import is_allowed_origin, safe_next_url
 from auth_utils.passwords import PasswordCheck, hash_password, verify_dummy, verify_password
-from auth_utils.sessions import Session, SessionManager, SessionUser, SessionValidation
+from auth_utils.session_cache import SessionCache
+from auth_utils.sessions import (
+    Session,
+    SessionManager,
+    SessionUser,
+    SessionValidation,
+    session_manager_for,
+)
 from auth_utils.throttling import Throttler
 from auth_utils.tokens import generate_session_token, hash_token
 from auth_utils.validation import normalize_username, validate_password, validate_username
@@ -25,6 +32,7 @@ __all__ = [
     "PasswordCheck",
     "Result",
     "Session",
+    "SessionCache",
     "SessionManager",
     "SessionUser",
     "SessionValidation",
@@ -42,6 +50,7 @@ __all__ = [
     "origin_of",
     "safe_next_url",
     "session_cookie",
+    "session_manager_for",
     "utc_now",
     "validate_password",
     "validate_username",

@@ -45,6 +45,8 @@ class Settings:
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
         default=()
     )
+    session_cache: bool = True
+    session_cache_ttl: float = 5.0
     login_window_seconds: int = 15 * 60
     signup_window_seconds: int = 60 * 60
 
@@ -97,6 +99,17 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "on", "yes"):
+        return True
+    if raw in ("0", "false", "off", "no"):
+        return False
+    raise SettingsError(f"{name} must be on or off, got {raw!r}")
+
+
 def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     nets = []
     for item in filter(None, (p.strip() for p in raw.split(","))):
@@ -139,4 +152,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         login_max_failures_per_ip=_int(env, "LOGIN_MAX_FAILURES_PER_IP", 100),
         signup_max_per_ip=_int(env, "SIGNUP_MAX_PER_IP", 20),
         trusted_proxies=_networks(env.get("TRUSTED_PROXIES", "")),
+        session_cache=_switch(env, "SESSION_CACHE", True),
+        session_cache_ttl=float(_int(env, "SESSION_CACHE_TTL_SECONDS", 5)),
     )

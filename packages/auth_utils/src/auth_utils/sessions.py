@@ -5,16 +5,24 @@ Failed validation is a value, not an exception: `SessionValidation(None, None)`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from db_utils import SessionRecord
 from db_utils import sessions as store
 
 from auth_utils.clock import Clock, utc_now
+from auth_utils.config import Settings
+from auth_utils.session_cache import SessionCache
 from auth_utils.tokens import generate_session_token, hash_token, is_well_formed
 
-__all__ = ["Session", "SessionManager", "SessionUser", "SessionValidation"]
+__all__ = [
+    "Session",
+    "SessionManager",
+    "SessionUser",
+    "SessionValidation",
+    "session_manager_for",
+]
 
 SESSION_LIFETIME = timedelta(days=30)
 RENEW_WHEN_LESS_THAN = timedelta(days=15)
@@ -69,8 +77,10 @@ class SessionManager:
         lifetime: timedelta = SESSION_LIFETIME,
         renew_when_less_than: timedelta = RENEW_WHEN_LESS_THAN,
         last_seen_interval: timedelta = LAST_SEEN_INTERVAL,
+        cache: SessionCache | None = None,
     ) -> None:
         self.clock = clock
+        self.cache = cache
         self.lifetime = lifetime
         self.renew_when_less_than = renew_when_less_than
         self.last_seen_interval = last_seen_interval
@@ -93,35 +103,65 @@ class SessionManager:
         """One `find_one`; a write only to extend the session or refresh last-seen."""
         if not is_well_formed(token):
             return INVALID
-        record = store.get_session(hash_token(token))  # type: ignore[arg-type]
+        record = self._lookup(hash_token(token))  # type: ignore[arg-type]
         if record is None:
             return INVALID
         now = self.clock()
         if now >= record.expires_at:
-            store.delete_session(record.id)
+            self.invalidate_session(record.id)
             return INVALID
         user = SessionUser(record.user_id, record.username)
         if record.expires_at - now < self.renew_when_less_than:
             expires_at = now + self.lifetime
             store.update_session_expiration(record.id, expires_at, now)
-            renewed = SessionRecord(
-                record.id, record.user_id, record.username, expires_at, record.created_at,
-                now, record.user_agent, record.ip,
-            )
+            renewed = replace(record, expires_at=expires_at, last_seen_at=now)
+            self._forget(record.id)
             return SessionValidation(Session.from_record(renewed, fresh=True), user)
         if now - record.last_seen_at >= self.last_seen_interval:
             store.touch_session(record.id, now)
+            self._forget(record.id)
         return SessionValidation(Session.from_record(record), user)
 
+    def _lookup(self, session_id: str) -> SessionRecord | None:
+        """The cache when it is trustworthy, else one `find_one` on the primary."""
+        if self.cache is None or not self.cache.active:
+            return store.get_session(session_id)
+        cached = self.cache.get(session_id)
+        if cached is not None:
+            return cached
+        generation = self.cache.generation()
+        record = store.get_session(session_id)
+        if record is not None:
+            self.cache.put(record, generation)
+        return record
+
+    def _forget(self, session_id: str) -> None:
+        if self.cache is not None:
+            self.cache.evict(session_id)
+
     def invalidate_session(self, session_id: str) -> bool:
-        return store.delete_session(session_id)
+        self._forget(session_id)  # before and after: no reader may re-cache it between
+        deleted = store.delete_session(session_id)
+        self._forget(session_id)
+        return deleted
 
     def invalidate_user_sessions(self, user_id: str, *, keep: str | None = None) -> int:
         """End every session of a user (but `keep`, e.g. the one changing the password)."""
-        return store.delete_user_sessions(user_id, keep=keep)
+        if self.cache is not None:
+            self.cache.evict_user(user_id)
+        count = store.delete_user_sessions(user_id, keep=keep)
+        if self.cache is not None:
+            self.cache.evict_user(user_id)
+        return count
 
     def list_user_sessions(self, user_id: str) -> list[Session]:
         return [Session.from_record(r) for r in store.list_user_sessions(user_id, self.clock())]
 
     def delete_expired_sessions(self) -> int:
         return store.delete_expired_sessions(self.clock())
+
+
+def session_manager_for(settings: Settings) -> SessionManager:
+    """The manager an app process uses: with the change-stream cache unless turned off."""
+    cache = SessionCache(ttl=settings.session_cache_ttl) if settings.session_cache else None
+    return SessionManager(cache=cache)

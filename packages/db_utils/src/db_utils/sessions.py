@@ -19,6 +19,7 @@ __all__ = [
     "get_session",
     "insert_session",
     "list_user_sessions",
+    "open_session_change_stream",
     "touch_session",
     "update_session_expiration",
 ]
@@ -83,3 +84,16 @@ def delete_expired_sessions(now: datetime) -> int:
 def count_sessions(now: datetime | None = None) -> int:
     query = {} if now is None else {"expires_at": {"$gt": now}}
     return _sessions().count_documents(query)
+
+
+# Change-stream events that can make a cached session stale.
+_STALE_EVENTS = ["delete", "update", "replace", "invalidate", "drop", "rename", "dropDatabase"]
+
+
+def open_session_change_stream(max_await_ms: int = 500):
+    """A pymongo ChangeStream on `sessions` (needs a replica set; SecantusDB is one).
+
+    Raises pymongo errors as they are: the cache's watcher decides what they mean.
+    """
+    pipeline = [{"$match": {"operationType": {"$in": _STALE_EVENTS}}}]
+    return _sessions().watch(pipeline, max_await_time_ms=max_await_ms)

@@ -59,6 +59,7 @@ class LocalDatabase:
         port: int | None = None,
         sync_on_commit: bool = True,
         test_commands: bool = False,
+        standalone: bool = False,
         log_path: Path | None = None,
     ) -> None:
         self.storage_path = Path(storage_path)
@@ -66,6 +67,7 @@ class LocalDatabase:
         self.port = port or free_port(host)
         self.sync_on_commit = sync_on_commit
         self.test_commands = test_commands
+        self.standalone = standalone
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -90,6 +92,8 @@ class LocalDatabase:
             cmd.append("--sync-on-commit")  # nothing acknowledged is lost on a crash
         if self.test_commands:
             cmd.append("--enable-test-commands")
+        if self.standalone:  # no replica set: no change streams, like a plain `mongod`
+            cmd.append("--standalone")
         return cmd
 
     def start(self, timeout: float = 20.0) -> LocalDatabase:
