@@ -54,7 +54,8 @@ class SessionBackend(AuthenticationBackend):
         if token is None or conn.url.path.startswith(self.SKIP_PREFIXES):
             return None
         try:
-            result = await run_in_threadpool(self.sessions.validate_session_token, token)
+            result = self.sessions.validate_from_cache(token) or await run_in_threadpool(
+                self.sessions.validate_session_token, token)
         except DatabaseUnavailable as exc:
             raise DatabaseDown("database unavailable") from exc
         # The cookie middleware re-sends a fresh cookie or blanks an invalid one.

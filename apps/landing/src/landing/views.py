@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import os
+
+import anyio
 import db_utils
 from auth_utils import Outcome, Result, client_ip, safe_next_url
 from auth_utils import session_cookie as make_session_cookie
@@ -41,6 +45,15 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "unavailable"}, status_code=503)
 
 
+def _hash_limiter(state) -> anyio.CapacityLimiter:
+    """argon2 (19 MiB, ~35 ms of CPU each) runs on at most half the cores at once, so a
+    log-in storm queues instead of starving health checks and page views (and memory)."""
+    limiter = getattr(state, "hash_limiter", None)
+    if limiter is None:
+        limiter = state.hash_limiter = anyio.CapacityLimiter(max(1, (os.cpu_count() or 2) // 2))
+    return limiter
+
+
 def _field(form, name: str) -> str:
     value = form.get(name)
     return value if isinstance(value, str) else ""  # an uploaded file is not a field
@@ -66,10 +79,11 @@ async def _auth_form(request: Request, template: str, action: str) -> Response:
         request.headers.get("x-forwarded-for"),
         state.settings.trusted_proxies,
     )
-    outcome: Outcome = await run_in_threadpool(
+    call = functools.partial(
         flow, username, password, ip=ip,
         user_agent=request.headers.get("user-agent", ""), previous_session_id=previous,
     )
+    outcome: Outcome = await anyio.to_thread.run_sync(call, limiter=_hash_limiter(state))
     if outcome.ok:
         response = RedirectResponse(_next_url(request, next_value), status_code=303)
         cookie = make_session_cookie(

@@ -122,6 +122,21 @@ class SessionManager:
             self._forget(record.id)
         return SessionValidation(Session.from_record(record), user)
 
+    def validate_from_cache(self, token: str | None) -> SessionValidation | None:
+        """The validation when the cache alone can answer it (no I/O at all: safe on an
+        event loop), else None and the caller runs `validate_session_token` in a thread."""
+        if self.cache is None or not is_well_formed(token) or not self.cache.active:
+            return None
+        record = self.cache.get(hash_token(token))  # type: ignore[arg-type]
+        if record is None:
+            return None
+        now = self.clock()
+        if (now >= record.expires_at or record.expires_at - now < self.renew_when_less_than
+                or now - record.last_seen_at >= self.last_seen_interval):
+            return None  # a write (or a delete) is due: the full path does it
+        return SessionValidation(
+            Session.from_record(record), SessionUser(record.user_id, record.username))
+
     def _lookup(self, session_id: str) -> SessionRecord | None:
         """The cache when it is trustworthy, else one `find_one` on the primary."""
         if self.cache is None or not self.cache.active:

@@ -1,0 +1,1 @@
+"""`uv run bench`: what authentication costs per request, measured against baselines."""

@@ -1,0 +1,44 @@
+"""The benchmark runs end to end (one second a row) and prints every row; no timing is
+asserted here: the numbers are for people to read (docs/benchmarks.md)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+ROWS = [
+    "1. landing: GET /bench/whoami",
+    "no authentication (no cookie)",
+    "session cookie validated, cache off",
+    "session cookie validated, cache on",
+    "2. web: GET / (gunicorn, 1 sync worker)",
+    "no authentication (fixed user)",
+    "Django contrib.auth + contrib.sessions (SQLite)",
+    "shared session cookie, cache off",
+    "shared session cookie, cache on",
+    "same, vs Django's own stack",
+    "3. database commands per authenticated request",
+    "landing  cache off: 1.000 reads, 0.000 writes",
+    "web      cache off: 1.000 reads, 0.000 writes",
+    "landing  cache on :",
+    "web      cache on :",
+    "4. log-in storm",
+    "healthz alone:",
+    "healthz during storm:",
+    "bench: done (",
+]
+
+
+def test_bench_prints_every_row(test_environment):
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    bench = Path(sys.executable).with_name("bench")
+    result = subprocess.run([str(bench), "--seconds", "1", "--connections", "4"],
+                            capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    for row in ROWS:
+        assert row in result.stdout, f"missing {row!r}:\n{result.stdout}"
+    assert " 0\n" in result.stdout  # the error column
