@@ -12,7 +12,8 @@ pytestmark = pytest.mark.e2e
 
 ROWS = [
     "1. landing: GET /bench/whoami",
-    "no authentication (no cookie)",
+    "no authentication (no cookie), cache off server",
+    "no authentication (no cookie), cache on server",
     "session cookie validated, cache off",
     "session cookie validated, cache on",
     "2. web: GET / (gunicorn, 1 sync worker)",

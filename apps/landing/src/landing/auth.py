@@ -51,7 +51,7 @@ class SessionBackend(AuthenticationBackend):
 
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
         token = conn.cookies.get(self.cookie_name)
-        if token is None or conn.url.path.startswith(self.SKIP_PREFIXES):
+        if token is None or conn.scope["path"].startswith(self.SKIP_PREFIXES):
             return None
         try:
             result = self.sessions.validate_from_cache(token) or await run_in_threadpool(

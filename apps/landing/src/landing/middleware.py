@@ -47,13 +47,14 @@ class SessionCookieMiddleware:
             return
 
         async def send_with_cookie(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                result = validation_of(scope)
+            result = validation_of(scope)
+            if (message["type"] == "http.response.start" and result is not None
+                    and (result.session is None or result.session.fresh)):
                 headers = MutableHeaders(scope=message)
                 already = any(
                     v.startswith(f"{self.cookie.name}=") for v in headers.getlist("set-cookie")
                 )
-                if result is not None and not already:
+                if not already:
                     if result.session is None:
                         headers.append("set-cookie", blank_session_cookie(self.cookie).serialize())
                     elif result.session.fresh:

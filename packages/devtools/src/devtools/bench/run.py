@@ -153,8 +153,9 @@ def main(argv: list[str] | None = None) -> int:
             token = _login(lurl, origin, f"bench{int(cache)}")
             cookie = {"Cookie": f"auth_session={token}"}
             tag = "cache on" if cache else "cache off"
+            # The baseline is the same request without a cookie, on the same server.
+            results[f"landing-noauth-{tag}"] = drive(f"{lurl}/bench/whoami", {}, seconds, conns)
             if not cache:
-                results["landing-noauth"] = drive(f"{lurl}/bench/whoami", {}, seconds, conns)
                 results["web-noauth"] = _web_noauth(env, workdir, procs, seconds, conns)
                 results["web-django"] = _web_django(env, workdir, procs, seconds, conns)
             results[f"landing-{tag}"] = drive(f"{lurl}/bench/whoami", cookie, seconds, conns)
@@ -171,10 +172,11 @@ def main(argv: list[str] | None = None) -> int:
                 proc.stop()
 
         _header("1. landing: GET /bench/whoami")
-        _row("no authentication (no cookie)", results["landing-noauth"])
         for tag in ("cache off", "cache on"):
+            _row(f"no authentication (no cookie), {tag} server",
+                 results[f"landing-noauth-{tag}"])
             _row(f"session cookie validated, {tag}", results[f"landing-{tag}"],
-                 results["landing-noauth"])
+                 results[f"landing-noauth-{tag}"])
         _header("2. web: GET / (gunicorn, 1 sync worker)")
         _row("no authentication (fixed user)", results["web-noauth"])
         _row("Django contrib.auth + contrib.sessions (SQLite)", results["web-django"],
