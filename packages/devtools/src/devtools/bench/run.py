@@ -123,53 +123,74 @@ def _storm(landing_url: str, origin: str, seconds: float, logins: int = 8) -> No
           f"clients; p99 ratio {p99(loud) / p99(quiet):.2f}x)", flush=True)
 
 
+def _median(results: list[Result]) -> Result:
+    return Result(
+        statistics.median(r.requests_per_s for r in results),
+        statistics.median(r.p50_ms for r in results),
+        statistics.median(r.p99_ms for r in results),
+        sum(r.errors for r in results), results[0].tool,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
-    parser.add_argument("--seconds", type=float, default=5.0, help="per measurement")
+    parser.add_argument("--seconds", type=float, default=5.0, help="per row (split in rounds)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rows are measured in interleaved rounds; medians are shown")
     parser.add_argument("--connections", type=int, default=16)
     args = parser.parse_args(argv)
-    seconds, conns = args.seconds, args.connections
+    seconds, conns, rounds = args.seconds, args.connections, max(1, args.rounds)
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
     db = LocalDatabase(workdir / "db", sync_on_commit=False, log_path=workdir / "db.log")
     db.start()
     procs: list[AppProcess] = []
     try:
-        base_env = {**os.environ, "APP_ENV": "test", "MONGO_URI": db.uri,
-                    "LOGIN_MAX_FAILURES_PER_USER": "1000000",
-                    "LOGIN_MAX_FAILURES_PER_IP": "1000000", "SIGNUP_MAX_PER_IP": "1000000",
-                    "BENCH_SQLITE": str(workdir / "django.sqlite3")}
-        base_env.pop("DJANGO_SETTINGS_MODULE", None)
-        print(f"bench: {os.cpu_count()} cores, {seconds:g} s per row, {conns} connections, "
-              f"load from {'wrk' if shutil.which('wrk') else 'httpx'}; "
-              f"database: SecantusDB on {db.host}:{db.port}", flush=True)
-        results: dict[str, Result] = {}
-        for cache in (False, True):
-            env = {**base_env, "SESSION_CACHE": "on" if cache else "off"}
-            landing, lurl = _landing(env, workdir)
-            web, wurl = _web({**env, "WEB_URL": "http://127.0.0.1:3000"}, workdir)
-            procs += [landing, web]
-            origin = env.get("LANDING_URL", "http://localhost:4321")
-            token = _login(lurl, origin, f"bench{int(cache)}")
-            cookie = {"Cookie": f"auth_session={token}"}
-            tag = "cache on" if cache else "cache off"
-            # The baseline is the same request without a cookie, on the same server.
-            results[f"landing-noauth-{tag}"] = drive(f"{lurl}/bench/whoami", {}, seconds, conns)
-            if not cache:
-                results["web-noauth"] = _web_noauth(env, workdir, procs, seconds, conns)
-                results["web-django"] = _web_django(env, workdir, procs, seconds, conns)
-            results[f"landing-{tag}"] = drive(f"{lurl}/bench/whoami", cookie, seconds, conns)
-            results[f"web-{tag}"] = drive(f"{wurl}/", cookie, seconds, conns)
-            if not cache:
-                print("\n3. database commands per authenticated request", flush=True)
-            _count_round_trips({**env, "BENCH_TOKEN": token,
-                                "WEB_URL": "http://127.0.0.1:3000"}, cache)
-            if cache:
-                print(f"\n4. log-in storm (argon2id m=19456 t=2 p=1) vs /healthz, "
-                      f"{seconds:g} s each", flush=True)
-                _storm(lurl, origin, seconds)
-            for proc in (landing, web):
-                proc.stop()
+        env = {**os.environ, "APP_ENV": "test", "MONGO_URI": db.uri,
+               "WEB_URL": "http://127.0.0.1:3000",
+               "LOGIN_MAX_FAILURES_PER_USER": "1000000",
+               "LOGIN_MAX_FAILURES_PER_IP": "1000000", "SIGNUP_MAX_PER_IP": "1000000",
+               "BENCH_SQLITE": str(workdir / "django.sqlite3")}
+        env.pop("DJANGO_SETTINGS_MODULE", None)
+        origin = env.get("LANDING_URL", "http://localhost:4321")
+        print(f"bench: {os.cpu_count()} cores, {seconds:g} s per row in {rounds} interleaved "
+              f"rounds, {conns} connections, load from "
+              f"{'wrk' if shutil.which('wrk') else 'httpx'}; database: SecantusDB on "
+              f"{db.host}:{db.port}", flush=True)
+
+        sessionid = _django_session(env)
+        off = {**env, "SESSION_CACHE": "off"}
+        on = {**env, "SESSION_CACHE": "on"}
+        servers: dict[str, str] = {}
+        for name, starter in (
+            ("landing off", lambda: _landing(off, workdir)),
+            ("landing on", lambda: _landing(on, workdir)),
+            ("web noauth", lambda: _web(off, workdir, "devtools.bench.web_noauth_settings")),
+            ("web django", lambda: _web(off, workdir,
+                                        "devtools.bench.web_django_auth_settings")),
+            ("web off", lambda: _web(off, workdir)),
+            ("web on", lambda: _web(on, workdir)),
+        ):
+            proc, url = starter()
+            procs.append(proc)
+            servers[name] = url
+        token = _login(servers["landing off"], origin, "bench")
+        cookie = {"Cookie": f"auth_session={token}"}
+        targets = {
+            "landing-noauth-cache off": (f"{servers['landing off']}/bench/whoami", {}),
+            "landing-cache off": (f"{servers['landing off']}/bench/whoami", cookie),
+            "landing-noauth-cache on": (f"{servers['landing on']}/bench/whoami", {}),
+            "landing-cache on": (f"{servers['landing on']}/bench/whoami", cookie),
+            "web-noauth": (f"{servers['web noauth']}/", {}),
+            "web-django": (f"{servers['web django']}/", {"Cookie": f"sessionid={sessionid}"}),
+            "web-cache off": (f"{servers['web off']}/", cookie),
+            "web-cache on": (f"{servers['web on']}/", cookie),
+        }
+        runs: dict[str, list[Result]] = {name: [] for name in targets}
+        for _ in range(rounds):  # interleaved, so drift on the machine hits every row alike
+            for name, (url, headers) in targets.items():
+                runs[name].append(drive(url, headers, seconds / rounds, conns))
+        results = {name: _median(r) for name, r in runs.items()}
 
         _header("1. landing: GET /bench/whoami")
         for tag in ("cache off", "cache on"):
@@ -184,6 +205,13 @@ def main(argv: list[str] | None = None) -> int:
         for tag in ("cache off", "cache on"):
             _row(f"shared session cookie, {tag}", results[f"web-{tag}"], results["web-noauth"])
             _row("  same, vs Django's own stack", results[f"web-{tag}"], results["web-django"])
+
+        print("\n3. database commands per authenticated request", flush=True)
+        for cache in (False, True):
+            _count_round_trips({**env, "BENCH_TOKEN": token}, cache)
+        print(f"\n4. log-in storm (argon2id m=19456 t=2 p=1) vs /healthz, "
+              f"{seconds:g} s each", flush=True)
+        _storm(servers["landing on"], origin, seconds)
         print(f"\nbench: done ({os.cpu_count()} cores)", flush=True)
         return 0
     finally:
@@ -192,28 +220,14 @@ def main(argv: list[str] | None = None) -> int:
         db.stop()
 
 
-def _web_noauth(env, workdir, procs, seconds, conns) -> Result:
-    proc, url = _web(env, workdir, "devtools.bench.web_noauth_settings")
-    procs.append(proc)
-    try:
-        return drive(f"{url}/", {}, seconds, conns)
-    finally:
-        proc.stop()
-
-
-def _web_django(env, workdir, procs, seconds, conns) -> Result:
+def _django_session(env: dict) -> str:
+    """Migrate the SQLite database of the Django-auth baseline; log a user in."""
     denv = {**env, "DJANGO_SETTINGS_MODULE": "devtools.bench.web_django_auth_settings"}
     made = subprocess.run([sys.executable, "-m", "devtools.bench.django_session"], env=denv,
                           capture_output=True, text=True, timeout=120)
     if made.returncode != 0:
         raise RuntimeError(made.stderr[-2000:])
-    sessionid = made.stdout.strip().splitlines()[-1]
-    proc, url = _web(env, workdir, "devtools.bench.web_django_auth_settings")
-    procs.append(proc)
-    try:
-        return drive(f"{url}/", {"Cookie": f"sessionid={sessionid}"}, seconds, conns)
-    finally:
-        proc.stop()
+    return made.stdout.strip().splitlines()[-1]
 
 
 if __name__ == "__main__":
