@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import httpx
 
-__all__ = ["Result", "drive"]
+__all__ = ["Result", "drive", "driver_name"]
 
 
 @dataclass
@@ -42,8 +42,8 @@ def _wrk(url: str, headers: dict[str, str], seconds: float, connections: int) ->
     if "Requests/sec" not in out or "50%" not in out:
         raise RuntimeError(f"wrk gave no result for {url}:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))
+    p50 = _ms(re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1))
+    p99 = _ms(re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = int(bad.group(1)) if bad else 0
     errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
@@ -77,9 +77,15 @@ async def _httpx(url: str, headers: dict[str, str], seconds: float, connections:
                   latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000, errors, "httpx")
 
 
+def driver_name(choice: str = "auto") -> str:
+    if choice == "auto":
+        return "wrk" if shutil.which("wrk") else "httpx"
+    return choice
+
+
 def drive(url: str, headers: dict[str, str] | None = None, seconds: float = 5.0,
-          connections: int = 16) -> Result:
+          connections: int = 16, driver: str = "auto") -> Result:
     headers = headers or {}
-    run = _wrk if shutil.which("wrk") else (lambda *a: asyncio.run(_httpx(*a)))
+    run = _wrk if driver_name(driver) == "wrk" else (lambda *a: asyncio.run(_httpx(*a)))
     run(url, headers, min(1.0, seconds), connections)  # warm-up, not counted
     return run(url, headers, seconds, connections)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from devtools.bench.load import Result, drive
+from devtools.bench.load import Result, drive, driver_name
 from devtools.dbserver import LocalDatabase, free_port
 from devtools.processes import AppProcess, wait_until_answers
 
@@ -138,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3,
                         help="rows are measured in interleaved rounds; medians are shown")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--driver", choices=("auto", "wrk", "httpx"), default="auto",
+                        help="load generator (auto: wrk when installed)")
     args = parser.parse_args(argv)
     seconds, conns, rounds = args.seconds, args.connections, max(1, args.rounds)
 
@@ -155,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         origin = env.get("LANDING_URL", "http://localhost:4321")
         print(f"bench: {os.cpu_count()} cores, {seconds:g} s per row in {rounds} interleaved "
               f"rounds, {conns} connections, load from "
-              f"{'wrk' if shutil.which('wrk') else 'httpx'}; database: SecantusDB on "
+              f"{driver_name(args.driver)}; database: SecantusDB on "
               f"{db.host}:{db.port}", flush=True)
 
         sessionid = _django_session(env)
@@ -189,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         runs: dict[str, list[Result]] = {name: [] for name in targets}
         for _ in range(rounds):  # interleaved, so drift on the machine hits every row alike
             for name, (url, headers) in targets.items():
-                runs[name].append(drive(url, headers, seconds / rounds, conns))
+                runs[name].append(drive(url, headers, seconds / rounds, conns, args.driver))
         results = {name: _median(r) for name, r in runs.items()}
 
         _header("1. landing: GET /bench/whoami")
