@@ -106,3 +106,18 @@ def test_production_headers_and_cookie(db, settings, clock):
         assert r.headers["set-cookie"].startswith("__Secure-auth_session=")
         assert "; Secure" in r.headers["set-cookie"]
         assert "max-age=31536000" in r.headers["strict-transport-security"]
+
+
+def test_unexpected_error_is_a_friendly_500_page(landing_app, db):
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    async def boom(request):
+        raise RuntimeError("secret internals")
+
+    landing_app.router.routes.append(Route("/boom", boom))
+    with TestClient(landing_app, base_url=LANDING, raise_server_exceptions=False) as client:
+        r = client.get("/boom")
+    assert r.status_code == 500 and "Something went wrong" in r.text
+    assert "secret internals" not in r.text and "Traceback" not in r.text
+    assert r.headers["x-content-type-options"] == "nosniff"

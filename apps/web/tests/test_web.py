@@ -160,3 +160,29 @@ def test_production_settings():
     out = subprocess.run([sys.executable, "-c", code], env=full, capture_output=True,
                          text=True, timeout=60)
     assert out.stdout.split() == ["False", "31536000", "True"], out.stderr
+
+
+def test_unexpected_error_is_a_friendly_500_page(web, login_session):
+    import sys
+    import types
+
+    from django.test import override_settings
+    from django.urls import path
+
+    def boom(request):
+        raise RuntimeError("secret internals")
+
+    urls = types.ModuleType("web_test_boom_urls")
+    urls.urlpatterns = [path("boom", boom)]
+    urls.handler500 = "web.errors.server_error"
+    sys.modules[urls.__name__] = urls
+    token, _, _ = login_session()
+    web.cookies["auth_session"] = token
+    try:
+        with override_settings(ROOT_URLCONF=urls.__name__):
+            r = web.get("/boom")
+    finally:
+        del sys.modules[urls.__name__]
+    assert r.status_code == 500 and b"Something went wrong" in r.content
+    assert b"secret internals" not in r.content and b"Traceback" not in r.content
+    assert r["X-Content-Type-Options"] == "nosniff"

@@ -32,6 +32,7 @@ from landing.middleware import (
     OriginCheckMiddleware,
     SecurityHeadersMiddleware,
     SessionCookieMiddleware,
+    security_headers,
 )
 from landing.pages import error_page
 from landing.views import healthz, home, login, signup
@@ -59,7 +60,9 @@ async def _database_down(request: Request, exc: Exception) -> Response:
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", exc_info=exc)
-    return error_page(request, 500, "Something went wrong on our side. Please try again.")
+    # ServerErrorMiddleware renders this outside our middleware: add the headers here.
+    return error_page(request, 500, "Something went wrong on our side. Please try again.",
+                      {**security_headers(request.app.state.settings), "cache-control": "no-store"})
 
 
 def create_app(

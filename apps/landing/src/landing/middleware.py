@@ -24,6 +24,7 @@ __all__ = [
     "OriginCheckMiddleware",
     "SecurityHeadersMiddleware",
     "SessionCookieMiddleware",
+    "security_headers",
 ]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -122,24 +123,30 @@ class BodyLimitMiddleware:
         await self.app(scope, limited_receive, send)
 
 
+def security_headers(settings: Settings) -> dict[str, str]:
+    """The contract's headers (also put on the 500 page, which is rendered outside)."""
+    forms = " ".join(sorted(settings.allowed_origins))
+    headers = {
+        "content-security-policy": (
+            "default-src 'none'; style-src 'self'; img-src 'self'; "
+            f"form-action 'self' {forms}; frame-ancestors 'none'; base-uri 'none'"
+        ),
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "same-origin",
+        "x-frame-options": "DENY",
+        "cross-origin-opener-policy": "same-origin",
+    }
+    if settings.production:
+        headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
+    return headers
+
+
 class SecurityHeadersMiddleware:
     """The contract's headers on every response, `no-store` for logged-in pages."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
-        forms = " ".join(sorted(settings.allowed_origins))
-        self.headers = {
-            "content-security-policy": (
-                "default-src 'none'; style-src 'self'; img-src 'self'; "
-                f"form-action 'self' {forms}; frame-ancestors 'none'; base-uri 'none'"
-            ),
-            "x-content-type-options": "nosniff",
-            "referrer-policy": "same-origin",
-            "x-frame-options": "DENY",
-            "cross-origin-opener-policy": "same-origin",
-        }
-        if settings.production:
-            self.headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
+        self.headers = security_headers(settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
