@@ -137,3 +137,26 @@ def test_turns_itself_off_without_change_streams(tmp_path):
     finally:
         db_utils.disconnect()
         standalone.stop()
+
+
+def test_renewal_and_last_seen_writes_still_happen_with_the_cache(db, clock):
+    from datetime import timedelta
+
+    cache = SessionCache(ttl=3600)  # only the stream and the writes keep it honest here
+    manager = SessionManager(cache=cache, clock=clock)
+    assert wait_for(lambda: cache.active)
+    try:
+        token, session = manager.create_session("u1", "alice")
+        assert manager.validate_session_token(token).valid  # cached from here on
+        clock.advance(minutes=6)
+        assert manager.validate_from_cache(token) is None  # a write is due: not a hit
+        assert manager.validate_session_token(token).valid
+        assert db.sessions.find_one({"_id": session.id})["last_seen_at"] == clock.now
+        clock.advance(days=16)
+        result = manager.validate_session_token(token)
+        assert result.session.fresh
+        stored = db.sessions.find_one({"_id": session.id})
+        assert stored["expires_at"] == clock.now + timedelta(days=30)
+        assert manager.validate_session_token(token).session.expires_at == stored["expires_at"]
+    finally:
+        cache.close()
