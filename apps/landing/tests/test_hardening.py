@@ -95,9 +95,10 @@ def test_unknown_path_and_method_give_pages(landing, db):
 def test_production_headers_and_cookie(db, settings, clock):
     from dataclasses import replace
 
+    from starlette.testclient import TestClient
+
     from auth_utils import SessionManager
     from landing.app import create_app
-    from starlette.testclient import TestClient
 
     prod = replace(settings, app_env="production")
     with TestClient(create_app(prod, SessionManager(clock=clock)), base_url=LANDING,

@@ -1,6 +1,7 @@
 import re
 
 import pytest
+
 from db_utils import User
 
 LANDING = "http://localhost:4321"

@@ -1,9 +1,10 @@
 from dataclasses import replace
 
 import pytest
+from starlette.testclient import TestClient
+
 from auth_utils import SessionManager
 from landing.app import create_app
-from starlette.testclient import TestClient
 
 LANDING = "http://localhost:4321"
 

@@ -1,6 +1,7 @@
 from dataclasses import replace
 
 import pytest
+
 from auth_utils import INCORRECT, Accounts, Result, SessionManager, hash_password
 from db_utils import users
 from db_utils.documents import User

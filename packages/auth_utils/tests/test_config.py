@@ -1,4 +1,5 @@
 import pytest
+
 from auth_utils import SettingsError, client_ip, load_settings
 from auth_utils.config import load_dotenv_files
 

@@ -1,4 +1,5 @@
 import pytest
+
 from auth_utils import is_allowed_origin, safe_next_url
 
 ALLOWED = {"http://localhost:4321", "http://localhost:3000"}

@@ -1,4 +1,5 @@
 from argon2 import PasswordHasher, Type
+
 from auth_utils import hash_password, verify_dummy, verify_password
 from auth_utils.passwords import hasher
 

@@ -6,8 +6,9 @@ import time
 from dataclasses import replace
 
 import pytest
-from auth_utils import SessionCache, SessionManager, session_manager_for
 from pymongo import MongoClient
+
+from auth_utils import SessionCache, SessionManager, session_manager_for
 
 
 def wait_for(predicate, timeout=5.0):

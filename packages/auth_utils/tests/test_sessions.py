@@ -3,6 +3,7 @@ import math
 from datetime import timedelta
 
 import pytest
+
 from auth_utils import SessionManager, hash_token
 from auth_utils.tokens import TOKEN_BYTES, generate_session_token, is_well_formed
 
@@ -110,8 +111,9 @@ def test_validation_is_one_round_trip_and_no_write(db, manager, clock):
         def failed(self, event):
             pass
 
-    import db_utils
     from pymongo import MongoClient
+
+    import db_utils
 
     counter = Counter()
     client = MongoClient(db_utils.connection._connected_uri, event_listeners=[counter],

@@ -1,4 +1,5 @@
 import pytest
+
 from auth_utils import normalize_username, validate_password, validate_username
 
 

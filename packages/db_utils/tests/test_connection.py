@@ -1,9 +1,10 @@
-import db_utils
 import pytest
-from db_utils.connection import database_name
-from db_utils.errors import translate_errors
 from pymongo import MongoClient
 from pymongo.errors import ServerSelectionTimeoutError
+
+import db_utils
+from db_utils.connection import database_name
+from db_utils.errors import translate_errors
 
 
 def test_database_name_from_uri():

@@ -2,6 +2,7 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
+
 from db_utils import UsernameTaken, users
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

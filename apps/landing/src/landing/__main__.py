@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import uvicorn
+
 from auth_utils import SettingsError, load_settings
 
 

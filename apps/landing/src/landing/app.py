@@ -6,16 +6,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-import db_utils
-import theme
-from auth_utils import (
-    Accounts,
-    CookieSettings,
-    SessionManager,
-    Settings,
-    load_settings,
-    session_manager_for,
-)
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -26,6 +16,16 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+import db_utils
+import theme
+from auth_utils import (
+    Accounts,
+    CookieSettings,
+    SessionManager,
+    Settings,
+    load_settings,
+    session_manager_for,
+)
 from landing.auth import SessionBackend, on_auth_error
 from landing.middleware import (
     BodyLimitMiddleware,

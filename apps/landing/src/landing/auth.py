@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from auth_utils import SessionManager, SessionUser, SessionValidation
-from db_utils import DatabaseUnavailable
 from starlette.authentication import (
     AuthCredentials,
     AuthenticationBackend,
@@ -14,6 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
+from auth_utils import SessionManager, SessionUser, SessionValidation
+from db_utils import DatabaseUnavailable
 from landing.pages import error_page
 
 __all__ = ["AuthUser", "DatabaseDown", "SessionBackend", "on_auth_error"]

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from auth_utils import (
     Clock,
     CookieSettings,
@@ -11,11 +16,6 @@ from auth_utils import (
     session_cookie,
     utc_now,
 )
-from starlette.datastructures import Headers, MutableHeaders
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
 from landing.auth import validation_of
 from landing.pages import error_page
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.templating import Jinja2Templates
+
 from auth_utils.validation import (
     PASSWORD_MAX,
     PASSWORD_MIN,
@@ -11,9 +15,6 @@ from auth_utils.validation import (
     USERNAME_MIN,
     USERNAME_PATTERN,
 )
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.templating import Jinja2Templates
 
 __all__ = ["error_page", "templates"]
 

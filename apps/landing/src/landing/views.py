@@ -6,13 +6,13 @@ import functools
 import os
 
 import anyio
-import db_utils
-from auth_utils import Outcome, Result, client_ip, safe_next_url
-from auth_utils import session_cookie as make_session_cookie
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+import db_utils
+from auth_utils import Outcome, Result, client_ip, safe_next_url
+from auth_utils import session_cookie as make_session_cookie
 from landing.auth import validation_of
 from landing.pages import templates
 

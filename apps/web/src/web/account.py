@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from auth_utils import Outcome, Result, SessionUser, blank_session_cookie, client_ip
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
+from auth_utils import Outcome, Result, SessionUser, blank_session_cookie, client_ip
 from web import services
 from web.agents import describe_user_agent
 from web.middleware import apply_cookie

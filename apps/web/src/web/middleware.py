@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from auth_utils import Cookie, blank_session_cookie, is_allowed_origin, session_cookie
-from db_utils import DatabaseUnavailable
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.http import HttpRequest, HttpResponse
 
+from auth_utils import Cookie, blank_session_cookie, is_allowed_origin, session_cookie
+from db_utils import DatabaseUnavailable
 from web import services
 from web.errors import error_page
 from web.users import AnonymousUser, AuthenticatedUser

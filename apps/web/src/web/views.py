@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import db_utils
-from auth_utils import blank_session_cookie
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
+import db_utils
+from auth_utils import blank_session_cookie
 from web import services
 from web.middleware import apply_cookie
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from db_utils import UsernameTaken
-from db_utils import users as user_store
-
 from auth_utils.config import Settings
 from auth_utils.passwords import hash_password, verify_dummy, verify_password
 from auth_utils.sessions import Session, SessionManager, SessionUser
 from auth_utils.throttling import Throttler
 from auth_utils.validation import normalize_username, validate_password, validate_username
+from db_utils import UsernameTaken
+from db_utils import users as user_store
 
 __all__ = ["INCORRECT", "Accounts", "Outcome", "Result"]
 

@@ -11,14 +11,13 @@ import sys
 from collections.abc import Sequence
 
 import db_utils
-from db_utils import sessions as session_store
-from db_utils import users as user_store
-
 from auth_utils.clock import utc_now
 from auth_utils.config import SettingsError, load_settings
 from auth_utils.passwords import hash_password
 from auth_utils.sessions import SessionManager
 from auth_utils.validation import normalize_username, validate_password, validate_username
+from db_utils import sessions as session_store
+from db_utils import users as user_store
 
 __all__ = ["main"]
 

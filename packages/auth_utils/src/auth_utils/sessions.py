@@ -8,13 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from db_utils import SessionRecord
-from db_utils import sessions as store
-
 from auth_utils.clock import Clock, utc_now
 from auth_utils.config import Settings
 from auth_utils.session_cache import SessionCache
 from auth_utils.tokens import generate_session_token, hash_token, is_well_formed
+from db_utils import SessionRecord
+from db_utils import sessions as store
 
 __all__ = [
     "Session",

@@ -7,10 +7,9 @@ times per hour. A blocked request is refused before any password is checked.
 
 from __future__ import annotations
 
-from db_utils import throttles
-
 from auth_utils.clock import Clock, utc_now
 from auth_utils.config import Settings
+from db_utils import throttles
 
 __all__ = ["Throttler"]
 

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from auth_utils import SettingsError, load_settings
-
 from devtools.dbserver import LocalDatabase, local_address, port_answers
 
 DATA_DIR = Path(".data")

@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 
 from auth_utils import Settings, SettingsError, load_settings
 from auth_utils.config import load_dotenv_files
-
 from devtools.dbserver import LocalDatabase, local_address, port_answers
 from devtools.processes import AppProcess, wait_until_answers
 

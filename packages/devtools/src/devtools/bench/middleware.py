@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from auth_utils import SessionUser
 from django.http import HttpRequest, HttpResponse
+
+from auth_utils import SessionUser
 from web.users import AuthenticatedUser
 
 _USER = AuthenticatedUser(SessionUser("bench", "bench"))

@@ -40,10 +40,10 @@ def main() -> int:
     import django
 
     django.setup()
-    from auth_utils import load_settings
     from django.test import Client
     from starlette.testclient import TestClient
 
+    from auth_utils import load_settings
     from devtools.bench.apps import landing_app
 
     settings = load_settings()
