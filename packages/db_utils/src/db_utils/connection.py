@@ -7,6 +7,7 @@ import threading
 from urllib.parse import unquote, urlsplit
 
 import mongoengine
+import pymongo
 from pymongo import MongoClient
 from pymongo.database import Database
 
@@ -95,10 +96,11 @@ def ensure_indexes() -> None:
         document.ensure_indexes()
 
 
-def ping() -> bool:
-    """True when the server answers a ping within the selection timeout."""
+def ping(timeout: float = 1.0) -> bool:
+    """True when the server answers a ping within `timeout` seconds (health checks)."""
     try:
-        get_client().admin.command("ping")
+        with pymongo.timeout(timeout):
+            get_client().admin.command("ping")
     except Exception:  # any failure means "not healthy"; /healthz says 503
         return False
     return True
