@@ -12,6 +12,7 @@ from auth_utils import (
     CookieSettings,
     Settings,
     blank_session_cookie,
+    content_security_policy,
     is_allowed_origin,
     session_cookie,
     utc_now,
@@ -125,12 +126,8 @@ class BodyLimitMiddleware:
 
 def security_headers(settings: Settings) -> dict[str, str]:
     """The contract's headers (also put on the 500 page, which is rendered outside)."""
-    forms = " ".join(sorted(settings.allowed_origins))
     headers = {
-        "content-security-policy": (
-            "default-src 'none'; style-src 'self'; img-src 'self'; "
-            f"form-action 'self' {forms}; frame-ancestors 'none'; base-uri 'none'"
-        ),
+        "content-security-policy": content_security_policy(settings.allowed_origins),
         "x-content-type-options": "nosniff",
         "referrer-policy": "same-origin",
         "x-frame-options": "DENY",

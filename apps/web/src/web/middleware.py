@@ -6,10 +6,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.http import HttpRequest, HttpResponse
 
-from auth_utils import Cookie, blank_session_cookie, is_allowed_origin, session_cookie
+from auth_utils import (
+    Cookie,
+    blank_session_cookie,
+    content_security_policy,
+    is_allowed_origin,
+    session_cookie,
+)
 from db_utils import DatabaseUnavailable
 from web import services
 from web.errors import error_page
@@ -126,15 +133,10 @@ class SecurityHeadersMiddleware:
 
     def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
-        self.csp = None
+        # CSRF_TRUSTED_ORIGINS is the two app origins (settings.py).
+        self.csp = content_security_policy(settings.CSRF_TRUSTED_ORIGINS)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if self.csp is None:
-            forms = " ".join(sorted(services.get().settings.allowed_origins))
-            self.csp = (
-                "default-src 'none'; style-src 'self'; img-src 'self'; "
-                f"form-action 'self' {forms}; frame-ancestors 'none'; base-uri 'none'"
-            )
         response = self.get_response(request)
         response.setdefault("Content-Security-Policy", self.csp)
         user = getattr(request, "user", None)

@@ -8,7 +8,7 @@ from auth_utils.client_ip import client_ip
 from auth_utils.clock import Clock, utc_now
 from auth_utils.config import Settings, SettingsError, load_settings, origin_of
 from auth_utils.cookies import Cookie, CookieSettings, blank_session_cookie, session_cookie
-from auth_utils.origins import is_allowed_origin, safe_next_url
+from auth_utils.origins import content_security_policy, is_allowed_origin, safe_next_url
 from auth_utils.passwords import PasswordCheck, hash_password, verify_dummy, verify_password
 from auth_utils.session_cache import SessionCache
 from auth_utils.sessions import (
@@ -41,6 +41,7 @@ __all__ = [
     "Throttler",
     "blank_session_cookie",
     "client_ip",
+    "content_security_policy",
     "generate_session_token",
     "hash_password",
     "hash_token",
