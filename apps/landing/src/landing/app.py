@@ -34,7 +34,7 @@ from landing.middleware import (
     SessionCookieMiddleware,
     security_headers,
 )
-from landing.pages import error_page
+from landing.pages import database_unavailable_page, error_page
 from landing.views import healthz, home, login, signup
 
 __all__ = ["create_app"]
@@ -54,8 +54,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _database_down(request: Request, exc: Exception) -> Response:
     log.warning("database unavailable: %s", exc)
-    return error_page(request, 503, "We cannot reach our database right now. "
-                      "Please try again in a moment.", {"Retry-After": "5"})
+    return database_unavailable_page(request)
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:

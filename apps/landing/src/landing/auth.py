@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from auth_utils import SessionManager, SessionUser, SessionValidation
 from db_utils import DatabaseUnavailable
-from landing.pages import error_page
+from landing.pages import database_unavailable_page, error_page
 
 __all__ = ["AuthUser", "DatabaseDown", "SessionBackend", "on_auth_error"]
 
@@ -70,8 +70,7 @@ def on_auth_error(conn: HTTPConnection, exc: AuthenticationError) -> Response:
 
     request = Request(conn.scope)
     if isinstance(exc, DatabaseDown):
-        return error_page(request, 503, "We cannot reach our database right now. "
-                          "Please try again in a moment.", {"Retry-After": "5"})
+        return database_unavailable_page(request)
     return error_page(request, 400, "Your session could not be read.")
 
 

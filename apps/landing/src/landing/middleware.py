@@ -30,6 +30,7 @@ __all__ = [
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_BODY_BYTES = 64 * 1024
+TOO_LARGE = "The request body is too large (64 KiB at most)."
 
 
 class SessionCookieMiddleware:
@@ -59,7 +60,7 @@ class SessionCookieMiddleware:
                 if not already:
                     if result.session is None:
                         headers.append("set-cookie", blank_session_cookie(self.cookie).serialize())
-                    elif result.session.fresh:
+                    else:  # fresh
                         token = Request(scope).cookies.get(self.cookie.name, "")
                         cookie = session_cookie(
                             token, result.session.expires_at, self.cookie, self.clock()
@@ -106,7 +107,7 @@ class BodyLimitMiddleware:
             status = 413 if length.isdigit() else 400
             response = error_page(
                 Request(scope), status,
-                "The request body is too large (64 KiB at most)." if status == 413
+                TOO_LARGE if status == 413
                 else "The Content-Length header is not a number.",
             )
             await response(scope, receive, send)
@@ -118,7 +119,7 @@ class BodyLimitMiddleware:
             message = await receive()
             received += len(message.get("body", b""))
             if received > self.max_bytes:
-                raise HTTPException(413, "The request body is too large (64 KiB at most).")
+                raise HTTPException(413, TOO_LARGE)
             return message
 
         await self.app(scope, limited_receive, send)

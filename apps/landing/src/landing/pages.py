@@ -16,7 +16,7 @@ from auth_utils.validation import (
     USERNAME_PATTERN,
 )
 
-__all__ = ["error_page", "templates"]
+__all__ = ["database_unavailable_page", "error_page", "templates"]
 
 RULES = {
     "username_min": USERNAME_MIN,
@@ -57,3 +57,9 @@ def error_page(
         {"title": TITLES.get(status_code, "Error"), "message": message, "status": status_code},
         status_code=status_code, headers=headers,
     )
+
+
+def database_unavailable_page(request: Request) -> Response:
+    """The 503 page for an outage, wherever it is noticed (auth backend or a view)."""
+    return error_page(request, 503, "We cannot reach our database right now. "
+                      "Please try again in a moment.", {"Retry-After": "5"})
