@@ -39,9 +39,10 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 def _user(raw: str) -> db_utils.UserRecord:
-    user = user_store.get_user_by_username(normalize_username(raw))
+    username = normalize_username(raw)
+    user = user_store.get_user_by_username(username)
     if user is None:
-        raise CommandError(f"no user named {normalize_username(raw)!r}")
+        raise CommandError(f"no user named {username!r}")
     return user
 
 

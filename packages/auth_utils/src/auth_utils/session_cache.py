@@ -51,7 +51,8 @@ class SessionCache:
         return self._generation
 
     def get(self, session_id: str) -> SessionRecord | None:
-        if not self.active:
+        """A cached record, only while the stream is open (callers ask `active` first)."""
+        if not self._healthy:
             return None
         entry = self._entries.get(session_id)
         if entry is None:
@@ -128,18 +129,17 @@ class SessionCache:
                         else:
                             self.evict(key)
             except OperationFailure as exc:
-                self._set_unhealthy()
                 if exc.code in _UNSUPPORTED_CODES:
+                    self._set_unhealthy()
                     self._disabled_reason = str(exc)
                     log.warning("change streams unavailable; session cache off: %s", exc)
                     return
                 log.warning("session change stream failed; cache off until it is back: %s", exc)
             except PyMongoError as exc:
-                self._set_unhealthy()
                 log.warning("session change stream failed; cache off until it is back: %s", exc)
             except Exception:  # never let the watcher die silently with the cache on
-                self._set_unhealthy()
                 log.exception("session cache watcher crashed; retrying")
+            # However the stream ended: flush and serve direct lookups until it reopens.
             self._set_unhealthy()
             self.stream_restarts += 1
             self._stop.wait(backoff)

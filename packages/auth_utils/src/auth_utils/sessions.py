@@ -153,6 +153,10 @@ class SessionManager:
         if self.cache is not None:
             self.cache.evict(session_id)
 
+    def _forget_user(self, user_id: str) -> None:
+        if self.cache is not None:
+            self.cache.evict_user(user_id)
+
     def invalidate_session(self, session_id: str) -> bool:
         self._forget(session_id)  # before and after: no reader may re-cache it between
         deleted = store.delete_session(session_id)
@@ -161,11 +165,9 @@ class SessionManager:
 
     def invalidate_user_sessions(self, user_id: str, *, keep: str | None = None) -> int:
         """End every session of a user (but `keep`, e.g. the one changing the password)."""
-        if self.cache is not None:
-            self.cache.evict_user(user_id)
+        self._forget_user(user_id)
         count = store.delete_user_sessions(user_id, keep=keep)
-        if self.cache is not None:
-            self.cache.evict_user(user_id)
+        self._forget_user(user_id)
         return count
 
     def list_user_sessions(self, user_id: str) -> list[Session]:
