@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import signal
 import sys
-from pathlib import Path
 
 from auth_utils import SettingsError, load_settings
-from devtools.dbserver import LocalDatabase, local_address, port_answers
-
-DATA_DIR = Path(".data")
-
-
-def _interrupt(*_: object) -> None:
-    raise KeyboardInterrupt
+from devtools.dbserver import DATA_DIR, LocalDatabase, local_address, port_answers
+from devtools.processes import interrupt_on
 
 
 def main() -> int:
@@ -40,7 +34,7 @@ def main() -> int:
         return 1
     print(f"db: SecantusDB listening on {host}:{port}, data in {DATA_DIR / 'db'} "
           "(Ctrl-C to stop)", flush=True)
-    signal.signal(signal.SIGTERM, _interrupt)
+    interrupt_on(signal.SIGTERM)
     try:
         assert db.process is not None
         db.process.wait()

@@ -16,8 +16,9 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-__all__ = ["LocalDatabase", "free_port", "local_address", "port_answers"]
+__all__ = ["DATA_DIR", "LocalDatabase", "free_port", "local_address", "port_answers"]
 
+DATA_DIR = Path(".data")  # `uv run db` and `uv run dev` keep the local data here (git-ignored)
 LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 

@@ -9,15 +9,13 @@ import os
 import signal
 import sys
 import time
-from pathlib import Path
 from urllib.parse import urlsplit
 
+import db_utils
 from auth_utils import Settings, SettingsError, load_settings
 from auth_utils.config import load_dotenv_files
-from devtools.dbserver import LocalDatabase, local_address, port_answers
-from devtools.processes import AppProcess, wait_until_answers
-
-DATA_DIR = Path(".data")
+from devtools.dbserver import DATA_DIR, LocalDatabase, local_address, port_answers
+from devtools.processes import AppProcess, interrupt_on, wait_until_answers
 
 
 def _fail(message: str) -> int:
@@ -31,20 +29,11 @@ def _bind(url: str) -> tuple[str, int]:
 
 
 def _database_reachable(uri: str) -> bool:
-    from pymongo import MongoClient
-
-    client = MongoClient(uri, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000)
+    db_utils.connect(uri)
     try:
-        client.admin.command("ping")
-        return True
-    except Exception:
-        return False
+        return db_utils.ping(timeout=3.0)
     finally:
-        client.close()
-
-
-def _interrupt(*_: object) -> None:
-    raise KeyboardInterrupt
+        db_utils.disconnect()
 
 
 def run(settings: Settings) -> int:
@@ -58,9 +47,7 @@ def run(settings: Settings) -> int:
                          f"{'LANDING_URL' if name == 'landing' else 'WEB_URL'}")
     address = local_address(settings.mongo_uri)
     safe_uri = settings.mongo_uri.split("@")[-1]
-    # Explicit handlers: a shell that starts us in the background ignores SIGINT.
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGINT, _interrupt)
+    interrupt_on(signal.SIGTERM, signal.SIGINT)
     try:
         if address is not None and not port_answers(*address):
             db = LocalDatabase(DATA_DIR / "db", host=address[0], port=address[1],

@@ -13,7 +13,18 @@ from pathlib import Path
 
 import httpx
 
-__all__ = ["AppProcess", "wait_until_answers"]
+__all__ = ["AppProcess", "interrupt_on", "wait_until_answers"]
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def interrupt_on(*signums: signal.Signals) -> None:
+    """Turn these signals into KeyboardInterrupt, so one `except` stops everything cleanly
+    (a shell that starts a command in the background makes it ignore SIGINT)."""
+    for signum in signums:
+        signal.signal(signum, _interrupt)
 
 
 def wait_until_answers(url: str, timeout: float = 30.0, process: AppProcess | None = None
