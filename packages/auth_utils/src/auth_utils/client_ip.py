@@ -1,36 +1,110 @@
-"""The client's address, believing `X-Forwarded-For` only from trusted proxies."""
+"""The client's address, believing `X-Forwarded-For` only from trusted proxies.
+
+Security choices (see DESIGN.md, throttling):
+
+- With no trusted proxies (the default) the header is ignored: anyone can forge it.
+  It is also ignored when the peer itself is not a trusted proxy.
+- The header is walked from the right; the first hop that is not a trusted proxy is
+  the client (every entry left of it was written by, or passed through from, the
+  client and is never read).
+- A hop is parsed robustly: surrounding spaces and quotes, an IPv4 `:port`, and the
+  brackets and `:port` of `[IPv6]:port` are stripped; an IPv4-mapped IPv6 address
+  (`::ffff:a.b.c.d`) becomes the IPv4 address; an IPv6 zone (`%eth0`) is dropped.
+  The peer is normalized the same way.
+- A hop that still cannot be parsed ends the walk at the last trusted position: the
+  address of the trusted proxy that reported it (the hop right of it, or the peer).
+  That address is never chosen by the client, so a forged or broken entry can at
+  worst put its sender in its proxy's bucket, never in a fresh bucket of its choice.
+"""
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Sequence
 
 __all__ = ["client_ip"]
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+_MAX_HOP = 128  # far longer than any address with a port; longer text is not an address
+_PORT_RE = re.compile(r":[0-9]{1,5}")
+_QUOTES_AND_SPACE = " \t\"'"
 
 
-def _trusted(address: str, proxies: Sequence[Network]) -> bool:
+def _unmap(ip: Address) -> Address:
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return ip.ipv4_mapped
+        if ip.scope_id is not None:
+            return ipaddress.IPv6Address(int(ip))
+    return ip
+
+
+def _is_port(text: str) -> bool:
+    return bool(_PORT_RE.fullmatch(text)) and int(text[1:]) <= 65535
+
+
+def _parse_address(text: str | None) -> Address | None:
+    """The address in one `X-Forwarded-For` hop (or peer), normalized; None if there is none.
+
+    Accepts `a.b.c.d`, `a.b.c.d:port`, `v6`, `[v6]`, `[v6]:port`, with surrounding
+    spaces or quotes; IPv4-mapped IPv6 comes back as IPv4.
+    """
+    if not text or len(text) > _MAX_HOP:
+        return None
+    text = text.strip(_QUOTES_AND_SPACE)
+    want: type[Address] | None = None
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep or (rest and not _is_port(rest)):
+            return None
+        want = ipaddress.IPv6Address
+    elif text.count(":") == 1:  # IPv6 has at least two colons, so this is IPv4:port
+        host, _, port = text.partition(":")
+        if not _is_port(":" + port):
+            return None
+        want = ipaddress.IPv4Address
+    else:
+        host = text
     try:
-        ip = ipaddress.ip_address(address)
+        ip = ipaddress.ip_address(host)
     except ValueError:
+        return None
+    if want is not None and not isinstance(ip, want):
+        return None
+    return _unmap(ip)
+
+
+def _trusted(ip: Address | None, proxies: Sequence[Network]) -> bool:
+    if ip is None:
         return False
-    return any(ip in net for net in proxies)
+    forms: list[Address] = [ip]
+    if isinstance(ip, ipaddress.IPv4Address):  # a proxy listed as ::ffff:a.b.c.d/n
+        forms.append(ipaddress.IPv6Address("::ffff:" + str(ip)))
+    return any(form in net for net in proxies for form in forms)
 
 
 def client_ip(peer: str | None, forwarded_for: str | None, proxies: Sequence[Network]) -> str:
     """Walk `X-Forwarded-For` from the right while the hop is a trusted proxy.
 
     With no trusted proxies (the default) the header is ignored: anyone can forge it.
+    The result is a normalized address, or the peer text unchanged when that is not an
+    address (`"testclient"`, or `"unknown"` when there is no peer).
     """
-    peer = peer or "unknown"
-    if not proxies or not forwarded_for or not _trusted(peer, proxies):
-        return peer
-    hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
-    for hop in reversed(hops):
-        if not _trusted(hop, proxies):
-            try:
-                return str(ipaddress.ip_address(hop))
-            except ValueError:
-                return peer
-    return hops[0] if hops else peer
+    peer_ip = _parse_address(peer)
+    position = str(peer_ip) if peer_ip is not None else (peer or "unknown")
+    if not proxies or not forwarded_for or not _trusted(peer_ip, proxies):
+        return position
+    for hop in reversed(forwarded_for.split(",")):
+        if not hop.strip(_QUOTES_AND_SPACE):
+            continue
+        ip = _parse_address(hop)
+        if ip is None:
+            return position  # unparseable: stop at the last trusted position
+        position = str(ip)
+        if not _trusted(ip, proxies):
+            return position
+    return position  # every hop a trusted proxy: the leftmost one
+

@@ -1,0 +1,108 @@
+"""Client address parsing: pure functions, no database."""
+
+import ipaddress
+
+import pytest
+
+from auth_utils.client_ip import __all__ as public_names
+from auth_utils.client_ip import client_ip
+
+PROXIES = (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("fd00::/8"))
+
+
+def test_public_names():
+    assert set(public_names) == {"client_ip"}
+
+
+# --- client_ip: the header is believed only from trusted proxies ---------------------
+
+def test_no_proxies_ignores_the_header():
+    assert client_ip("203.0.113.9", "1.2.3.4", ()) == "203.0.113.9"
+    assert client_ip("10.0.0.2", "1.2.3.4", ()) == "10.0.0.2"
+
+
+@pytest.mark.parametrize(
+    "forged",
+    ["1.2.3.4", "1.2.3.4:80", "[2001:db8::1]:443", "10.0.0.7", "garbage", "1.2.3.4, 10.0.0.7"],
+)
+def test_forged_header_from_untrusted_peer_is_ignored(forged):
+    assert client_ip("203.0.113.9", forged, PROXIES) == "203.0.113.9"
+    assert client_ip("2001:db8:5::9", forged, PROXIES) == "2001:db8:5::9"
+
+
+def test_walks_from_the_right_to_the_first_untrusted_hop():
+    assert client_ip("10.0.0.2", "1.2.3.4, 10.0.0.7", PROXIES) == "1.2.3.4"
+    assert client_ip("10.0.0.2", "6.6.6.6, 1.2.3.4", PROXIES) == "1.2.3.4"
+    assert client_ip("10.0.0.2", "6.6.6.6, 1.2.3.4, 10.1.1.1, 10.0.0.7", PROXIES) == "1.2.3.4"
+
+
+def test_no_or_empty_header_gives_the_peer():
+    assert client_ip("10.0.0.2", None, PROXIES) == "10.0.0.2"
+    assert client_ip("10.0.0.2", "", PROXIES) == "10.0.0.2"
+    assert client_ip("10.0.0.2", " , ,", PROXIES) == "10.0.0.2"
+
+
+def test_every_hop_trusted_gives_the_leftmost():
+    assert client_ip("10.0.0.2", "10.0.0.9, 10.0.0.7", PROXIES) == "10.0.0.9"
+
+
+@pytest.mark.parametrize(
+    ("hop", "client"),
+    [
+        ("198.51.100.87:5555", "198.51.100.87"),
+        ("[2001:db8::1]:443", "2001:db8::1"),
+        ("[2001:db8::1]", "2001:db8::1"),
+        ("2001:db8::1", "2001:db8::1"),
+        ("2001:DB8:0:0::1", "2001:db8::1"),
+        ('"[2001:db8::1]:443"', "2001:db8::1"),
+        ("  '198.51.100.87'  ", "198.51.100.87"),
+        ("::ffff:198.51.100.13", "198.51.100.13"),
+        ("[::ffff:198.51.100.13]:80", "198.51.100.13"),
+        ("fe80::1%eth0", "fe80::1"),
+    ],
+)
+def test_a_hop_is_parsed_and_believed_from_a_trusted_proxy(hop, client):
+    assert client_ip("10.0.0.2", hop, PROXIES) == client
+    assert client_ip("10.0.0.2", f"6.6.6.6, {hop}, 10.0.0.7:8080", PROXIES) == client
+
+
+def test_trusted_proxy_hops_with_ports_or_mapped_are_recognized():
+    assert client_ip("10.0.0.2", "1.2.3.4, 10.0.0.7:8080", PROXIES) == "1.2.3.4"
+    assert client_ip("10.0.0.2", "1.2.3.4, [fd00::7]:443", PROXIES) == "1.2.3.4"
+    assert client_ip("10.0.0.2", "1.2.3.4, ::ffff:10.0.0.7", PROXIES) == "1.2.3.4"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["garbage", "unknown", "1.2.3.4:", "1.2.3.4:99999", "1.2.3.4:http", "[2001:db8::1",
+     "[2001:db8::1]:", "[2001:db8::1]x", "[1.2.3.4]:80", "2001:db8::1:443:", "1.2.3.04",
+     "\uff11.\uff12.\uff13.\uff14", "_hidden", "1.2.3.4 5.6.7.8", "1" * 200],
+)
+def test_a_malformed_hop_stops_at_the_last_trusted_position(bad):
+    # Right at the peer: the peer (a trusted proxy) is the last trusted position.
+    assert client_ip("10.0.0.2", bad, PROXIES) == "10.0.0.2"
+    # Behind another trusted proxy: that proxy, never anything left of the bad hop.
+    assert client_ip("10.0.0.2", f"1.2.3.4, {bad}, 10.0.0.7", PROXIES) == "10.0.0.7"
+    assert client_ip("10.0.0.2", f"1.2.3.4, {bad}, [fd00::7]:443", PROXIES) == "fd00::7"
+
+
+def test_peer_is_normalized_like_a_hop():
+    assert client_ip("::ffff:198.51.100.13", None, ()) == "198.51.100.13"
+    assert client_ip("198.51.100.13:5555", None, ()) == "198.51.100.13"
+    assert client_ip("[2001:db8::1]:443", "1.2.3.4", ()) == "2001:db8::1"
+    # A mapped or ported trusted proxy is still trusted.
+    assert client_ip("::ffff:10.0.0.2", "1.2.3.4", PROXIES) == "1.2.3.4"
+    assert client_ip("10.0.0.2:40000", "1.2.3.4", PROXIES) == "1.2.3.4"
+    # A mapped untrusted peer is still untrusted.
+    assert client_ip("::ffff:203.0.113.9", "1.2.3.4", PROXIES) == "203.0.113.9"
+
+
+def test_proxy_listed_as_mapped_network_trusts_the_plain_ipv4_peer():
+    proxies = (ipaddress.ip_network("::ffff:10.0.0.0/104"),)
+    assert client_ip("10.0.0.2", "1.2.3.4", proxies) == "1.2.3.4"
+
+
+def test_a_peer_that_is_not_an_address_is_returned_unchanged():
+    assert client_ip("testclient", "1.2.3.4", PROXIES) == "testclient"
+    assert client_ip(None, "1.2.3.4", PROXIES) == "unknown"
+    assert client_ip("", None, ()) == "unknown"
