@@ -1,17 +1,17 @@
-"""Client address parsing: pure functions, no database."""
+"""Client address parsing and throttle buckets: pure functions, no database."""
 
 import ipaddress
 
 import pytest
 
 from auth_utils.client_ip import __all__ as public_names
-from auth_utils.client_ip import client_ip
+from auth_utils.client_ip import client_ip, throttle_bucket
 
 PROXIES = (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("fd00::/8"))
 
 
 def test_public_names():
-    assert set(public_names) == {"client_ip"}
+    assert set(public_names) == {"client_ip", "throttle_bucket"}
 
 
 # --- client_ip: the header is believed only from trusted proxies ---------------------
@@ -106,3 +106,63 @@ def test_a_peer_that_is_not_an_address_is_returned_unchanged():
     assert client_ip("testclient", "1.2.3.4", PROXIES) == "testclient"
     assert client_ip(None, "1.2.3.4", PROXIES) == "unknown"
     assert client_ip("", None, ()) == "unknown"
+
+
+# --- throttle_bucket -----------------------------------------------------------------
+
+def test_two_addresses_of_one_64_share_a_bucket():
+    a = throttle_bucket("2001:db8:1:2::1")
+    b = throttle_bucket("2001:db8:1:2:ffff:ffff:ffff:ffff")
+    assert a == b == "2001:db8:1:2::/64"
+
+
+def test_addresses_of_different_64s_do_not():
+    assert throttle_bucket("2001:db8:1:2::1") != throttle_bucket("2001:db8:1:3::1")
+
+
+def test_mapped_and_plain_ipv4_share_a_bucket():
+    assert throttle_bucket("::ffff:198.51.100.13") == throttle_bucket("198.51.100.13")
+    assert throttle_bucket("198.51.100.13") == "198.51.100.13"
+    assert throttle_bucket("198.51.100.14") != throttle_bucket("198.51.100.13")
+
+
+def test_ipv4_is_counted_per_address_whatever_the_prefix():
+    assert throttle_bucket("198.51.100.13", 1) == "198.51.100.13"
+
+
+def test_custom_prefix():
+    assert throttle_bucket("2001:db8:1:2ff::1", 56) == "2001:db8:1:200::/56"
+    assert throttle_bucket("2001:db8:1:2ff::1", 56) == throttle_bucket("2001:db8:1:201::9", 56)
+    assert throttle_bucket("2001:db8:1:2::1", 128) == "2001:db8:1:2::1/128"
+    assert throttle_bucket("2001:db8:1:2::1", 128) != throttle_bucket("2001:db8:1:2::2", 128)
+
+
+def test_spellings_of_one_address_share_a_bucket():
+    assert throttle_bucket("2001:DB8:1:2:0:0:0:1") == throttle_bucket("[2001:db8:1:2::9]:443")
+    assert throttle_bucket("fe80::1%eth0", 128) == "fe80::1/128"
+
+
+@pytest.mark.parametrize("text", ["unknown", "testclient", "", "garbage:1:2"])
+def test_not_an_address_is_returned_unchanged(text):
+    assert throttle_bucket(text) == text
+
+
+@pytest.mark.parametrize("prefix", [0, 129, -64])
+def test_prefix_out_of_range_is_refused(prefix):
+    with pytest.raises(ValueError, match="1 to 128"):
+        throttle_bucket("2001:db8::1", prefix)
+
+
+@pytest.mark.parametrize("prefix", [True, 64.0, "64"])
+def test_prefix_must_be_an_int(prefix):
+    with pytest.raises(TypeError):
+        throttle_bucket("2001:db8::1", prefix)
+
+
+def test_client_ip_then_bucket():
+    # The red-team cases end to end: a ported hop behind a trusted proxy gets its own
+    # bucket, not the proxy's; a /64 is one bucket.
+    ip = client_ip("10.0.0.2", "198.51.100.87:5555", PROXIES)
+    assert throttle_bucket(ip) == "198.51.100.87"
+    ip = client_ip("10.0.0.2", "[2001:db8:1:2::abcd]:443", PROXIES)
+    assert throttle_bucket(ip) == "2001:db8:1:2::/64"

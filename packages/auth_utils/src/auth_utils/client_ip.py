@@ -1,4 +1,5 @@
-"""The client's address, believing `X-Forwarded-For` only from trusted proxies.
+"""The client's address, believing `X-Forwarded-For` only from trusted proxies, and the
+key per-IP throttling counts it under.
 
 Security choices (see DESIGN.md, throttling):
 
@@ -15,6 +16,8 @@ Security choices (see DESIGN.md, throttling):
   address of the trusted proxy that reported it (the hop right of it, or the peer).
   That address is never chosen by the client, so a forged or broken entry can at
   worst put its sender in its proxy's bucket, never in a fresh bucket of its choice.
+- Per-IP throttling counts IPv6 clients by network (a /64 by default: one customer
+  line holds 2**64 addresses) and IPv4 clients by address.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import ipaddress
 import re
 from collections.abc import Sequence
 
-__all__ = ["client_ip"]
+__all__ = ["client_ip", "throttle_bucket"]
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -108,3 +111,21 @@ def client_ip(peer: str | None, forwarded_for: str | None, proxies: Sequence[Net
             return position
     return position  # every hop a trusted proxy: the leftmost one
 
+
+def throttle_bucket(address: str, ipv6_prefix: int = 64) -> str:
+    """The key per-IP throttling counts `address` under.
+
+    IPv4 (also IPv4-mapped IPv6) as the address; IPv6 as its network, e.g.
+    `2001:db8:1:2::/64`; anything that is not an address (`"unknown"`, `"testclient"`)
+    unchanged.
+    """
+    if isinstance(ipv6_prefix, bool) or not isinstance(ipv6_prefix, int):
+        raise TypeError("ipv6_prefix must be an int")
+    if not 1 <= ipv6_prefix <= 128:
+        raise ValueError("ipv6_prefix must be 1 to 128")
+    ip = _parse_address(address)
+    if ip is None:
+        return address
+    if isinstance(ip, ipaddress.IPv4Address):
+        return str(ip)
+    return str(ipaddress.IPv6Network((ip, ipv6_prefix), strict=False))
