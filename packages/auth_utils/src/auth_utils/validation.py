@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 
 __all__ = [
     "PASSWORD_MAX",
@@ -19,11 +20,21 @@ USERNAME_MIN, USERNAME_MAX = 3, 31
 PASSWORD_MIN, PASSWORD_MAX = 8, 255
 USERNAME_PATTERN = "[a-z0-9_-]+"  # also the HTML `pattern` (browsers anchor it)
 _USERNAME_RE = re.compile(USERNAME_PATTERN)
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
 def normalize_username(raw: str) -> str:
-    """Trim and lower-case, as both sign-up and log-in must (the seeds did only one)."""
-    return raw.strip().lower()
+    """Trim and lower-case, as both sign-up and log-in must (the seeds did only one).
+
+    Only ASCII is folded, so the username is checked on the characters typed: `str.lower`
+    maps the Kelvin sign U+212A to `k` (and U+0130 to `i` + U+0307), which would let
+    `\u212aate` log in as `kate`. Anything non-ASCII is left as is for
+    `validate_username` to refuse. Likewise only ASCII whitespace (`string.whitespace`)
+    is trimmed: `str.strip` would also drop no-break and other Unicode spaces, and the
+    ASCII separators U+001C..U+001F; those are kept and refused rather than silently
+    forgiven.
+    """
+    return raw.strip(string.whitespace).translate(_ASCII_LOWER)
 
 
 def validate_username(username: str) -> str | None:
