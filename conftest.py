@@ -126,12 +126,36 @@ LANDING = "http://localhost:4321"
 WEB = "http://localhost:3000"
 
 
+def core_for(settings, clock=None, **options):
+    """An auth core on the test database, without the session cache unless asked."""
+    from auth_utils import build_core, utc_now
+
+    options.setdefault("cache", False)
+    return build_core(settings, clock=clock or utc_now, **options)
+
+
+@pytest.fixture
+def make_core(db, settings, clock):
+    """`make_core(**setting_changes)`: a core on the test database with this test's clock
+    (`cache=True` for the session cache)."""
+    from dataclasses import replace
+
+    made = []
+
+    def make(cache: bool = False, **changes):
+        made.append(core_for(replace(settings, **changes), clock, cache=cache))
+        return made[-1]
+
+    yield make
+    for core in made:
+        core.close()
+
+
 @pytest.fixture
 def landing_app(db, settings, clock):
-    from auth_utils import SessionManager
     from landing.app import create_app
 
-    return create_app(settings, SessionManager(clock=clock))
+    return create_app(core_for(settings, clock))
 
 
 @pytest.fixture
@@ -157,10 +181,9 @@ def django_setup(test_environment):
 @pytest.fixture
 def web_services(db, settings, clock, django_setup):
     """The web app's services rebuilt around this test's clock."""
-    from auth_utils import SessionManager
     from web import services
 
-    return services.configure(settings, SessionManager(clock=clock))
+    return services.configure(core_for(settings, clock))
 
 
 @pytest.fixture
@@ -176,11 +199,10 @@ def web(web_services):
 def login_session(web_services):
     """Make a user and a session as the landing app would; returns (token, user, session)."""
     from auth_utils import hash_password
-    from db_utils import users
 
     def make(username: str = "alice", password: str = "correct horse"):
-        user = users.create_user(username, hash_password(password),
-                                 now=web_services.sessions.clock())
+        user = web_services.storage.users.create(username, hash_password(password),
+                                                 web_services.sessions.clock())
         token, session = web_services.sessions.create_session(user.id, user.username)
         return token, user, session
 

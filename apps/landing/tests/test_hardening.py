@@ -92,16 +92,12 @@ def test_unknown_path_and_method_give_pages(landing, db):
     assert landing.put("/login").status_code == 405
 
 
-def test_production_headers_and_cookie(db, settings, clock):
-    from dataclasses import replace
-
+def test_production_headers_and_cookie(make_core):
     from starlette.testclient import TestClient
 
-    from auth_utils import SessionManager
     from landing.app import create_app
 
-    prod = replace(settings, app_env="production")
-    with TestClient(create_app(prod, SessionManager(clock=clock)), base_url=LANDING,
+    with TestClient(create_app(make_core(app_env="production")), base_url=LANDING,
                     headers={"Origin": LANDING}, follow_redirects=False) as client:
         r = client.post("/signup", data={"username": "alice", "password": "correct horse"})
         assert r.headers["set-cookie"].startswith("__Secure-auth_session=")

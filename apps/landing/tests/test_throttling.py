@@ -1,23 +1,20 @@
-from dataclasses import replace
-
 import pytest
 from starlette.testclient import TestClient
 
-from auth_utils import SessionManager
 from landing.app import create_app
 
 LANDING = "http://localhost:4321"
 
 
-def client_for(settings, clock, **limits):
-    app = create_app(replace(settings, **limits), SessionManager(clock=clock))
+def client_for(make_core, **limits):
+    app = create_app(make_core(**limits))
     return TestClient(app, base_url=LANDING, headers={"Origin": LANDING},
                       follow_redirects=False)
 
 
 @pytest.fixture
-def throttled(db, settings, clock):
-    with client_for(settings, clock, login_max_failures_per_user=3,
+def throttled(db, make_core):
+    with client_for(make_core, login_max_failures_per_user=3,
                     login_max_failures_per_ip=50, signup_max_per_ip=3) as client:
         yield client
 
@@ -49,10 +46,10 @@ def test_signup_cap_per_ip(throttled, db):
     assert db.users.count_documents({}) == 3
 
 
-def test_counters_are_shared_between_processes_and_apps(db, settings, clock):
+def test_counters_are_shared_between_processes_and_apps(db, make_core):
     """Two app instances (as two processes would) share the counts kept in MongoDB."""
-    with client_for(settings, clock, login_max_failures_per_user=4) as one, \
-            client_for(settings, clock, login_max_failures_per_user=4) as two:
+    with client_for(make_core, login_max_failures_per_user=4) as one, \
+            client_for(make_core, login_max_failures_per_user=4) as two:
         one.post("/signup", data={"username": "alice", "password": "correct horse"})
         for client in (one, two, one, two):
             client.cookies.clear()
@@ -62,10 +59,10 @@ def test_counters_are_shared_between_processes_and_apps(db, settings, clock):
             assert r.status_code == 429
 
 
-def test_forwarded_for_only_from_trusted_proxy(db, settings, clock):
+def test_forwarded_for_only_from_trusted_proxy(db, make_core):
     # TestClient connects from "testclient" (not an IP): X-Forwarded-For is never believed,
     # so a forged header cannot spread one attacker over many IP counters.
-    with client_for(settings, clock, login_max_failures_per_ip=2,
+    with client_for(make_core, login_max_failures_per_ip=2,
                     login_max_failures_per_user=100) as client:
         for n in range(2):
             client.post("/login", data={"username": f"user{n}", "password": "wrong one!"},

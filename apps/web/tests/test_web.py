@@ -34,9 +34,8 @@ def test_session_from_auth_utils_is_honoured(web, login_session):
 
 def test_username_is_escaped(web, web_services, db):
     # A username can only hold [a-z0-9_-]; put a crafted one straight in the document.
-    from db_utils import users
-
-    user = users.create_user("<script>x</script>", "h", now=web_services.sessions.clock())
+    user = web_services.storage.users.create("<script>x</script>", "h",
+                                             web_services.sessions.clock())
     token, _ = web_services.sessions.create_session(user.id, user.username)
     web.cookies["auth_session"] = token
     body = web.get("/").content.decode()

@@ -1,15 +1,12 @@
-from dataclasses import replace
-
 import pytest
 
-from auth_utils import INCORRECT, Accounts, Result, SessionManager, hash_password
-from db_utils import users
+from auth_utils import INCORRECT, Result, hash_password
 from db_utils.documents import User
 
 
 @pytest.fixture
-def accounts(settings, clock):
-    return Accounts(settings, SessionManager(clock=clock))
+def accounts(make_core):
+    return make_core().accounts
 
 
 def test_sign_up_then_log_in(db, accounts):
@@ -48,15 +45,14 @@ def test_old_hash_is_upgraded_on_login(db, accounts, clock):
     from argon2 import PasswordHasher
 
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash("correct horse")
-    users.create_user("old", weak, now=clock())
+    accounts.users.create("old", weak, clock())
     assert accounts.log_in("old", "correct horse", ip="1").ok
     assert User._get_collection().find_one({"username": "old"})["password_hash"].startswith(
         "$argon2id$v=19$m=19456,t=2,p=1$")
 
 
-def test_throttling_per_username(db, settings, clock):
-    accounts = Accounts(replace(settings, login_max_failures_per_user=3),
-                        SessionManager(clock=clock))
+def test_throttling_per_username(db, make_core, clock):
+    accounts = make_core(login_max_failures_per_user=3).accounts
     accounts.sign_up("alice", "correct horse", ip="1")
     for _ in range(3):
         assert accounts.log_in("alice", "bad password", ip="1").result is Result.INCORRECT
@@ -67,9 +63,8 @@ def test_throttling_per_username(db, settings, clock):
     assert accounts.log_in("alice", "correct horse", ip="1").ok
 
 
-def test_success_resets_username_counter(db, settings, clock):
-    accounts = Accounts(replace(settings, login_max_failures_per_user=3),
-                        SessionManager(clock=clock))
+def test_success_resets_username_counter(db, make_core):
+    accounts = make_core(login_max_failures_per_user=3).accounts
     accounts.sign_up("alice", "correct horse", ip="1")
     for _ in range(2):
         accounts.log_in("alice", "bad password", ip="1")
@@ -79,9 +74,8 @@ def test_success_resets_username_counter(db, settings, clock):
     assert accounts.log_in("alice", "correct horse", ip="1").ok
 
 
-def test_throttling_per_ip_and_signup(db, settings, clock):
-    accounts = Accounts(replace(settings, login_max_failures_per_ip=2, signup_max_per_ip=2),
-                        SessionManager(clock=clock))
+def test_throttling_per_ip_and_signup(db, make_core):
+    accounts = make_core(login_max_failures_per_ip=2, signup_max_per_ip=2).accounts
     assert accounts.sign_up("user1", "password1", ip="9.9.9.9").ok
     assert accounts.sign_up("user2", "password1", ip="9.9.9.9").ok
     assert accounts.sign_up("user3", "password1", ip="9.9.9.9").result is Result.THROTTLED

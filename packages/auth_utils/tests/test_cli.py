@@ -26,9 +26,7 @@ def test_help_for_each_command():
         assert r.returncode == 0 and command in r.stdout
 
 
-def test_user_lifecycle(db, clock):
-    from auth_utils import SessionManager
-
+def test_user_lifecycle(db, make_core, clock):
     r = admin("create-user", "  Carol ", "--password-stdin", stdin="correct horse\n")
     assert r.returncode == 0 and "created user carol" in r.stdout
     assert db.users.find_one({"username": "carol"})["password_hash"].startswith("$argon2id$")
@@ -37,7 +35,7 @@ def test_user_lifecycle(db, clock):
     assert "carol" in admin("list-users").stdout
 
     user_id = db.users.find_one({"username": "carol"})["_id"]
-    manager = SessionManager(clock=clock)
+    manager = make_core().sessions
     token, _ = manager.create_session(user_id, "carol", ip="198.51.100.1")
     r = admin("sessions", "carol")
     assert r.returncode == 0 and "198.51.100.1" in r.stdout and token not in r.stdout

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 import pytest
 from pymongo import MongoClient
 
-from auth_utils import SessionCache, SessionManager, session_manager_for
+from auth_utils import CachedSessionStore, SessionManager, utc_now
+from auth_utils.mongo import MongoStorage
 
 
 def wait_for(predicate, timeout=5.0):
@@ -20,10 +20,15 @@ def wait_for(predicate, timeout=5.0):
     return False
 
 
+def cached_manager(clock=utc_now, **options):
+    storage = MongoStorage()
+    cache = CachedSessionStore(storage.sessions, storage.invalidations, **options)
+    return SessionManager(cache, clock=clock), cache
+
+
 @pytest.fixture
 def cached(db):
-    cache = SessionCache(ttl=5.0)
-    manager = SessionManager(cache=cache)
+    manager, cache = cached_manager(ttl=5.0)
     assert wait_for(lambda: cache.active)
     yield manager
     cache.close()
@@ -38,13 +43,12 @@ def other_process(database_server):
 
 
 def test_second_validation_needs_no_round_trip(cached, db, monkeypatch):
-    from db_utils import sessions as store
-
+    store = cached.store.inner
     token, _ = cached.create_session("u1", "alice")
     assert cached.validate_session_token(token).valid
     calls = []
-    real = store.get_session
-    monkeypatch.setattr(store, "get_session", lambda sid: calls.append(sid) or real(sid))
+    real = store.get
+    monkeypatch.setattr(store, "get", lambda sid: calls.append(sid) or real(sid))
     for _ in range(5):
         assert cached.validate_session_token(token).valid
     assert calls == []
@@ -75,15 +79,14 @@ def test_revoking_process_evicts_at_once(cached):
 
 def test_entries_live_at_most_ttl(db):
     now = [0.0]
-    cache = SessionCache(ttl=5.0, monotonic=lambda: now[0])
-    manager = SessionManager(cache=cache)
+    manager, cache = cached_manager(ttl=5.0, monotonic=lambda: now[0])
     assert wait_for(lambda: cache.active)
     try:
         token, session = manager.create_session("u1", "alice")
         assert manager.validate_session_token(token).valid
-        assert cache.get(session.id) is not None
+        assert cache.peek(session.id) is not None
         now[0] = 5.1
-        assert cache.get(session.id) is None
+        assert cache.peek(session.id) is None
     finally:
         cache.close()
 
@@ -93,7 +96,7 @@ def test_killed_and_restarted_stream_never_lets_a_revoked_session_through(
     tokens = [cached.create_session("u1", f"user{n}") for n in range(5)]
     for token, _ in tokens:
         assert cached.validate_session_token(token).valid
-    cache = cached.cache
+    cache = cached.store
     restarts = cache.stream_restarts
     database_server.stop()
     assert wait_for(lambda: not cache.active, 10)
@@ -111,10 +114,11 @@ def test_killed_and_restarted_stream_never_lets_a_revoked_session_through(
         assert not cached.validate_session_token(token).valid
 
 
-def test_setting_turns_cache_off(settings):
-    assert session_manager_for(replace(settings, session_cache=False)).cache is None
-    manager = session_manager_for(settings)
-    assert manager.cache is not None and manager.cache.ttl == 5.0
+def test_setting_turns_cache_off(make_core):
+    assert not isinstance(make_core(session_cache=False, cache=None).sessions.store,
+                          CachedSessionStore)
+    store = make_core(cache=None).sessions.store
+    assert isinstance(store, CachedSessionStore) and store.ttl == 5.0
 
 
 def test_turns_itself_off_without_change_streams(tmp_path):
@@ -126,11 +130,10 @@ def test_turns_itself_off_without_change_streams(tmp_path):
     standalone.start()
     try:
         db_utils.connect(standalone.uri)
-        cache = SessionCache()
-        manager = SessionManager(cache=cache)
+        manager, cache = cached_manager()
         token, _ = manager.create_session("u1", "alice")
         assert manager.validate_session_token(token).valid
-        assert wait_for(lambda: cache._disabled_reason is not None)
+        assert wait_for(lambda: cache.disabled_reason is not None)
         assert not cache.active
         assert manager.validate_session_token(token).valid  # direct lookups still work
         manager.invalidate_session(manager.validate_session_token(token).session.id)
@@ -143,14 +146,14 @@ def test_turns_itself_off_without_change_streams(tmp_path):
 def test_renewal_and_last_seen_writes_still_happen_with_the_cache(db, clock):
     from datetime import timedelta
 
-    cache = SessionCache(ttl=3600)  # only the stream and the writes keep it honest here
-    manager = SessionManager(cache=cache, clock=clock)
+    # only the stream and the writes keep it honest here
+    manager, cache = cached_manager(ttl=3600, clock=clock)
     assert wait_for(lambda: cache.active)
     try:
         token, session = manager.create_session("u1", "alice")
         assert manager.validate_session_token(token).valid  # cached from here on
         clock.advance(minutes=6)
-        assert manager.validate_from_cache(token) is None  # a write is due: not a hit
+        assert manager.validate_cached(token) is None  # a write is due: not a hit
         assert manager.validate_session_token(token).valid
         assert db.sessions.find_one({"_id": session.id})["last_seen_at"] == clock.now
         clock.advance(days=16)

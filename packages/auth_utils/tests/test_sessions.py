@@ -4,13 +4,13 @@ from datetime import timedelta
 
 import pytest
 
-from auth_utils import SessionManager, hash_token
-from auth_utils.tokens import TOKEN_BYTES, generate_session_token, is_well_formed
+from auth_utils import SessionManager
+from auth_utils.tokens import TOKEN_BYTES, generate_session_token, hash_token, is_well_formed
 
 
 @pytest.fixture
-def manager(clock):
-    return SessionManager(clock=clock)
+def manager(make_core):
+    return make_core().sessions
 
 
 def test_database_holds_only_the_token_hash(db, manager):
@@ -93,7 +93,7 @@ def test_list_newest_first_and_delete_expired(db, manager, clock):
     assert db.sessions.count_documents({}) == 2
 
 
-def test_validation_is_one_round_trip_and_no_write(db, manager, clock):
+def test_validation_is_one_round_trip_and_no_write(db, manager, clock, database_server):
     from pymongo import monitoring
 
     token, _ = manager.create_session("u1", "alice")
@@ -113,16 +113,12 @@ def test_validation_is_one_round_trip_and_no_write(db, manager, clock):
 
     from pymongo import MongoClient
 
-    import db_utils
+    from auth_utils.mongo import MongoStorage
 
     counter = Counter()
-    client = MongoClient(db_utils.connection._connected_uri, event_listeners=[counter],
-                         tz_aware=True)
-    # Point the session collection at the monitored client for this test only.
-    from db_utils import sessions as store
-
-    original = store._sessions
-    store._sessions = lambda: client[db.name]["sessions"]
+    client = MongoClient(database_server.uri, event_listeners=[counter], tz_aware=True)
+    # The same manager's rules on a storage whose client this test monitors.
+    manager = SessionManager(MongoStorage(client[db.name]).sessions, clock=clock)
     try:
         clock.advance(minutes=1)
         assert manager.validate_session_token(token).valid
@@ -132,7 +128,6 @@ def test_validation_is_one_round_trip_and_no_write(db, manager, clock):
         manager.validate_session_token(token)
         assert counter.commands == ["find", "update"]
     finally:
-        store._sessions = original
         client.close()
 
 

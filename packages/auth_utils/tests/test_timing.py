@@ -3,11 +3,11 @@
 import statistics
 import time
 
-from auth_utils import Accounts, Result, SessionManager, passwords
+from auth_utils import Result, passwords
 
 
-def test_unknown_user_costs_the_same_as_wrong_password(db, settings, monkeypatch):
-    accounts = Accounts(settings, SessionManager())
+def test_unknown_user_costs_the_same_as_wrong_password(db, make_core, monkeypatch):
+    accounts = make_core().accounts
     assert accounts.sign_up("alice", "correct horse", ip="1").ok
 
     calls = []

@@ -6,73 +6,51 @@ from starlette.authentication import (
     AuthCredentials,
     AuthenticationBackend,
     AuthenticationError,
-    BaseUser,
+    SimpleUser,
 )
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
-from auth_utils import SessionManager, SessionUser, SessionValidation
-from db_utils import DatabaseUnavailable
-from landing.pages import database_unavailable_page, error_page
+from auth_utils import AuthCore, SessionValidation
+from auth_utils.http import BAD_SESSION, database_unavailable, error_page, skips_authentication
+from landing.pages import render_error
 
-__all__ = ["AuthUser", "DatabaseDown", "SessionBackend", "on_auth_error"]
+__all__ = ["SessionBackend", "on_auth_error", "validation_of"]
 
-VALIDATION_SCOPE_KEY = "auth.validation"
-
-
-class AuthUser(BaseUser):
-    def __init__(self, user: SessionUser) -> None:
-        self.id = user.id
-        self.username = user.username
-
-    @property
-    def is_authenticated(self) -> bool:
-        return True
-
-    @property
-    def display_name(self) -> str:
-        return self.username
+VALIDATION_KEY = "auth.validation"
 
 
 class DatabaseDown(AuthenticationError):
-    """Raised when the session cannot be checked because MongoDB is unreachable."""
+    """The session cannot be checked because the storage is unavailable."""
 
 
 class SessionBackend(AuthenticationBackend):
     """Reads the session cookie (only the cookie: never a query string or header)."""
 
-    # Health checks and static files need no user: they never cost a session lookup.
-    SKIP_PREFIXES = ("/healthz", "/static/")
+    def __init__(self, core: AuthCore) -> None:
+        self.core = core
 
-    def __init__(self, sessions: SessionManager, cookie_name: str) -> None:
-        self.sessions = sessions
-        self.cookie_name = cookie_name
-
-    async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
-        token = conn.cookies.get(self.cookie_name)
-        if token is None or conn.scope["path"].startswith(self.SKIP_PREFIXES):
+    async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, SimpleUser] | None:
+        token = conn.cookies.get(self.core.cookie.name)
+        if token is None or skips_authentication(conn.scope["path"]):
             return None
+        sessions = self.core.sessions
         try:
-            result = self.sessions.validate_from_cache(token) or await run_in_threadpool(
-                self.sessions.validate_session_token, token)
-        except DatabaseUnavailable as exc:
-            raise DatabaseDown("database unavailable") from exc
-        # The cookie middleware re-sends a fresh cookie or blanks an invalid one.
-        conn.scope[VALIDATION_SCOPE_KEY] = result
+            result = sessions.validate_cached(token) or await run_in_threadpool(
+                sessions.validate_session_token, token)
+        except self.core.storage.Unavailable as exc:
+            raise DatabaseDown from exc
+        conn.scope[VALIDATION_KEY] = result  # the response glue re-sends or blanks it
         if not result.valid:
             return None
-        return AuthCredentials(["authenticated"]), AuthUser(result.user)
+        return AuthCredentials(["authenticated"]), SimpleUser(result.user.username)
 
 
 def on_auth_error(conn: HTTPConnection, exc: AuthenticationError) -> Response:
-    from starlette.requests import Request
-
-    request = Request(conn.scope)
-    if isinstance(exc, DatabaseDown):
-        return database_unavailable_page(request)
-    return error_page(request, 400, "Your session could not be read.")
+    page = database_unavailable() if isinstance(exc, DatabaseDown) else error_page(400, BAD_SESSION)
+    return render_error(Request(conn.scope), page)
 
 
 def validation_of(scope: dict) -> SessionValidation | None:
-    return scope.get(VALIDATION_SCOPE_KEY)
+    return scope.get(VALIDATION_KEY)

@@ -10,19 +10,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-import db_utils
-from auth_utils import Outcome, Result, client_ip, safe_next_url
+from auth_utils import Outcome, client_ip, safe_next_url
 from auth_utils import session_cookie as make_session_cookie
+from auth_utils.http import is_form_submission, status_of
 from landing.auth import validation_of
 from landing.pages import templates
 
 __all__ = ["healthz", "home", "login", "signup"]
 
-STATUS = {Result.INVALID: 400, Result.INCORRECT: 400, Result.TAKEN: 409, Result.THROTTLED: 429}
-
 
 def _next_url(request: Request, value: str | None = None) -> str:
-    settings = request.app.state.settings
+    settings = request.app.state.core.settings
     raw = value if value is not None else request.query_params.get("next")
     return safe_next_url(raw, settings.allowed_origins, settings.web_url)
 
@@ -40,7 +38,7 @@ async def home(request: Request) -> Response:
 
 
 async def healthz(request: Request) -> Response:
-    if await run_in_threadpool(db_utils.ping):
+    if await run_in_threadpool(request.app.state.core.storage.ping):
         return JSONResponse({"status": "ok"})
     return JSONResponse({"status": "unavailable"}, status_code=503)
 
@@ -62,7 +60,7 @@ def _field(form, name: str) -> str:
 async def _auth_form(request: Request, template: str, action: str) -> Response:
     """GET renders the form; POST runs sign-up or log-in and redirects or re-renders."""
     next_param = request.query_params.get("next", "")
-    if request.method == "GET":
+    if not is_form_submission(request.method):  # GET, and HEAD like GET
         if redirect := _redirect_logged_in(request):
             return redirect
         return templates.TemplateResponse(request, template, {"next": next_param[:2048]})
@@ -70,14 +68,14 @@ async def _auth_form(request: Request, template: str, action: str) -> Response:
     form = await request.form(max_files=0, max_fields=10)
     username, password = _field(form, "username"), _field(form, "password")
     next_value = _field(form, "next") or next_param
-    state = request.app.state
+    state, core = request.app.state, request.app.state.core
     validation = validation_of(request.scope)
     previous = validation.session.id if validation and validation.session else None
-    flow = state.accounts.sign_up if action == "signup" else state.accounts.log_in
+    flow = core.accounts.sign_up if action == "signup" else core.accounts.log_in
     ip = client_ip(
         request.client.host if request.client else None,
         request.headers.get("x-forwarded-for"),
-        state.settings.trusted_proxies,
+        core.settings.trusted_proxies,
     )
     call = functools.partial(
         flow, username, password, ip=ip,
@@ -87,8 +85,7 @@ async def _auth_form(request: Request, template: str, action: str) -> Response:
     if outcome.ok:
         response = RedirectResponse(_next_url(request, next_value), status_code=303)
         cookie = make_session_cookie(
-            outcome.token, outcome.session.expires_at, state.cookie_settings,
-            state.sessions.clock(),
+            outcome.token, outcome.session.expires_at, core.cookie, core.sessions.clock(),
         )
         response.headers.append("set-cookie", cookie.serialize())
         return response
@@ -98,7 +95,7 @@ async def _auth_form(request: Request, template: str, action: str) -> Response:
         request, template,
         {"error": outcome.message, "error_field": outcome.field,
          "username": shown_username[:64], "next": next_value[:2048]},
-        status_code=STATUS[outcome.result], headers=headers,
+        status_code=status_of(outcome), headers=headers,
     )
 
 

@@ -7,14 +7,14 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
-from auth_utils import Outcome, Result, SessionUser, blank_session_cookie, client_ip
+from auth_utils import Outcome, SessionUser, blank_session_cookie, client_ip
+from auth_utils.http import status_of
 from web import services
 from web.agents import describe_user_agent
 from web.middleware import apply_cookie
 
 __all__ = ["account", "change_password", "revoke_others", "revoke_session"]
 
-STATUS = {Result.INVALID: 400, Result.INCORRECT: 400, Result.THROTTLED: 429}
 NOTICES = {
     "password": "Your password was changed. Every other session was logged out.",
     "revoked": "That session was logged out.",
@@ -82,4 +82,4 @@ def change_password(request: HttpRequest) -> HttpResponse:
     )
     if outcome.ok:
         return HttpResponseRedirect("/account?done=password", status=303)
-    return _render(request, outcome, STATUS[outcome.result])
+    return _render(request, outcome, status_of(outcome))

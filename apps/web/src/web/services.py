@@ -1,62 +1,26 @@
-"""The process's settings, session manager and accounts, built once (tests may replace)."""
+"""The process's auth core, built once (tests may replace it with `configure`)."""
 
 from __future__ import annotations
 
-import logging
 import threading
-from dataclasses import dataclass
 
-import db_utils
-from auth_utils import (
-    Accounts,
-    CookieSettings,
-    SessionManager,
-    Settings,
-    load_settings,
-    session_manager_for,
-)
+from django.conf import settings
 
-__all__ = ["Services", "configure", "get"]
+from auth_utils import AuthCore, build_core
 
-log = logging.getLogger("web")
-
-
-@dataclass
-class Services:
-    settings: Settings
-    sessions: SessionManager
-    accounts: Accounts
-    cookie: CookieSettings
-    indexes_ready: bool = False
-
-    def ensure_indexes(self) -> None:
-        """Build indexes once; if MongoDB is down at start-up, try again next request."""
-        if self.indexes_ready:
-            return
-        try:
-            db_utils.ensure_indexes()
-            self.indexes_ready = True
-        except db_utils.DatabaseUnavailable:
-            log.warning("database unavailable; indexes will be built when it answers")
-
+__all__ = ["configure", "get"]
 
 _lock = threading.Lock()
-_services: Services | None = None
+_core: AuthCore | None = None
 
 
-def configure(settings: Settings | None = None, sessions: SessionManager | None = None
-              ) -> Services:
-    """(Re)build the services, e.g. with a test's clock."""
-    global _services
-    settings = settings or load_settings()
-    sessions = sessions or session_manager_for(settings)
-    db_utils.connect(settings.mongo_uri)
+def configure(core: AuthCore | None = None) -> AuthCore:
+    """(Re)build the core, e.g. around a test's clock."""
+    global _core
     with _lock:
-        _services = Services(
-            settings, sessions, Accounts(settings, sessions), CookieSettings.from_settings(settings)
-        )
-    return _services
+        _core = core or build_core(settings.SHARED)  # the one Settings of this process
+    return _core
 
 
-def get() -> Services:
-    return _services or configure()
+def get() -> AuthCore:
+    return _core or configure()

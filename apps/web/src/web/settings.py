@@ -40,15 +40,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "web.middleware.SecurityHeadersMiddleware",
-    "web.middleware.BodyLimitMiddleware",
-    "web.middleware.OriginCheckMiddleware",
+    "web.middleware.AuthGlueMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "web.middleware.SessionAuthMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "web.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "web.urls"

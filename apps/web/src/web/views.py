@@ -8,7 +8,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
-import db_utils
 from auth_utils import blank_session_cookie
 from web import services
 from web.middleware import apply_cookie
@@ -26,16 +25,16 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_POST
 def logout(request: HttpRequest) -> HttpResponse:
     """Revoke the session server-side (so a replayed cookie fails in both apps)."""
-    svc = services.get()
-    svc.accounts.log_out(request.auth_session.id if request.auth_session else None)
+    core = services.get()
+    core.accounts.log_out(request.auth_session.id if request.auth_session else None)
     response = HttpResponseRedirect(settings.LANDING_URL, status=303)
-    apply_cookie(response, blank_session_cookie(svc.cookie))
+    apply_cookie(response, blank_session_cookie(core.cookie))
     return response
 
 
 @login_not_required
 @require_GET
 def healthz(request: HttpRequest) -> HttpResponse:
-    if db_utils.ping():
+    if services.get().storage.ping():
         return JsonResponse({"status": "ok"})
     return JsonResponse({"status": "unavailable"}, status=503)

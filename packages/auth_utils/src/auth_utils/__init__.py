@@ -1,60 +1,68 @@
 """Framework-free authentication core shared by both apps (Lucia v3 semantics).
 
-Storage is db_utils; nothing here imports Starlette or Django.
+An app builds one `AuthCore` per process (`build_core(load_settings())`), calls its
+`prepare()` at start-up, validates each request's cookie with `core.sessions`, runs
+sign-up / log-in / log-out through `core.accounts`, and applies the decisions of
+`auth_utils.http` (cookie to send, origin check, body limit, status codes) with its own
+framework's API. Storage is behind `auth_utils.storage`; `auth_utils.mongo` wires
+MongoDB. Nothing here imports a web framework. See packages/auth_utils/README.md.
 """
 
 from auth_utils.accounts import INCORRECT, Accounts, Outcome, Result
-from auth_utils.client_ip import client_ip
+from auth_utils.client_ip import client_ip, throttle_bucket
 from auth_utils.clock import Clock, utc_now
 from auth_utils.config import Settings, SettingsError, load_settings, origin_of
 from auth_utils.cookies import Cookie, CookieSettings, blank_session_cookie, session_cookie
+from auth_utils.core import AuthCore, build_core
 from auth_utils.origins import content_security_policy, is_allowed_origin, safe_next_url
-from auth_utils.passwords import PasswordCheck, hash_password, verify_dummy, verify_password
-from auth_utils.session_cache import SessionCache
+from auth_utils.passwords import hash_password
+from auth_utils.session_cache import CachedSessionStore
 from auth_utils.sessions import (
     Session,
     SessionManager,
+    SessionPolicy,
     SessionUser,
     SessionValidation,
-    session_manager_for,
+    Verdict,
+    judge,
 )
-from auth_utils.throttling import Throttler
-from auth_utils.tokens import generate_session_token, hash_token
+from auth_utils.storage import SessionStore, Storage
 from auth_utils.validation import normalize_username, validate_password, validate_username
 
 __all__ = [
     "INCORRECT",
     "Accounts",
+    "AuthCore",
+    "CachedSessionStore",
     "Clock",
     "Cookie",
     "CookieSettings",
     "Outcome",
-    "PasswordCheck",
     "Result",
     "Session",
-    "SessionCache",
     "SessionManager",
+    "SessionPolicy",
+    "SessionStore",
     "SessionUser",
     "SessionValidation",
     "Settings",
     "SettingsError",
-    "Throttler",
+    "Storage",
+    "Verdict",
     "blank_session_cookie",
+    "build_core",
     "client_ip",
     "content_security_policy",
-    "generate_session_token",
     "hash_password",
-    "hash_token",
     "is_allowed_origin",
+    "judge",
     "load_settings",
     "normalize_username",
     "origin_of",
     "safe_next_url",
     "session_cookie",
-    "session_manager_for",
+    "throttle_bucket",
     "utc_now",
     "validate_password",
     "validate_username",
-    "verify_dummy",
-    "verify_password",
 ]

@@ -11,15 +11,15 @@ from enum import Enum
 from auth_utils.config import Settings
 from auth_utils.passwords import hash_password, verify_dummy, verify_password
 from auth_utils.sessions import Session, SessionManager, SessionUser
-from auth_utils.throttling import Throttler
+from auth_utils.storage import StoredUser, UserStore
+from auth_utils.throttling import Attempt, Throttler
 from auth_utils.validation import normalize_username, validate_password, validate_username
-from db_utils import UsernameTaken
-from db_utils import users as user_store
 
 __all__ = ["INCORRECT", "Accounts", "Outcome", "Result"]
 
 INCORRECT = "Incorrect username or password"
 THROTTLED = "Too many attempts. Please wait a while and try again."
+PASSWORD_INPUT_MAX = 1024  # longer is refused before hashing (argon2 cost grows with it)
 
 
 class Result(Enum):
@@ -46,16 +46,20 @@ class Outcome:
         return self.result is Result.OK
 
 
+def _throttled(attempt: Attempt, username: str) -> Outcome:
+    return Outcome(Result.THROTTLED, THROTTLED, None, username, retry_after=attempt.retry_after)
+
+
 class Accounts:
-    def __init__(
-        self, settings: Settings, sessions: SessionManager, throttler: Throttler | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, sessions: SessionManager, users: UserStore,
+                 throttler: Throttler) -> None:
         self.settings = settings
         self.sessions = sessions
-        self.throttler = throttler or Throttler(settings, clock=sessions.clock)
+        self.users = users
+        self.throttler = throttler
 
     def _start_session(
-        self, user: SessionUser, *, ip: str, user_agent: str, previous_session_id: str | None
+        self, user: StoredUser, *, ip: str, user_agent: str, previous_session_id: str | None
     ) -> Outcome:
         # A fresh token every time (no fixation); the session the request came with ends
         # (ASVS 5.0 V7.2.4).
@@ -64,7 +68,21 @@ class Accounts:
         token, session = self.sessions.create_session(
             user.id, user.username, user_agent=user_agent, ip=ip
         )
-        return Outcome(Result.OK, username=user.username, token=token, session=session, user=user)
+        return Outcome(Result.OK, username=user.username, token=token, session=session,
+                       user=SessionUser(user.id, user.username))
+
+    def register(self, raw_username: str, password: str) -> Outcome:
+        """Validate and store a new user (no session, no throttling): sign-up's core,
+        and the operator's `auth-admin create-user`."""
+        username = normalize_username(raw_username)
+        if message := validate_username(username):
+            return Outcome(Result.INVALID, message, "username", username)
+        if message := validate_password(password):
+            return Outcome(Result.INVALID, message, "password", username)
+        user = self.users.create(username, hash_password(password), self.sessions.clock())
+        if user is None:
+            return Outcome(Result.TAKEN, "That username is taken.", "username", username)
+        return Outcome(Result.OK, username=username, user=SessionUser(user.id, user.username))
 
     def sign_up(
         self, raw_username: str, password: str, *, ip: str, user_agent: str = "",
@@ -75,19 +93,17 @@ class Accounts:
             return Outcome(Result.INVALID, message, "username", username)
         if message := validate_password(password):
             return Outcome(Result.INVALID, message, "password", username)
-        if retry := self.throttler.signup_retry_after(ip):
-            return Outcome(Result.THROTTLED, THROTTLED, None, username, retry_after=retry)
-        self.throttler.record_signup(ip)
-        try:
-            record = user_store.create_user(
-                username, hash_password(password), now=self.sessions.clock()
-            )
-        except UsernameTaken:
-            return Outcome(Result.TAKEN, "That username is taken.", "username", username)
-        return self._start_session(
-            SessionUser(record.id, record.username), ip=ip, user_agent=user_agent,
-            previous_session_id=previous_session_id,
-        )
+        attempt = self.throttler.begin_signup(ip)
+        if not attempt.allowed:
+            return _throttled(attempt, username)
+        registered = self.register(username, password)
+        if not registered.ok:
+            return registered
+        user = self.users.by_id(registered.user.id) if registered.user else None
+        if user is None:  # deleted in between by an operator
+            return Outcome(Result.INVALID, "Please try again.", None, username)
+        return self._start_session(user, ip=ip, user_agent=user_agent,
+                                   previous_session_id=previous_session_id)
 
     def log_in(
         self, raw_username: str, password: str, *, ip: str, user_agent: str = "",
@@ -96,32 +112,40 @@ class Accounts:
         username = normalize_username(raw_username)
         if not username or not password:
             return Outcome(Result.INVALID, "Enter your username and password.", None, username)
-        if validate_username(username) or len(password) > 1024:
-            verify_dummy(password[:1024])  # same cost as a real miss
-            return Outcome(Result.INCORRECT, INCORRECT, None, username[:64])
-        if retry := self.throttler.login_retry_after(username, ip):
-            return Outcome(Result.THROTTLED, THROTTLED, None, username, retry_after=retry)
-        user = user_store.get_user_by_username(username)
+        well_formed = not validate_username(username) and len(password) <= PASSWORD_INPUT_MAX
+        # Counted before any password is checked, malformed names included (against the
+        # client's IP only: such a name is nobody's, so it has no per-user counter).
+        attempt = self.throttler.begin_login(username if well_formed else None, ip)
+        if not attempt.allowed:
+            return _throttled(attempt, username[:64])
+        user = self.users.by_username(username) if well_formed else None
         if user is None:
             # Run the hasher anyway so an unknown user costs what a wrong password does.
-            verify_dummy(password)
-            self.throttler.record_login_failure(username, ip)
-            return Outcome(Result.INCORRECT, INCORRECT, None, username)
+            verify_dummy(password[:PASSWORD_INPUT_MAX])
+            return Outcome(Result.INCORRECT, INCORRECT, None, username[:64])
         check = verify_password(user.password_hash, password)
         if not check.ok:
-            self.throttler.record_login_failure(username, ip)
             return Outcome(Result.INCORRECT, INCORRECT, None, username)
-        self.throttler.reset_login_failures(username)
+        self.throttler.login_succeeded(attempt)
         if check.needs_rehash:
-            user_store.set_password_hash(user.id, hash_password(password))
-        return self._start_session(
-            SessionUser(user.id, user.username), ip=ip, user_agent=user_agent,
-            previous_session_id=previous_session_id,
-        )
+            self.users.set_password_hash(user.id, hash_password(password))
+        return self._start_session(user, ip=ip, user_agent=user_agent,
+                                   previous_session_id=previous_session_id)
 
     def log_out(self, session_id: str | None) -> None:
         if session_id:
             self.sessions.invalidate_session(session_id)
+
+    def set_password(self, user_id: str, new: str, *, keep_session_id: str | None = None
+                     ) -> Outcome:
+        """Store a new password and end every session of the user but `keep_session_id`
+        (an operator's reset keeps none)."""
+        if message := validate_password(new):
+            return Outcome(Result.INVALID, message, "new")
+        if not self.users.set_password_hash(user_id, hash_password(new)):
+            return Outcome(Result.INVALID, "There is no such user.", None)
+        self.sessions.invalidate_user_sessions(user_id, keep=keep_session_id)
+        return Outcome(Result.OK)
 
     def change_password(
         self, user: SessionUser, current: str, new: str, confirm: str, *, ip: str,
@@ -129,18 +153,20 @@ class Accounts:
     ) -> Outcome:
         """Check the current password (throttled like log-in), store the new one and end
         every other session of the user; the current one keeps working."""
-        if retry := self.throttler.login_retry_after(user.username, ip):
-            return Outcome(Result.THROTTLED, THROTTLED, None, user.username, retry_after=retry)
-        record = user_store.get_user_by_id(user.id)
-        if record is None or not verify_password(record.password_hash, current).ok:
-            self.throttler.record_login_failure(user.username, ip)
+        attempt = self.throttler.begin_login(user.username, ip)
+        if not attempt.allowed:
+            return _throttled(attempt, user.username)
+        record = self.users.by_id(user.id)
+        if record is None or not verify_password(record.password_hash,
+                                                 current[:PASSWORD_INPUT_MAX]).ok:
             return Outcome(Result.INCORRECT, "Your current password is incorrect.", "current",
                            user.username)
+        self.throttler.login_succeeded(attempt)
         if message := validate_password(new):
             return Outcome(Result.INVALID, message, "new", user.username)
         if new != confirm:
             return Outcome(Result.INVALID, "The two new passwords do not match.", "confirm",
                            user.username)
-        user_store.set_password_hash(user.id, hash_password(new))
-        self.sessions.invalidate_user_sessions(user.id, keep=keep_session_id)
-        return Outcome(Result.OK, username=user.username, user=user)
+        changed = self.set_password(user.id, new, keep_session_id=keep_session_id)
+        return Outcome(changed.result, changed.message, changed.field, user.username,
+                       user=user if changed.ok else None)

@@ -10,14 +10,10 @@ import getpass
 import sys
 from collections.abc import Sequence
 
-import db_utils
-from auth_utils.clock import utc_now
 from auth_utils.config import SettingsError, load_settings
-from auth_utils.passwords import hash_password
-from auth_utils.sessions import SessionManager
-from auth_utils.validation import normalize_username, validate_password, validate_username
-from db_utils import sessions as session_store
-from db_utils import users as user_store
+from auth_utils.core import AuthCore, build_core
+from auth_utils.storage import StoredUser
+from auth_utils.validation import normalize_username, validate_password
 
 __all__ = ["main"]
 
@@ -27,52 +23,55 @@ class CommandError(Exception):
 
 
 def _read_password(args: argparse.Namespace) -> str:
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = getpass.getpass("New password: ")
-        if getpass.getpass("Again: ") != password:
-            raise CommandError("the two passwords do not match")
+    try:
+        if args.password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            if not sys.stdin.isatty():
+                raise CommandError("no terminal to ask for the password: "
+                                   "pipe it in with --password-stdin")
+            password = getpass.getpass("New password: ")
+            if getpass.getpass("Again: ") != password:
+                raise CommandError("the two passwords do not match")
+    except EOFError:
+        raise CommandError("no password given (use --password-stdin)") from None
     if message := validate_password(password):
         raise CommandError(message)
     return password
 
 
-def _user(raw: str) -> db_utils.UserRecord:
+def _user(core: AuthCore, raw: str) -> StoredUser:
     username = normalize_username(raw)
-    user = user_store.get_user_by_username(username)
+    user = core.storage.users.by_username(username)
     if user is None:
         raise CommandError(f"no user named {username!r}")
     return user
 
 
-def create_user(args: argparse.Namespace) -> None:
-    username = normalize_username(args.username)
-    if message := validate_username(username):
-        raise CommandError(message)
-    password = _read_password(args)
-    try:
-        user = user_store.create_user(username, hash_password(password), now=utc_now())
-    except db_utils.UsernameTaken:
-        raise CommandError(f"the username {username!r} is taken") from None
-    print(f"created user {user.username} (id {user.id})")
+def create_user(core: AuthCore, args: argparse.Namespace) -> None:
+    outcome = core.accounts.register(args.username, _read_password(args))
+    if not outcome.ok:
+        raise CommandError(outcome.message)
+    print(f"created user {outcome.user.username} (id {outcome.user.id})")
 
 
-def set_password(args: argparse.Namespace) -> None:
-    user = _user(args.username)
-    user_store.set_password_hash(user.id, hash_password(_read_password(args)))
-    ended = session_store.delete_user_sessions(user.id)
-    print(f"password of {user.username} changed; {ended} session(s) ended")
+def set_password(core: AuthCore, args: argparse.Namespace) -> None:
+    user = _user(core, args.username)
+    sessions = len(core.sessions.list_user_sessions(user.id))
+    outcome = core.accounts.set_password(user.id, _read_password(args))
+    if not outcome.ok:
+        raise CommandError(outcome.message)
+    print(f"password of {user.username} changed; {sessions} session(s) ended")
 
 
-def list_users(args: argparse.Namespace) -> None:
-    for user in user_store.list_users(limit=args.limit):
+def list_users(core: AuthCore, args: argparse.Namespace) -> None:
+    for user in core.storage.users.list(args.limit):
         print(f"{user.username}\t{user.id}\t{user.created_at:%Y-%m-%d %H:%M:%S}")
 
 
-def sessions(args: argparse.Namespace) -> None:
-    user = _user(args.username)
-    found = SessionManager().list_user_sessions(user.id)
+def sessions(core: AuthCore, args: argparse.Namespace) -> None:
+    user = _user(core, args.username)
+    found = core.sessions.list_user_sessions(user.id)
     for s in found:
         print(f"{s.id[:16]}\tcreated {s.created_at:%Y-%m-%d %H:%M}\tlast seen "
               f"{s.last_seen_at:%Y-%m-%d %H:%M}\texpires {s.expires_at:%Y-%m-%d}\t{s.ip}\t"
@@ -80,22 +79,32 @@ def sessions(args: argparse.Namespace) -> None:
     print(f"{len(found)} active session(s) for {user.username}")
 
 
-def revoke(args: argparse.Namespace) -> None:
-    user = _user(args.username)
-    print(f"ended {SessionManager().invalidate_user_sessions(user.id)} session(s) of "
+def revoke(core: AuthCore, args: argparse.Namespace) -> None:
+    user = _user(core, args.username)
+    print(f"ended {core.sessions.invalidate_user_sessions(user.id)} session(s) of "
           f"{user.username}")
 
 
-def purge_expired(args: argparse.Namespace) -> None:
-    print(f"deleted {SessionManager().delete_expired_sessions()} expired session(s)")
+def purge_expired(core: AuthCore, args: argparse.Namespace) -> None:
+    print(f"deleted {core.sessions.delete_expired_sessions()} expired session(s)")
 
 
-def stats(args: argparse.Namespace) -> None:
-    now = utc_now()
-    print(f"users\t{user_store.count_users()}")
-    print(f"active sessions\t{session_store.count_sessions(now)}")
-    print(f"expired sessions awaiting TTL\t"
-          f"{session_store.count_sessions() - session_store.count_sessions(now)}")
+def stats(core: AuthCore, args: argparse.Namespace) -> None:
+    now = core.sessions.clock()
+    store = core.storage.sessions
+    print(f"users\t{core.storage.users.count()}")
+    print(f"active sessions\t{store.count(now)}")
+    print(f"expired sessions awaiting TTL\t{store.count() - store.count(now)}")
+
+
+def _positive(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {raw!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -115,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--password-stdin", action="store_true",
                        help="read the password from the first line of stdin (no prompt)")
     add("list-users", list_users, "list users, by name").add_argument(
-        "--limit", type=int, default=1000, help="at most this many (default 1000)")
+        "--limit", type=_positive, default=1000, help="at most this many (default 1000)")
     add("sessions", sessions, "list a user's active sessions").add_argument("username")
     add("revoke", revoke, "end every session of a user").add_argument("username")
     add("purge-expired", purge_expired, "delete expired sessions now (TTL does it too)")
@@ -125,14 +134,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    core: AuthCore | None = None
     try:
-        settings = load_settings()
-        db_utils.connect(settings.mongo_uri)
-        args.func(args)
+        # The operator's commands run the apps' own flows, without throttling and
+        # without the session cache (a one-shot process has nothing to cache).
+        core = build_core(load_settings(), cache=False, throttling=False)
+        args.func(core, args)
     except (CommandError, SettingsError) as exc:
         print(f"auth-admin: {exc}", file=sys.stderr)
         return 1
-    except db_utils.DatabaseUnavailable:
+    except Exception as exc:
+        if core is None or not isinstance(exc, core.storage.Unavailable):
+            raise
         print("auth-admin: cannot reach the database (check MONGO_URI)", file=sys.stderr)
         return 3
     except KeyboardInterrupt:

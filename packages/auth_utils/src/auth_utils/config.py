@@ -47,6 +47,7 @@ class Settings:
     )
     session_cache: bool = True
     session_cache_ttl: float = 5.0
+    throttle_ipv6_prefix: int = 64  # IPv6 clients are counted per network of this size
     login_window_seconds: int = 15 * 60
     signup_window_seconds: int = 60 * 60
 
@@ -110,6 +111,13 @@ def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{name} must be on or off, got {raw!r}")
 
 
+def _prefix(env: Mapping[str, str]) -> int:
+    value = _int(env, "THROTTLE_IPV6_PREFIX", 64)
+    if value > 128:
+        raise SettingsError(f"THROTTLE_IPV6_PREFIX must be 1 to 128, got {value}")
+    return value
+
+
 def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     nets = []
     for item in filter(None, (p.strip() for p in raw.split(","))):
@@ -139,7 +147,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise SettingsError(f"{name} must be an http(s) URL, got {url!r}")
-    from db_utils import DEFAULT_MONGO_URI
+    from auth_utils.mongo import DEFAULT_MONGO_URI
 
     return Settings(
         mongo_uri=env.get("MONGO_URI", "").strip() or DEFAULT_MONGO_URI,
@@ -154,4 +162,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         trusted_proxies=_networks(env.get("TRUSTED_PROXIES", "")),
         session_cache=_switch(env, "SESSION_CACHE", True),
         session_cache_ttl=float(_int(env, "SESSION_CACHE_TTL_SECONDS", 5)),
+        throttle_ipv6_prefix=_prefix(env),
     )

@@ -1,10 +1,14 @@
-"""A per-process cache of validated sessions that keeps log-out immediate everywhere.
+"""A per-process cache of sessions, as a decorator of any SessionStore.
 
-Every process watches the `sessions` collection through a MongoDB change stream and
-evicts a session as soon as it is deleted or updated anywhere; the process that revokes
-evicts at once. Whatever happens, an entry lives at most `ttl` seconds. Any stream
-error flushes the cache and turns it off (direct lookups) until a new stream is open.
-Where change streams are not available (a standalone `mongod`) it turns itself off.
+It answers `peek` from memory and reads through on `get`. It trusts an entry only while
+the store's invalidation feed (a MongoDB change stream of deletions) is open, for at
+most `ttl` seconds, and only while the feed has shown it is alive within
+`max_silence` seconds. The revoking process evicts at once; every other process evicts
+when the feed tells it. A broken or stalled feed flushes the cache and leaves every
+lookup to the store until a new feed is open; where there is no feed at all it turns
+itself off. Only `peek` ever answers from memory, and the session manager takes no
+write decision on a peeked record, so a stale copy costs a read, never a wrong answer:
+apart from deletion (which the feed reports) a session only ever moves forward.
 """
 
 from __future__ import annotations
@@ -12,47 +16,61 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
+from datetime import datetime
 
-from db_utils import SessionRecord
-from db_utils import sessions as store
+from auth_utils.storage import (
+    Evict,
+    FeedUnsupported,
+    Flush,
+    InvalidationFeed,
+    SessionStore,
+    StoredSession,
+)
 
-__all__ = ["SessionCache"]
+__all__ = ["CachedSessionStore"]
 
 log = logging.getLogger("auth_utils.session_cache")
 
-# "The $changeStream stage is only supported on replica sets" and friends.
-_UNSUPPORTED_CODES = frozenset({40573, 40324, 136})
 
-
-class SessionCache:
-    def __init__(self, *, ttl: float = 5.0, max_entries: int = 100_000,
+class CachedSessionStore:
+    def __init__(self, inner: SessionStore, feed: InvalidationFeed, *, ttl: float = 5.0,
+                 max_entries: int = 100_000, max_silence: float = 2.0,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.inner = inner
+        self.feed = feed
         self.ttl = ttl
         self.max_entries = max_entries
+        self.max_silence = max_silence
         self.monotonic = monotonic
-        self._entries: dict[str, tuple[SessionRecord, float]] = {}
+        # Oldest first: a full cache drops its oldest tenth, not everything.
+        self._entries: OrderedDict[str, tuple[StoredSession, float]] = OrderedDict()
         self._lock = threading.Lock()
-        self._healthy = False  # True only while a change stream is open
+        self._healthy = False  # True only while a feed is open
+        self._heard_at = float("-inf")  # when the feed last proved it is alive
         self._generation = 0  # bumped on every eviction or flush
-        self._disabled_reason: str | None = None
+        self.disabled_reason: str | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self.stream_restarts = 0
 
-    # -- used by SessionManager -------------------------------------------------------
-
     @property
     def active(self) -> bool:
+        """True while entries may be served (the feed is open and recently heard)."""
         self._ensure_watcher()
-        return self._healthy
-
-    def generation(self) -> int:
-        return self._generation
-
-    def get(self, session_id: str) -> SessionRecord | None:
-        """A cached record, only while the stream is open (callers ask `active` first)."""
         if not self._healthy:
+            return False
+        if time.monotonic() - self._heard_at > self.max_silence:
+            if self._entries:  # a stalled feed may be holding back a deletion
+                self.flush()
+            return False
+        return True
+
+    # -- the SessionStore interface -----------------------------------------------------
+
+    def peek(self, session_id: str) -> StoredSession | None:
+        if not self.active:
             return None
         entry = self._entries.get(session_id)
         if entry is None:
@@ -63,14 +81,57 @@ class SessionCache:
             return None
         return record
 
-    def put(self, record: SessionRecord, generation: int) -> None:
-        """Cache a record read from MongoDB, unless anything was evicted since the read
-        began (`generation`): that eviction may have been for this very session."""
+    def get(self, session_id: str) -> StoredSession | None:
+        generation = self._generation
+        record = self.inner.get(session_id)
+        if record is not None:
+            self._put(record, generation)
+        return record
+
+    def insert(self, **fields: object) -> StoredSession:
+        return self.inner.insert(**fields)  # type: ignore[arg-type]
+
+    def refresh(self, session_id: str, *, last_seen_at: datetime,
+                expires_at: datetime | None = None) -> None:
+        self.inner.refresh(session_id, last_seen_at=last_seen_at, expires_at=expires_at)
+        self.evict(session_id)  # the next `get` caches the new times
+
+    def delete(self, session_id: str) -> bool:
+        deleted = self.inner.delete(session_id)
+        self.evict(session_id)
+        return deleted
+
+    def delete_for_user(self, user_id: str, *, keep: str | None = None) -> int:
+        count = self.inner.delete_for_user(user_id, keep=keep)
+        self.evict_user(user_id, keep=keep)
+        return count
+
+    def trim_for_user(self, user_id: str, keep_newest: int) -> int:
+        count = self.inner.trim_for_user(user_id, keep_newest)
+        if count:
+            self.evict_user(user_id)
+        return count
+
+    def list_for_user(self, user_id: str, now: datetime) -> list[StoredSession]:
+        return self.inner.list_for_user(user_id, now)
+
+    def delete_expired(self, now: datetime) -> int:
+        return self.inner.delete_expired(now)
+
+    def count(self, now: datetime | None = None) -> int:
+        return self.inner.count(now)
+
+    # -- entries ------------------------------------------------------------------------
+
+    def _put(self, record: StoredSession, generation: int) -> None:
+        """Cache a record read from the store, unless anything was evicted since the
+        read began (`generation`): that eviction may have been for this very session."""
         with self._lock:
             if not self._healthy or generation != self._generation:
                 return
             if len(self._entries) >= self.max_entries:
-                self._entries.clear()
+                for _ in range(max(1, self.max_entries // 10)):
+                    self._entries.popitem(last=False)
             self._entries[record.id] = (record, self.monotonic())
 
     def evict(self, session_id: str) -> None:
@@ -78,10 +139,11 @@ class SessionCache:
             self._generation += 1
             self._entries.pop(session_id, None)
 
-    def evict_user(self, user_id: str) -> None:
+    def evict_user(self, user_id: str, *, keep: str | None = None) -> None:
         with self._lock:
             self._generation += 1
-            for key in [k for k, (r, _) in self._entries.items() if r.user_id == user_id]:
+            for key in [k for k, (r, _) in self._entries.items()
+                        if r.user_id == user_id and k != keep]:
                 del self._entries[key]
 
     def flush(self) -> None:
@@ -92,10 +154,10 @@ class SessionCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    # -- the watcher ----------------------------------------------------------------------
+    # -- the watcher --------------------------------------------------------------------
 
     def _ensure_watcher(self) -> None:
-        if self._thread is None and self._disabled_reason is None:
+        if self._thread is None and self.disabled_reason is None:
             with self._lock:
                 if self._thread is None:
                     self._thread = threading.Thread(
@@ -109,37 +171,34 @@ class SessionCache:
             self._entries.clear()
 
     def _watch(self) -> None:
-        from pymongo.errors import OperationFailure, PyMongoError
-
         backoff = 0.1
+        poll = min(0.5, self.max_silence / 4)
         while not self._stop.is_set():
             try:
-                with store.open_session_change_stream(max_await_ms=500) as stream:
+                with self.feed.watch(max_await=poll) as invalidations:
                     # Entries are only cached from here on: every later change is seen.
                     with self._lock:
                         self._healthy = True
+                        self._heard_at = time.monotonic()
                     backoff = 0.1
-                    while not self._stop.is_set() and stream.alive:
-                        change = stream.try_next()
-                        if change is None:
-                            continue
-                        key = change.get("documentKey", {}).get("_id")
-                        if key is None:  # drop, invalidate, ...: trust nothing
-                            self.flush()
-                        else:
-                            self.evict(key)
-            except OperationFailure as exc:
-                if exc.code in _UNSUPPORTED_CODES:
-                    self._set_unhealthy()
-                    self._disabled_reason = str(exc)
-                    log.warning("change streams unavailable; session cache off: %s", exc)
-                    return
-                log.warning("session change stream failed; cache off until it is back: %s", exc)
-            except PyMongoError as exc:
-                log.warning("session change stream failed; cache off until it is back: %s", exc)
-            except Exception:  # never let the watcher die silently with the cache on
-                log.exception("session cache watcher crashed; retrying")
-            # However the stream ended: flush and serve direct lookups until it reopens.
+                    for event in invalidations:
+                        if self._stop.is_set():
+                            break
+                        if isinstance(event, Flush):
+                            log.warning("session feed ended (%s); cache off until it is back",
+                                        event.reason)
+                            break
+                        if isinstance(event, Evict):
+                            self.evict(event.session_id)
+                        self._heard_at = time.monotonic()
+            except FeedUnsupported as exc:
+                self._set_unhealthy()
+                self.disabled_reason = str(exc)
+                log.warning("no invalidation feed; session cache off: %s", exc)
+                return
+            except Exception as exc:  # never let the watcher die with the cache on
+                log.warning("session feed failed; cache off until it is back: %s", exc)
+            # However the feed ended: flush and serve direct lookups until it reopens.
             self._set_unhealthy()
             self.stream_restarts += 1
             self._stop.wait(backoff)

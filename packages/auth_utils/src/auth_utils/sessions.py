@@ -1,31 +1,57 @@
 """Sessions with Lucia v3 semantics: create, validate (with renewal), invalidate, list.
 
-Failed validation is a value, not an exception: `SessionValidation(None, None)`.
+Every validation path asks one pure function, `judge`, what a stored session means at a
+given time. Failed validation is a value, not an exception: `SessionValidation(None, None)`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import enum
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from auth_utils.clock import Clock, utc_now
-from auth_utils.config import Settings
-from auth_utils.session_cache import SessionCache
+from auth_utils.storage import SessionStore, StoredSession
 from auth_utils.tokens import generate_session_token, hash_token, is_well_formed
-from db_utils import SessionRecord
-from db_utils import sessions as store
 
 __all__ = [
     "Session",
     "SessionManager",
+    "SessionPolicy",
     "SessionUser",
     "SessionValidation",
-    "session_manager_for",
+    "Verdict",
+    "judge",
 ]
 
-SESSION_LIFETIME = timedelta(days=30)
-RENEW_WHEN_LESS_THAN = timedelta(days=15)
-LAST_SEEN_INTERVAL = timedelta(minutes=5)
+
+@dataclass(frozen=True, slots=True)
+class SessionPolicy:
+    lifetime: timedelta = timedelta(days=30)
+    renew_when_less_than: timedelta = timedelta(days=15)
+    last_seen_interval: timedelta = timedelta(minutes=5)
+    max_per_user: int = 50  # a new session beyond this ends the oldest
+
+
+class Verdict(enum.Enum):
+    UNKNOWN = "unknown"  # no such session
+    EXPIRED = "expired"  # delete it
+    RENEW = "renew"  # valid; extend it and re-send the cookie
+    TOUCH = "touch"  # valid; refresh last-seen
+    VALID = "valid"  # valid; nothing to write
+
+
+def judge(record: StoredSession | None, now: datetime, policy: SessionPolicy) -> Verdict:
+    """What `record` means at `now`: the one place the session rules live."""
+    if record is None:
+        return Verdict.UNKNOWN
+    if now >= record.expires_at:
+        return Verdict.EXPIRED
+    if record.expires_at - now < policy.renew_when_less_than:
+        return Verdict.RENEW
+    if now - record.last_seen_at >= policy.last_seen_interval:
+        return Verdict.TOUCH
+    return Verdict.VALID
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +72,12 @@ class Session:
     fresh: bool = False  # True when just created or extended: the app re-sends the cookie
 
     @classmethod
-    def from_record(cls, record: SessionRecord, *, fresh: bool = False) -> Session:
+    def of(cls, record: StoredSession, *, fresh: bool = False,
+           expires_at: datetime | None = None, last_seen_at: datetime | None = None
+           ) -> Session:
         return cls(
-            record.id, record.user_id, record.expires_at, record.created_at,
-            record.last_seen_at, record.user_agent, record.ip, fresh,
+            record.id, record.user_id, expires_at or record.expires_at, record.created_at,
+            last_seen_at or record.last_seen_at, record.user_agent, record.ip, fresh,
         )
 
 
@@ -66,118 +94,77 @@ class SessionValidation:
 INVALID = SessionValidation(None, None)
 
 
-class SessionManager:
-    """The framework-free core both apps share; storage is db_utils.sessions."""
+def _valid(record: StoredSession, **changes: object) -> SessionValidation:
+    return SessionValidation(Session.of(record, **changes),  # type: ignore[arg-type]
+                             SessionUser(record.user_id, record.username))
 
-    def __init__(
-        self,
-        *,
-        clock: Clock = utc_now,
-        lifetime: timedelta = SESSION_LIFETIME,
-        renew_when_less_than: timedelta = RENEW_WHEN_LESS_THAN,
-        last_seen_interval: timedelta = LAST_SEEN_INTERVAL,
-        cache: SessionCache | None = None,
-    ) -> None:
+
+class SessionManager:
+    """The framework-free core both apps share; its one collaborator is a SessionStore
+    (MongoDB, or MongoDB behind the change-stream cache)."""
+
+    def __init__(self, store: SessionStore, *, clock: Clock = utc_now,
+                 policy: SessionPolicy | None = None) -> None:
+        self.store = store
         self.clock = clock
-        self.cache = cache
-        self.lifetime = lifetime
-        self.renew_when_less_than = renew_when_less_than
-        self.last_seen_interval = last_seen_interval
+        self.policy = policy or SessionPolicy()
 
     def create_session(
         self, user_id: str, username: str, *, user_agent: str = "", ip: str = ""
     ) -> tuple[str, Session]:
-        """A new session; returns the token for the cookie and the stored session."""
+        """A new session; returns the token for the cookie and the stored session.
+        Beyond `policy.max_per_user` live sessions, the oldest end."""
         token = generate_session_token()
         now = self.clock()
-        record = SessionRecord(
+        record = self.store.insert(
             id=hash_token(token), user_id=user_id, username=username,
-            expires_at=now + self.lifetime, created_at=now, last_seen_at=now,
+            expires_at=now + self.policy.lifetime, created_at=now,
             user_agent=user_agent[:512], ip=ip[:64],
         )
-        store.insert_session(record)
-        return token, Session.from_record(record, fresh=True)
+        self.store.trim_for_user(user_id, self.policy.max_per_user)
+        return token, Session.of(record, fresh=True)
 
-    def validate_session_token(self, token: str | None) -> SessionValidation:
-        """One `find_one`; a write only to extend the session or refresh last-seen."""
+    def validate_cached(self, token: str | None) -> SessionValidation | None:
+        """The validation when it needs no I/O at all (safe on an event loop), else None:
+        then the caller runs `validate_session_token` in a thread."""
         if not is_well_formed(token):
             return INVALID
-        record = self._lookup(hash_token(token))  # type: ignore[arg-type]
-        if record is None:
-            return INVALID
-        now = self.clock()
-        if now >= record.expires_at:
-            self.invalidate_session(record.id)
-            return INVALID
-        user = SessionUser(record.user_id, record.username)
-        if record.expires_at - now < self.renew_when_less_than:
-            expires_at = now + self.lifetime
-            store.update_session_expiration(record.id, expires_at, now)
-            renewed = replace(record, expires_at=expires_at, last_seen_at=now)
-            self._forget(record.id)
-            return SessionValidation(Session.from_record(renewed, fresh=True), user)
-        if now - record.last_seen_at >= self.last_seen_interval:
-            store.touch_session(record.id, now)
-            self._forget(record.id)
-        return SessionValidation(Session.from_record(record), user)
+        record = self.store.peek(hash_token(token))  # type: ignore[arg-type]
+        if record is not None and judge(record, self.clock(), self.policy) is Verdict.VALID:
+            return _valid(record)
+        return None
 
-    def validate_from_cache(self, token: str | None) -> SessionValidation | None:
-        """The validation when the cache alone can answer it (no I/O at all: safe on an
-        event loop), else None and the caller runs `validate_session_token` in a thread."""
-        if self.cache is None or not is_well_formed(token) or not self.cache.active:
-            return None
-        record = self.cache.get(hash_token(token))  # type: ignore[arg-type]
-        if record is None:
-            return None
-        now = self.clock()
-        if (now >= record.expires_at or record.expires_at - now < self.renew_when_less_than
-                or now - record.last_seen_at >= self.last_seen_interval):
-            return None  # a write (or a delete) is due: the full path does it
-        return SessionValidation(
-            Session.from_record(record), SessionUser(record.user_id, record.username))
-
-    def _lookup(self, session_id: str) -> SessionRecord | None:
-        """The cache when it is trustworthy, else one `find_one` on the primary."""
-        if self.cache is None or not self.cache.active:
-            return store.get_session(session_id)
-        cached = self.cache.get(session_id)
-        if cached is not None:
+    def validate_session_token(self, token: str | None) -> SessionValidation:
+        """A cache hit, else one read on the primary; a write only to extend the session,
+        refresh last-seen or delete an expired one, each decided on that fresh read."""
+        if (cached := self.validate_cached(token)) is not None:
             return cached
-        generation = self.cache.generation()
-        record = store.get_session(session_id)
-        if record is not None:
-            self.cache.put(record, generation)
-        return record
-
-    def _forget(self, session_id: str) -> None:
-        if self.cache is not None:
-            self.cache.evict(session_id)
-
-    def _forget_user(self, user_id: str) -> None:
-        if self.cache is not None:
-            self.cache.evict_user(user_id)
+        session_id = hash_token(token)  # type: ignore[arg-type]
+        record = self.store.get(session_id)
+        now = self.clock()
+        verdict = judge(record, now, self.policy)
+        if record is None or verdict is Verdict.UNKNOWN:
+            return INVALID
+        if verdict is Verdict.EXPIRED:
+            self.store.delete(session_id)
+            return INVALID
+        if verdict is Verdict.RENEW:
+            expires_at = now + self.policy.lifetime
+            self.store.refresh(session_id, last_seen_at=now, expires_at=expires_at)
+            return _valid(record, fresh=True, expires_at=expires_at, last_seen_at=now)
+        if verdict is Verdict.TOUCH:
+            self.store.refresh(session_id, last_seen_at=now)
+        return _valid(record)
 
     def invalidate_session(self, session_id: str) -> bool:
-        self._forget(session_id)  # before and after: no reader may re-cache it between
-        deleted = store.delete_session(session_id)
-        self._forget(session_id)
-        return deleted
+        return self.store.delete(session_id)
 
     def invalidate_user_sessions(self, user_id: str, *, keep: str | None = None) -> int:
         """End every session of a user (but `keep`, e.g. the one changing the password)."""
-        self._forget_user(user_id)
-        count = store.delete_user_sessions(user_id, keep=keep)
-        self._forget_user(user_id)
-        return count
+        return self.store.delete_for_user(user_id, keep=keep)
 
     def list_user_sessions(self, user_id: str) -> list[Session]:
-        return [Session.from_record(r) for r in store.list_user_sessions(user_id, self.clock())]
+        return [Session.of(r) for r in self.store.list_for_user(user_id, self.clock())]
 
     def delete_expired_sessions(self) -> int:
-        return store.delete_expired_sessions(self.clock())
-
-
-def session_manager_for(settings: Settings) -> SessionManager:
-    """The manager an app process uses: with the change-stream cache unless turned off."""
-    cache = SessionCache(ttl=settings.session_cache_ttl) if settings.session_cache else None
-    return SessionManager(cache=cache)
+        return self.store.delete_expired(self.clock())

@@ -1,58 +1,94 @@
-"""Log-in and sign-up throttling on counters in MongoDB, shared by every process.
+"""Log-in and sign-up throttling on counters shared by every process.
+
+An attempt is counted before any password is checked, with one atomic increment that
+returns the new count (a reservation): N parallel attempts see N different counts, so
+no more than the limit ever reach the hasher. A successful log-in gives its IP
+reservation back and clears the username's counter.
 
 Fixed windows: a username may fail `login_max_failures_per_user` times per 15 minutes,
-an IP `login_max_failures_per_ip` times, and an IP may sign up `signup_max_per_ip`
-times per hour. A blocked request is refused before any password is checked.
+an IP bucket (an IPv4 address, an IPv6 /64) `login_max_failures_per_ip` times (every
+attempt counts, whatever the username looks like), and an IP bucket may try
+`signup_max_per_ip` sign-ups an hour.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from auth_utils.client_ip import throttle_bucket
 from auth_utils.clock import Clock, utc_now
 from auth_utils.config import Settings
-from db_utils import throttles
+from auth_utils.storage import CounterStore
 
-__all__ = ["Throttler"]
+__all__ = ["Attempt", "Throttler"]
+
+
+@dataclass
+class Attempt:
+    """A counted attempt: `retry_after` (seconds) when it is over a limit."""
+
+    retry_after: int | None
+    ip_key: str
+    username_key: str | None = None
+    window_seconds: int = 0
+    counted_at: datetime = field(default_factory=utc_now)
+
+    @property
+    def allowed(self) -> bool:
+        return self.retry_after is None
+
+
+def _seconds_left(ends_at: datetime, now: datetime) -> int:
+    return max(1, math.ceil((ends_at - now).total_seconds()))
 
 
 class Throttler:
-    def __init__(self, settings: Settings, *, clock: Clock = utc_now) -> None:
+    def __init__(self, settings: Settings, counters: CounterStore, *,
+                 clock: Clock = utc_now, enabled: bool = True) -> None:
         self.settings = settings
+        self.counters = counters
         self.clock = clock
+        self.enabled = enabled  # off for an operator's own commands
 
-    def _login_keys(self, username: str, ip: str) -> dict[str, int]:
-        w = self.settings.login_window_seconds
-        return {f"login-user:{username}": w, f"login-ip:{ip}": w}
-
-    def login_retry_after(self, username: str, ip: str) -> int | None:
-        """Seconds to wait when this username or IP has failed too often, else None."""
-        now = self.clock()
-        counts = throttles.read_counters(self._login_keys(username, ip), now)
-        limits = (
-            self.settings.login_max_failures_per_user, self.settings.login_max_failures_per_ip
-        )
-        waits = [
-            window.seconds_left(now)
-            for (count, window), limit in zip(counts.values(), limits, strict=True)
-            if count >= limit
-        ]
+    def _count(self, keys: list[tuple[str, int]], window: int, now: datetime) -> int | None:
+        waits = []
+        for key, limit in keys:
+            count, ends_at = self.counters.hit(key, window, now)
+            if count > limit:
+                waits.append(_seconds_left(ends_at, now))
         return max(waits) if waits else None
 
-    def record_login_failure(self, username: str, ip: str) -> None:
-        now = self.clock()
-        for key, seconds in self._login_keys(username, ip).items():
-            throttles.hit_counter(key, seconds, now)
+    def _bucket(self, ip: str) -> str:
+        return throttle_bucket(ip, self.settings.throttle_ipv6_prefix)
 
-    def reset_login_failures(self, username: str) -> None:
-        """A success clears the username's counter (not the IP's)."""
-        throttles.clear_counter(
-            f"login-user:{username}", self.settings.login_window_seconds, self.clock()
-        )
+    def begin_login(self, username: str | None, ip: str) -> Attempt:
+        """Count a log-in attempt (or a current-password check) before the password is
+        checked; `username` None when it cannot name a user (malformed)."""
+        now, window = self.clock(), self.settings.login_window_seconds
+        ip_key = f"login-ip:{self._bucket(ip)}"
+        user_key = f"login-user:{username}" if username else None
+        if not self.enabled:
+            return Attempt(None, ip_key, user_key, window, now)
+        keys = [(ip_key, self.settings.login_max_failures_per_ip)]
+        if user_key:
+            keys.append((user_key, self.settings.login_max_failures_per_user))
+        return Attempt(self._count(keys, window, now), ip_key, user_key, window, now)
 
-    def signup_retry_after(self, ip: str) -> int | None:
-        now = self.clock()
-        key, seconds = f"signup-ip:{ip}", self.settings.signup_window_seconds
-        count, window = throttles.read_counters({key: seconds}, now)[key]
-        return window.seconds_left(now) if count >= self.settings.signup_max_per_ip else None
+    def login_succeeded(self, attempt: Attempt) -> None:
+        """A right password: the IP's reservation is given back, the username's
+        failures are forgotten."""
+        if not self.enabled:
+            return
+        self.counters.hit(attempt.ip_key, attempt.window_seconds, attempt.counted_at, -1)
+        if attempt.username_key:
+            self.counters.clear(attempt.username_key, attempt.window_seconds, self.clock())
 
-    def record_signup(self, ip: str) -> None:
-        throttles.hit_counter(f"signup-ip:{ip}", self.settings.signup_window_seconds, self.clock())
+    def begin_signup(self, ip: str) -> Attempt:
+        now, window = self.clock(), self.settings.signup_window_seconds
+        key = f"signup-ip:{self._bucket(ip)}"
+        if not self.enabled:
+            return Attempt(None, key, None, window, now)
+        return Attempt(self._count([(key, self.settings.signup_max_per_ip)], window, now),
+                       key, None, window, now)

@@ -1,40 +1,54 @@
 """MongoDB storage for monorepo-auth: users, sessions, throttle counters.
 
-Imports no web framework. Every function raises `DatabaseUnavailable` when MongoDB
-does not answer, and `create_user` raises `UsernameTaken` when the unique index refuses.
+Imports no web framework and nothing of auth_utils (which adapts these queries to its
+storage interface in `auth_utils.mongo`). Every query takes the pymongo `Database` to
+use and raises `DatabaseUnavailable` when MongoDB does not answer; `create_user` raises
+`UsernameTaken` when the unique index refuses.
 """
 
 from db_utils import sessions, throttles, users
 from db_utils.connection import (
     DEFAULT_MONGO_URI,
     connect,
+    current_uri,
     database_name,
     disconnect,
     ensure_indexes,
     get_client,
     get_database,
+    new_client,
     ping,
 )
 from db_utils.documents import Session, Throttle, User
-from db_utils.errors import DatabaseUnavailable, DbError, UsernameTaken
+from db_utils.errors import (
+    ChangeStreamUnsupported,
+    DatabaseUnavailable,
+    DbError,
+    StreamInvalidated,
+    UsernameTaken,
+)
 from db_utils.records import SessionRecord, UserRecord
 
 __all__ = [
     "DEFAULT_MONGO_URI",
+    "ChangeStreamUnsupported",
     "DatabaseUnavailable",
     "DbError",
     "Session",
     "SessionRecord",
+    "StreamInvalidated",
     "Throttle",
     "User",
     "UserRecord",
     "UsernameTaken",
     "connect",
+    "current_uri",
     "database_name",
     "disconnect",
     "ensure_indexes",
     "get_client",
     "get_database",
+    "new_client",
     "ping",
     "sessions",
     "throttles",

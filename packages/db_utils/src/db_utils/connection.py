@@ -16,11 +16,13 @@ from db_utils.errors import translate_errors
 __all__ = [
     "DEFAULT_MONGO_URI",
     "connect",
+    "current_uri",
     "database_name",
     "disconnect",
     "ensure_indexes",
     "get_client",
     "get_database",
+    "new_client",
     "ping",
 ]
 
@@ -47,6 +49,23 @@ def database_name(uri: str) -> str:
     return unquote(path) or DEFAULT_DB_NAME
 
 
+def _options(uri: str) -> dict[str, int]:
+    lowered = uri.lower()
+    return {k: v for k, v in _TIMEOUTS_MS.items() if k.lower() not in lowered}
+
+
+def current_uri() -> str | None:
+    """The URI this process is connected to, if any."""
+    return _connected_uri
+
+
+def new_client(uri: str | None = None) -> MongoClient:
+    """A client of its own (e.g. for a change stream, so its failures never mark the
+    request path's server unknown); the caller closes it."""
+    uri = uri or _connected_uri or os.environ.get("MONGO_URI") or DEFAULT_MONGO_URI
+    return MongoClient(uri, tz_aware=True, uuidRepresentation="standard", **_options(uri))
+
+
 def connect(uri: str | None = None) -> MongoClient:
     """Connect mongoengine's default alias; calling it again with the same URI is free."""
     global _connected_uri
@@ -56,11 +75,9 @@ def connect(uri: str | None = None) -> MongoClient:
             return mongoengine.get_connection()
         if _connected_uri is not None:
             mongoengine.disconnect()
-        lowered = uri.lower()
-        options = {k: v for k, v in _TIMEOUTS_MS.items() if k.lower() not in lowered}
         client = mongoengine.connect(
             db=database_name(uri), host=uri, tz_aware=True, uuidRepresentation="standard",
-            **options,
+            **_options(uri),
         )
         _connected_uri = uri
         return client

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import ParamSpec, TypeVar
 
 from pymongo import errors as pymongo_errors
 
-__all__ = ["DatabaseUnavailable", "DbError", "UsernameTaken", "translate_errors"]
+__all__ = [
+    "ChangeStreamUnsupported",
+    "DatabaseUnavailable",
+    "DbError",
+    "StreamInvalidated",
+    "UsernameTaken",
+    "translate_errors",
+    "translating",
+]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -34,18 +43,34 @@ class DatabaseUnavailable(DbError):
     """MongoDB did not answer in time (or answered that it cannot serve now): show a 503."""
 
 
+class ChangeStreamUnsupported(DbError):
+    """The deployment has no change streams (a standalone `mongod`)."""
+
+
+class StreamInvalidated(DbError):
+    """The change stream ended (collection dropped or renamed, cursor closed)."""
+
+
+@contextlib.contextmanager
+def translating() -> Iterator[None]:
+    """Turn pymongo's outage errors into DatabaseUnavailable so callers need not know
+    pymongo; other errors (a wrong query) propagate as they are."""
+    try:
+        yield
+    except pymongo_errors.ConnectionFailure as exc:  # incl. AutoReconnect, timeouts
+        raise DatabaseUnavailable(str(exc)) from exc
+    except pymongo_errors.OperationFailure as exc:
+        if exc.code in _UNAVAILABLE_CODES:
+            raise DatabaseUnavailable(str(exc)) from exc
+        raise
+
+
 def translate_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn pymongo's outage errors into DatabaseUnavailable so apps need not know pymongo."""
+    """`translating()` around a whole function."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
+        with translating():
             return func(*args, **kwargs)
-        except pymongo_errors.ConnectionFailure as exc:  # incl. AutoReconnect, timeouts
-            raise DatabaseUnavailable(str(exc)) from exc
-        except pymongo_errors.OperationFailure as exc:
-            if exc.code in _UNAVAILABLE_CODES:
-                raise DatabaseUnavailable(str(exc)) from exc
-            raise
 
     return wrapper

@@ -1,58 +1,47 @@
-"""Plain values returned by the queries, so callers never hold a live mongoengine object."""
+"""Plain values returned by the queries, generated from the documents (one schema).
+
+A record is a frozen dataclass with the document's fields, in declaration order, so
+callers never hold a live mongoengine object and a new field needs one edit only.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
 from datetime import datetime
 from typing import Any
 
-__all__ = ["SessionRecord", "UserRecord"]
+from mongoengine import DateTimeField, Document, IntField, StringField
+
+from db_utils.documents import Session, User
+
+__all__ = ["SessionRecord", "UserRecord", "record_type"]
+
+_TYPES = {StringField: str, DateTimeField: datetime, IntField: int}
 
 
-@dataclass(frozen=True, slots=True)
-class UserRecord:
-    id: str
-    username: str
-    password_hash: str
-    created_at: datetime
+def record_type(document: type[Document], name: str) -> type:
+    """A frozen, slotted dataclass mirroring `document`, with `from_mongo`/`to_mongo`."""
+    specs: list[Any] = []
+    for field_name, field in document._fields.items():
+        spec: tuple = (field_name, _TYPES[type(field)])
+        if field.default is not None:
+            spec = (*spec, dataclasses.field(default=field.default))
+        specs.append(spec)
+    db_names = {f: document._fields[f].db_field for f in document._fields}
 
-    @classmethod
-    def from_mongo(cls, doc: dict[str, Any]) -> UserRecord:
-        return cls(doc["_id"], doc["username"], doc["password_hash"], doc["created_at"])
-
-
-@dataclass(frozen=True, slots=True)
-class SessionRecord:
-    id: str
-    user_id: str
-    username: str
-    expires_at: datetime
-    created_at: datetime
-    last_seen_at: datetime
-    user_agent: str = ""
-    ip: str = ""
-
-    @classmethod
-    def from_mongo(cls, doc: dict[str, Any]) -> SessionRecord:
-        return cls(
-            id=doc["_id"],
-            user_id=doc["user_id"],
-            username=doc["username"],
-            expires_at=doc["expires_at"],
-            created_at=doc["created_at"],
-            last_seen_at=doc.get("last_seen_at", doc["created_at"]),
-            user_agent=doc.get("user_agent", ""),
-            ip=doc.get("ip", ""),
-        )
+    def from_mongo(cls, doc: dict[str, Any]) -> Any:
+        return cls(**{f: doc[db] for f, db in db_names.items() if db in doc})
 
     def to_mongo(self) -> dict[str, Any]:
-        return {
-            "_id": self.id,
-            "user_id": self.user_id,
-            "username": self.username,
-            "expires_at": self.expires_at,
-            "created_at": self.created_at,
-            "last_seen_at": self.last_seen_at,
-            "user_agent": self.user_agent,
-            "ip": self.ip,
-        }
+        return {db: getattr(self, f) for f, db in db_names.items()}
+
+    cls = dataclasses.make_dataclass(
+        name, specs, frozen=True, slots=True,
+        namespace={"from_mongo": classmethod(from_mongo), "to_mongo": to_mongo},
+    )
+    cls.__module__ = __name__
+    return cls
+
+
+UserRecord = record_type(User, "UserRecord")
+SessionRecord = record_type(Session, "SessionRecord")

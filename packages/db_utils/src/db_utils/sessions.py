@@ -1,14 +1,26 @@
-"""Queries on the `sessions` collection: the storage half of auth_utils' session manager.
+"""Queries on the `sessions` collection, and the change stream of its deletions.
 
 Every read goes to the primary (the client's default), so a log-out is seen at once.
+Each function takes the database to use, so a caller (or a test) can pick the client.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import datetime
 
-from db_utils.documents import Session
-from db_utils.errors import translate_errors
+from pymongo.collection import Collection
+from pymongo.database import Database
+from pymongo.errors import OperationFailure
+
+from db_utils.documents import Session, validated
+from db_utils.errors import (
+    ChangeStreamUnsupported,
+    StreamInvalidated,
+    translate_errors,
+    translating,
+)
 from db_utils.records import SessionRecord
 
 __all__ = [
@@ -19,81 +31,118 @@ __all__ = [
     "get_session",
     "insert_session",
     "list_user_sessions",
-    "open_session_change_stream",
-    "touch_session",
-    "update_session_expiration",
+    "trim_user_sessions",
+    "update_session",
+    "watch_session_deletes",
 ]
 
 
-def _sessions():
-    return Session._get_collection()
+def _sessions(db: Database) -> Collection:
+    return db[Session._meta["collection"]]
 
 
 @translate_errors
-def insert_session(record: SessionRecord) -> None:
-    _sessions().insert_one(record.to_mongo())
+def insert_session(db: Database, record: SessionRecord) -> None:
+    _sessions(db).insert_one(validated(Session, record))
 
 
 @translate_errors
-def get_session(session_id: str) -> SessionRecord | None:
+def get_session(db: Database, session_id: str) -> SessionRecord | None:
     """The session with the user attributes the apps show: one round trip."""
-    doc = _sessions().find_one({"_id": session_id})
+    doc = _sessions(db).find_one({"_id": session_id})
     return SessionRecord.from_mongo(doc) if doc else None
 
 
 @translate_errors
-def update_session_expiration(session_id: str, expires_at: datetime, now: datetime) -> None:
-    _sessions().update_one(
-        {"_id": session_id}, {"$set": {"expires_at": expires_at, "last_seen_at": now}}
-    )
+def update_session(
+    db: Database, session_id: str, *, last_seen_at: datetime, expires_at: datetime | None = None
+) -> None:
+    """Refresh last-seen and, when given, extend the expiry (`$max`: never shortened, so
+    two processes renewing at once cannot move it backwards)."""
+    update: dict = {"$max": {"last_seen_at": last_seen_at}}
+    if expires_at is not None:
+        update["$max"]["expires_at"] = expires_at
+    _sessions(db).update_one({"_id": session_id}, update)
 
 
 @translate_errors
-def touch_session(session_id: str, now: datetime) -> None:
-    _sessions().update_one({"_id": session_id}, {"$set": {"last_seen_at": now}})
+def delete_session(db: Database, session_id: str) -> bool:
+    return _sessions(db).delete_one({"_id": session_id}).deleted_count == 1
 
 
 @translate_errors
-def delete_session(session_id: str) -> bool:
-    return _sessions().delete_one({"_id": session_id}).deleted_count == 1
-
-
-@translate_errors
-def delete_user_sessions(user_id: str, *, keep: str | None = None) -> int:
+def delete_user_sessions(db: Database, user_id: str, *, keep: str | None = None) -> int:
     query: dict = {"user_id": user_id}
     if keep is not None:
         query["_id"] = {"$ne": keep}
-    return _sessions().delete_many(query).deleted_count
+    return _sessions(db).delete_many(query).deleted_count
 
 
 @translate_errors
-def list_user_sessions(user_id: str, now: datetime) -> list[SessionRecord]:
+def list_user_sessions(
+    db: Database, user_id: str, now: datetime, limit: int = 1000
+) -> list[SessionRecord]:
     """A user's unexpired sessions, newest first."""
-    cursor = _sessions().find({"user_id": user_id, "expires_at": {"$gt": now}}).sort(
-        "created_at", -1
-    )
-    return [SessionRecord.from_mongo(d) for d in cursor.limit(1000)]
+    cursor = _sessions(db).find({"user_id": user_id, "expires_at": {"$gt": now}})
+    return [SessionRecord.from_mongo(d) for d in cursor.sort("created_at", -1).limit(limit)]
 
 
 @translate_errors
-def delete_expired_sessions(now: datetime) -> int:
-    return _sessions().delete_many({"expires_at": {"$lte": now}}).deleted_count
+def trim_user_sessions(db: Database, user_id: str, keep_newest: int) -> list[str]:
+    """Delete all but the newest `keep_newest` sessions of a user; the deleted ids."""
+    cursor = _sessions(db).find({"user_id": user_id}, {"_id": 1}).sort("created_at", -1)
+    surplus = [d["_id"] for d in cursor.skip(keep_newest)]
+    if surplus:
+        _sessions(db).delete_many({"_id": {"$in": surplus}})
+    return surplus
 
 
 @translate_errors
-def count_sessions(now: datetime | None = None) -> int:
+def delete_expired_sessions(db: Database, now: datetime) -> int:
+    return _sessions(db).delete_many({"expires_at": {"$lte": now}}).deleted_count
+
+
+@translate_errors
+def count_sessions(db: Database, now: datetime | None = None) -> int:
     query = {} if now is None else {"expires_at": {"$gt": now}}
-    return _sessions().count_documents(query)
+    return _sessions(db).count_documents(query)
 
 
-# Change-stream events that can make a cached session stale.
-_STALE_EVENTS = ["delete", "update", "replace", "invalidate", "drop", "rename", "dropDatabase"]
+# Only what can make a cached session unsafe: a deletion, or the end of the stream
+# itself. Updates (last-seen, renewal) only ever move a session's times forward, so a
+# stale cached copy errs towards asking the database; they need not fan out.
+_UNSAFE_EVENTS = ["delete", "invalidate", "drop", "rename", "dropDatabase"]
+# "The $changeStream stage is only supported on replica sets" and friends.
+_UNSUPPORTED_CODES = frozenset({40573, 40324, 136})
 
 
-def open_session_change_stream(max_await_ms: int = 500):
-    """A pymongo ChangeStream on `sessions` (needs a replica set; SecantusDB is one).
+@contextlib.contextmanager
+def watch_session_deletes(db: Database, max_await_ms: int = 500) -> Iterator[Iterator[str | None]]:
+    """Ids of deleted sessions as they happen; `None` when `max_await_ms` passed with
+    none (the stream is alive and has caught up). Raises ChangeStreamUnsupported where
+    the deployment has no change streams, StreamInvalidated when the collection was
+    dropped or renamed, DatabaseUnavailable on any other failure."""
+    pipeline = [{"$match": {"operationType": {"$in": _UNSAFE_EVENTS}}}]
+    with translating():
+        try:
+            stream = _sessions(db).watch(pipeline, max_await_time_ms=max_await_ms)
+        except OperationFailure as exc:
+            if exc.code in _UNSUPPORTED_CODES:
+                raise ChangeStreamUnsupported(str(exc)) from exc
+            raise
 
-    Raises pymongo errors as they are: the cache's watcher decides what they mean.
-    """
-    pipeline = [{"$match": {"operationType": {"$in": _STALE_EVENTS}}}]
-    return _sessions().watch(pipeline, max_await_time_ms=max_await_ms)
+    def events() -> Iterator[str | None]:
+        with translating():
+            while stream.alive:
+                change = stream.try_next()
+                if change is None:
+                    yield None
+                    continue
+                key = change.get("documentKey", {}).get("_id")
+                if key is None:  # drop, rename, invalidate: the stream ends
+                    raise StreamInvalidated(change.get("operationType", "unknown"))
+                yield key
+        raise StreamInvalidated("the change stream closed")
+
+    with stream:
+        yield events()

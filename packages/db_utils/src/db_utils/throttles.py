@@ -1,60 +1,61 @@
-"""Fixed-window counters shared by every process (throttling of log-in and sign-up)."""
+"""Fixed-window counters shared by every process (throttling of log-in and sign-up).
+
+`hit_counter` is one atomic increment that returns the new count, so a caller can take
+the decision to try a password together with counting it: N parallel requests see N
+distinct counts and only those within the limit go on.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 from pymongo import ReturnDocument
+from pymongo.collection import Collection
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
 
 from db_utils.documents import Throttle
 from db_utils.errors import translate_errors
 
-__all__ = ["Window", "clear_counter", "hit_counter", "read_counters"]
+__all__ = ["clear_counter", "hit_counter", "window_end"]
 
 
-def _throttles():
-    return Throttle._get_collection()
+def _throttles(db: Database) -> Collection:
+    return db[Throttle._meta["collection"]]
 
 
-class Window:
-    """The fixed window that `now` falls in, for a window length in seconds."""
+def _window(key: str, seconds: int, now: datetime) -> tuple[str, datetime]:
+    number = int(now.timestamp()) // seconds
+    return f"{key}:{number}", datetime.fromtimestamp((number + 1) * seconds, tz=UTC)
 
-    def __init__(self, key: str, seconds: int, now: datetime) -> None:
-        number = int(now.timestamp()) // seconds
-        self.doc_id = f"{key}:{number}"
-        self.ends_at = datetime.fromtimestamp((number + 1) * seconds, tz=UTC)
-        self.key = key
 
-    def seconds_left(self, now: datetime) -> int:
-        return max(1, int((self.ends_at - now).total_seconds() + 0.999))
+def window_end(seconds: int, now: datetime) -> datetime:
+    """When the fixed window of length `seconds` that `now` falls in ends."""
+    return _window("", seconds, now)[1]
 
 
 @translate_errors
-def hit_counter(key: str, seconds: int, now: datetime) -> tuple[int, Window]:
-    """Add one to the counter of `key` in the current window; returns the new count."""
-    window = Window(key, seconds, now)
-    # The throttles collection stays small (TTL-swept), so find_one_and_update is cheap here.
-    doc = _throttles().find_one_and_update(
-        {"_id": window.doc_id},
-        {"$inc": {"count": 1}, "$setOnInsert": {"expires_at": window.ends_at + timedelta(
-            seconds=1)}},
-        upsert=True,
-        return_document=ReturnDocument.AFTER,
-    )
-    return int(doc["count"]), window
+def hit_counter(db: Database, key: str, seconds: int, now: datetime, amount: int = 1
+                ) -> tuple[int, datetime]:
+    """Add `amount` (may be negative: a refund) to `key`'s counter in the current window;
+    the new count and when the window ends."""
+    doc_id, ends_at = _window(key, seconds, now)
+    # The throttles collection stays small (TTL-swept), so find_one_and_update is cheap.
+    update = {"$inc": {"count": amount},
+              "$setOnInsert": {"expires_at": ends_at + timedelta(seconds=1)}}
+    for attempt in (1, 2):
+        try:
+            doc = _throttles(db).find_one_and_update(
+                {"_id": doc_id}, update, upsert=True, return_document=ReturnDocument.AFTER)
+            return int(doc["count"]), ends_at
+        except DuplicateKeyError:
+            # Two first hits raced to insert the window's document: the loser retries
+            # and now finds it (an update, atomic like any other).
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 @translate_errors
-def read_counters(keys: dict[str, int], now: datetime) -> dict[str, tuple[int, Window]]:
-    """Current counts for several keys (key -> window seconds) in one round trip."""
-    windows = {key: Window(key, seconds, now) for key, seconds in keys.items()}
-    found = {
-        d["_id"]: int(d["count"])
-        for d in _throttles().find({"_id": {"$in": [w.doc_id for w in windows.values()]}})
-    }
-    return {key: (found.get(w.doc_id, 0), w) for key, w in windows.items()}
-
-
-@translate_errors
-def clear_counter(key: str, seconds: int, now: datetime) -> None:
-    _throttles().delete_one({"_id": Window(key, seconds, now).doc_id})
+def clear_counter(db: Database, key: str, seconds: int, now: datetime) -> None:
+    _throttles(db).delete_one({"_id": _window(key, seconds, now)[0]})

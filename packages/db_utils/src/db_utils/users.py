@@ -5,9 +5,11 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
+from pymongo.collection import Collection
+from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from db_utils.documents import Session, User
+from db_utils.documents import Session, User, validated
 from db_utils.errors import UsernameTaken, translate_errors
 from db_utils.records import UserRecord
 
@@ -22,54 +24,53 @@ __all__ = [
 ]
 
 
-def _users():
-    return User._get_collection()
+def _users(db: Database) -> Collection:
+    return db[User._meta["collection"]]
 
 
 @translate_errors
-def create_user(username: str, password_hash: str, *, now: datetime) -> UserRecord:
+def create_user(db: Database, username: str, password_hash: str, *, now: datetime
+                ) -> UserRecord:
     """Insert a user; the unique index (not a prior read) decides a taken name."""
     record = UserRecord(secrets.token_hex(10), username, password_hash, now)
     try:
-        _users().insert_one(
-            {"_id": record.id, "username": username, "password_hash": password_hash,
-             "created_at": now}
-        )
+        _users(db).insert_one(validated(User, record))
     except DuplicateKeyError as exc:
         raise UsernameTaken(username) from exc
     return record
 
 
 @translate_errors
-def get_user_by_username(username: str) -> UserRecord | None:
-    doc = _users().find_one({"username": username})
+def get_user_by_username(db: Database, username: str) -> UserRecord | None:
+    doc = _users(db).find_one({"username": username})
     return UserRecord.from_mongo(doc) if doc else None
 
 
 @translate_errors
-def get_user_by_id(user_id: str) -> UserRecord | None:
-    doc = _users().find_one({"_id": user_id})
+def get_user_by_id(db: Database, user_id: str) -> UserRecord | None:
+    doc = _users(db).find_one({"_id": user_id})
     return UserRecord.from_mongo(doc) if doc else None
 
 
 @translate_errors
-def set_password_hash(user_id: str, password_hash: str) -> bool:
-    return _users().update_one({"_id": user_id}, {"$set": {"password_hash": password_hash}}
-                               ).matched_count == 1
+def set_password_hash(db: Database, user_id: str, password_hash: str) -> bool:
+    return _users(db).update_one(
+        {"_id": user_id}, {"$set": {"password_hash": password_hash}}).matched_count == 1
 
 
 @translate_errors
-def list_users(limit: int = 1000) -> list[UserRecord]:
-    return [UserRecord.from_mongo(d) for d in _users().find().sort("username", 1).limit(limit)]
+def list_users(db: Database, limit: int = 1000) -> list[UserRecord]:
+    cursor = _users(db).find().sort("username", 1).limit(limit)
+    return [UserRecord.from_mongo(d) for d in cursor]
 
 
 @translate_errors
-def count_users() -> int:
-    return _users().count_documents({})
+def count_users(db: Database) -> int:
+    return _users(db).count_documents({})
 
 
 @translate_errors
-def delete_user(user_id: str) -> bool:
+def delete_user(db: Database, user_id: str) -> bool:
     """Delete a user and every session of theirs."""
-    Session._get_collection().delete_many({"user_id": user_id})
-    return _users().delete_one({"_id": user_id}).deleted_count == 1
+    db[Session._meta["collection"]].delete_many({"user_id": user_id})
+    return _users(db).delete_one({"_id": user_id}).deleted_count == 1

@@ -1,0 +1,77 @@
+"""One process's auth core, built once from settings: what each app's glue holds."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from auth_utils.accounts import Accounts
+from auth_utils.clock import Clock, utc_now
+from auth_utils.config import Settings
+from auth_utils.cookies import CookieSettings
+from auth_utils.session_cache import CachedSessionStore
+from auth_utils.sessions import SessionManager
+from auth_utils.storage import SessionStore, Storage
+from auth_utils.throttling import Throttler
+
+__all__ = ["AuthCore", "build_core"]
+
+log = logging.getLogger("auth_utils")
+
+
+@dataclass
+class AuthCore:
+    settings: Settings
+    storage: Storage
+    sessions: SessionManager
+    accounts: Accounts
+    cookie: CookieSettings
+
+    def prepare(self, *, retry_every: float | None = 5.0) -> bool:
+        """Create indexes at start-up. When the storage is unavailable the app starts
+        anyway (answering 503 until it is back) and, with `retry_every`, a background
+        thread keeps trying, so a database that comes up later still gets its unique
+        username index before the first sign-up can succeed."""
+        try:
+            self.storage.prepare()
+        except self.storage.Unavailable:
+            if retry_every:
+                threading.Thread(target=self._prepare_later, args=(retry_every,),
+                                 name="storage-prepare", daemon=True).start()
+            return False
+        return True
+
+    def _prepare_later(self, every: float) -> None:
+        while True:
+            time.sleep(every)
+            try:
+                self.storage.prepare()
+            except self.storage.Unavailable:
+                continue
+            log.info("storage prepared (indexes built)")
+            return
+
+    def close(self) -> None:
+        if isinstance(self.sessions.store, CachedSessionStore):
+            self.sessions.store.close()
+
+
+def build_core(settings: Settings, *, storage: Storage | None = None,
+               clock: Clock = utc_now, cache: bool | None = None,
+               throttling: bool = True) -> AuthCore:
+    """The core on `storage` (MongoDB at `settings.mongo_uri` unless given), with the
+    session cache unless `SESSION_CACHE=off` (or `cache=False`); `throttling=False` for
+    an operator's own commands."""
+    if storage is None:
+        from auth_utils.mongo import connect_storage
+
+        storage = connect_storage(settings.mongo_uri)
+    store: SessionStore = storage.sessions
+    if settings.session_cache if cache is None else cache:
+        store = CachedSessionStore(store, storage.invalidations, ttl=settings.session_cache_ttl)
+    sessions = SessionManager(store, clock=clock)
+    throttler = Throttler(settings, storage.counters, clock=clock, enabled=throttling)
+    accounts = Accounts(settings, sessions, storage.users, throttler)
+    return AuthCore(settings, storage, sessions, accounts, CookieSettings.from_settings(settings))

@@ -1,0 +1,155 @@
+"""The HTTP decisions both apps share, free of any framework: each app's glue only
+applies them with its own request and response types.
+
+Which methods change state, which requests to refuse before any view runs (foreign
+origin, oversized body), which paths need no session, which cookie to send after a
+request, what status an outcome is, and the words on every error page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from auth_utils.accounts import Outcome, Result
+from auth_utils.config import Settings
+from auth_utils.cookies import Cookie, CookieSettings, blank_session_cookie, session_cookie
+from auth_utils.origins import content_security_policy, is_allowed_origin
+from auth_utils.sessions import SessionValidation
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "ErrorPage",
+    "body_refusal",
+    "changes_state",
+    "cookie_after",
+    "database_unavailable",
+    "error_page",
+    "is_form_submission",
+    "origin_refusal",
+    "security_headers",
+    "skips_authentication",
+    "status_of",
+]
+
+MAX_BODY_BYTES = 64 * 1024
+# RFC 9110's safe methods, but TRACE: nothing here answers it, so it gets the same
+# origin check as any other unexpected method (and then a 405).
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Health checks and static files need no user: they never cost a session lookup.
+SKIP_AUTH_PREFIXES = ("/healthz", "/static/", "/favicon.ico", "/robots.txt")
+
+TITLES = {
+    400: "Bad request",
+    403: "Forbidden",
+    404: "Page not found",
+    405: "Method not allowed",
+    413: "Request too large",
+    429: "Too many requests",
+    500: "Something went wrong",
+    503: "Service unavailable",
+}
+MESSAGES = {
+    400: "The request could not be understood.",
+    403: "You are not allowed to do that.",
+    404: "There is no page at this address.",
+    405: "This page does not accept that kind of request.",
+    413: f"The request body is too large ({MAX_BODY_BYTES // 1024} KiB at most).",
+    500: "Something went wrong on our side. Please try again.",
+    503: "We cannot reach our database right now. Please try again in a moment.",
+}
+FOREIGN_ORIGIN = "This form was sent from another site, so we did not accept it."
+BAD_LENGTH = "The Content-Length header is not a number."
+BAD_SESSION = "Your session could not be read."
+CSRF_FAILED = ("This form has expired or was not sent from our site. "
+               "Go back, reload the page and try again.")
+STATUS = {Result.INVALID: 400, Result.INCORRECT: 400, Result.TAKEN: 409,
+          Result.THROTTLED: 429, Result.OK: 200}
+
+
+@dataclass(frozen=True)
+class ErrorPage:
+    """An error to show as a friendly page (never a traceback)."""
+
+    status: int
+    message: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return TITLES.get(self.status, "Error")
+
+
+def error_page(status: int, message: str | None = None,
+               headers: dict[str, str] | None = None) -> ErrorPage:
+    return ErrorPage(status, message or MESSAGES.get(status, TITLES.get(status, "Error")),
+                     headers or {})
+
+
+def database_unavailable() -> ErrorPage:
+    return error_page(503, headers={"Retry-After": "5"})
+
+
+def changes_state(method: str) -> bool:
+    return method.upper() not in SAFE_METHODS
+
+
+def is_form_submission(method: str) -> bool:
+    """Only POST runs a form: HEAD is answered like GET and never processes one."""
+    return method.upper() == "POST"
+
+
+def origin_refusal(method: str, origin: str | None, referer: str | None,
+                   allowed: Collection[str]) -> ErrorPage | None:
+    """403 for a state-changing request that does not come from one of our origins."""
+    if changes_state(method) and not is_allowed_origin(origin, referer, allowed):
+        return error_page(403, FOREIGN_ORIGIN)
+    return None
+
+
+def body_refusal(content_length: str | None) -> ErrorPage | None:
+    """413 for an announced body over the limit, 400 for a length that is no number.
+    (A streamed body without a length is counted by the glue as it arrives.)"""
+    if not content_length:
+        return None
+    if not content_length.isdigit():
+        return error_page(400, BAD_LENGTH)
+    if int(content_length) > MAX_BODY_BYTES:
+        return error_page(413)
+    return None
+
+
+def skips_authentication(path: str) -> bool:
+    return path.startswith(SKIP_AUTH_PREFIXES)
+
+
+def cookie_after(validation: SessionValidation | None, token: str | None,
+                 cookie: CookieSettings, now: datetime) -> Cookie | None:
+    """The session cookie a response must carry after this request's validation: a
+    renewed session's cookie again, a blank one for an invalid cookie, else none."""
+    if validation is None:
+        return None
+    if validation.session is None:
+        return blank_session_cookie(cookie)
+    if validation.session.fresh and token:
+        return session_cookie(token, validation.session.expires_at, cookie, now)
+    return None
+
+
+def status_of(outcome: Outcome) -> int:
+    return STATUS[outcome.result]
+
+
+def security_headers(settings: Settings) -> dict[str, str]:
+    """The contract's headers on every response of both apps."""
+    headers = {
+        "content-security-policy": content_security_policy(settings.allowed_origins),
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "same-origin",
+        "x-frame-options": "DENY",
+        "cross-origin-opener-policy": "same-origin",
+    }
+    if settings.production:
+        headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
+    return headers

@@ -1,0 +1,166 @@
+"""The storage interface on MongoDB: the one module of auth_utils that wires db_utils.
+
+Each store forwards to db_utils' queries on one pymongo `Database` (the process's
+connection unless one is given, e.g. a test's monitored client).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+from pymongo.database import Database
+from pymongo.errors import ConfigurationError
+
+import db_utils
+from auth_utils.config import SettingsError
+from auth_utils.storage import Evict, FeedUnsupported, Flush, Invalidation
+from db_utils import sessions as session_queries
+from db_utils import throttles as counter_queries
+from db_utils import users as user_queries
+
+__all__ = ["DEFAULT_MONGO_URI", "MongoStorage", "connect_storage"]
+
+DEFAULT_MONGO_URI = db_utils.DEFAULT_MONGO_URI
+
+DatabaseSource = Callable[[], Database]
+
+
+class MongoSessionStore:
+    def __init__(self, database: DatabaseSource) -> None:
+        self._db = database
+
+    def insert(self, **fields: object) -> db_utils.SessionRecord:
+        record = db_utils.SessionRecord(last_seen_at=fields["created_at"], **fields)
+        session_queries.insert_session(self._db(), record)
+        return record
+
+    def get(self, session_id: str) -> db_utils.SessionRecord | None:
+        return session_queries.get_session(self._db(), session_id)
+
+    def peek(self, session_id: str) -> None:
+        return None  # no cache here: see auth_utils.session_cache
+
+    def refresh(self, session_id: str, *, last_seen_at: datetime,
+                expires_at: datetime | None = None) -> None:
+        session_queries.update_session(
+            self._db(), session_id, last_seen_at=last_seen_at, expires_at=expires_at)
+
+    def delete(self, session_id: str) -> bool:
+        return session_queries.delete_session(self._db(), session_id)
+
+    def delete_for_user(self, user_id: str, *, keep: str | None = None) -> int:
+        return session_queries.delete_user_sessions(self._db(), user_id, keep=keep)
+
+    def trim_for_user(self, user_id: str, keep_newest: int) -> int:
+        return len(session_queries.trim_user_sessions(self._db(), user_id, keep_newest))
+
+    def list_for_user(self, user_id: str, now: datetime) -> list[db_utils.SessionRecord]:
+        return session_queries.list_user_sessions(self._db(), user_id, now)
+
+    def delete_expired(self, now: datetime) -> int:
+        return session_queries.delete_expired_sessions(self._db(), now)
+
+    def count(self, now: datetime | None = None) -> int:
+        return session_queries.count_sessions(self._db(), now)
+
+
+class MongoUserStore:
+    def __init__(self, database: DatabaseSource) -> None:
+        self._db = database
+
+    def create(self, username: str, password_hash: str, now: datetime
+               ) -> db_utils.UserRecord | None:
+        try:
+            return user_queries.create_user(self._db(), username, password_hash, now=now)
+        except db_utils.UsernameTaken:
+            return None
+
+    def by_username(self, username: str) -> db_utils.UserRecord | None:
+        return user_queries.get_user_by_username(self._db(), username)
+
+    def by_id(self, user_id: str) -> db_utils.UserRecord | None:
+        return user_queries.get_user_by_id(self._db(), user_id)
+
+    def set_password_hash(self, user_id: str, password_hash: str) -> bool:
+        return user_queries.set_password_hash(self._db(), user_id, password_hash)
+
+    def list(self, limit: int) -> list[db_utils.UserRecord]:
+        return user_queries.list_users(self._db(), limit)
+
+    def count(self) -> int:
+        return user_queries.count_users(self._db())
+
+
+class MongoCounterStore:
+    def __init__(self, database: DatabaseSource) -> None:
+        self._db = database
+
+    def hit(self, key: str, window_seconds: int, now: datetime, amount: int = 1
+            ) -> tuple[int, datetime]:
+        return counter_queries.hit_counter(self._db(), key, window_seconds, now, amount)
+
+    def clear(self, key: str, window_seconds: int, now: datetime) -> None:
+        counter_queries.clear_counter(self._db(), key, window_seconds, now)
+
+
+class MongoInvalidationFeed:
+    """Deletions from a change stream on a client of its own: a failing stream never
+    marks the request path's server unknown (which would fail every request for the
+    seconds until pymongo's next check)."""
+
+    def __init__(self, database_name: str | None = None) -> None:
+        self._database_name = database_name
+
+    @contextlib.contextmanager
+    def watch(self, max_await: float) -> Iterator[Iterator[Invalidation | None]]:
+        client = db_utils.new_client()
+        try:
+            name = self._database_name or db_utils.database_name(db_utils.current_uri() or "")
+            with session_queries.watch_session_deletes(
+                    client[name], max_await_ms=max(1, int(max_await * 1000))) as deletes:
+                yield self._invalidations(deletes)
+        except db_utils.ChangeStreamUnsupported as exc:
+            raise FeedUnsupported(str(exc)) from exc
+        finally:
+            client.close()
+
+    @staticmethod
+    def _invalidations(deletes: Iterator[str | None]) -> Iterator[Invalidation | None]:
+        try:
+            for session_id in deletes:
+                yield None if session_id is None else Evict(session_id)
+        except (db_utils.StreamInvalidated, db_utils.DatabaseUnavailable) as exc:
+            yield Flush(str(exc))
+
+
+class MongoStorage:
+    """Sessions, users, counters and the invalidation feed on one MongoDB database."""
+
+    Unavailable = db_utils.DatabaseUnavailable
+
+    def __init__(self, database: Database | None = None) -> None:
+        source: DatabaseSource = (lambda: database) if database is not None \
+            else db_utils.get_database
+        self.sessions = MongoSessionStore(source)
+        self.users = MongoUserStore(source)
+        self.counters = MongoCounterStore(source)
+        self.invalidations = MongoInvalidationFeed(database.name if database is not None
+                                                   else None)
+
+    def prepare(self) -> None:
+        db_utils.ensure_indexes()
+
+    def ping(self, timeout: float = 1.0) -> bool:
+        return db_utils.ping(timeout)
+
+
+def connect_storage(mongo_uri: str) -> MongoStorage:
+    """The process's storage on `mongo_uri` (connecting is lazy: no I/O here); a URI
+    that cannot be parsed is a SettingsError naming MONGO_URI, not a traceback."""
+    try:
+        db_utils.connect(mongo_uri)
+    except (ConfigurationError, ValueError) as exc:  # InvalidURI is a ConfigurationError
+        raise SettingsError(f"MONGO_URI is not a usable MongoDB URI: {exc}") from None
+    return MongoStorage()

@@ -1,0 +1,155 @@
+"""The storage interface the auth core needs, in the spirit of Lucia's `Adapter`.
+
+The core (sessions, accounts, throttling, the session cache) talks only to these
+protocols; `auth_utils.mongo` implements them on MongoDB and is the one
+module that knows which database is used. Records are structural: any object with these
+attributes will do (the MongoDB stores return dataclasses generated from the documents).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+__all__ = [
+    "CounterStore",
+    "Evict",
+    "FeedUnsupported",
+    "Flush",
+    "Invalidation",
+    "InvalidationFeed",
+    "SessionStore",
+    "Storage",
+    "StoredSession",
+    "StoredUser",
+    "UserStore",
+]
+
+
+class StoredSession(Protocol):
+    @property
+    def id(self) -> str: ...  # SHA-256 hex of the token
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def expires_at(self) -> datetime: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def last_seen_at(self) -> datetime: ...
+    @property
+    def user_agent(self) -> str: ...
+    @property
+    def ip(self) -> str: ...
+
+
+class StoredUser(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def password_hash(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+class SessionStore(Protocol):
+    def insert(self, *, id: str, user_id: str, username: str, expires_at: datetime,
+               created_at: datetime, user_agent: str, ip: str) -> StoredSession: ...
+
+    def get(self, session_id: str) -> StoredSession | None:
+        """The stored session, read from the primary (never from a cache)."""
+
+    def peek(self, session_id: str) -> StoredSession | None:
+        """What is known without any I/O (a cache), else None: safe on an event loop."""
+
+    def refresh(self, session_id: str, *, last_seen_at: datetime,
+                expires_at: datetime | None = None) -> None:
+        """Move last-seen (and the expiry, when given) forward; never backward."""
+
+    def delete(self, session_id: str) -> bool: ...
+
+    def delete_for_user(self, user_id: str, *, keep: str | None = None) -> int: ...
+
+    def trim_for_user(self, user_id: str, keep_newest: int) -> int:
+        """End all but the newest `keep_newest` sessions of a user; how many ended."""
+
+    def list_for_user(self, user_id: str, now: datetime) -> list[StoredSession]:
+        """Unexpired sessions, newest first."""
+
+    def delete_expired(self, now: datetime) -> int: ...
+
+    def count(self, now: datetime | None = None) -> int:
+        """Live sessions at `now`, or all stored ones when `now` is None."""
+
+
+class UserStore(Protocol):
+    def create(self, username: str, password_hash: str, now: datetime) -> StoredUser | None:
+        """The new user, or None when the name is taken (decided atomically)."""
+
+    def by_username(self, username: str) -> StoredUser | None: ...
+
+    def by_id(self, user_id: str) -> StoredUser | None: ...
+
+    def set_password_hash(self, user_id: str, password_hash: str) -> bool: ...
+
+    def list(self, limit: int) -> list[StoredUser]: ...
+
+    def count(self) -> int: ...
+
+
+class CounterStore(Protocol):
+    def hit(self, key: str, window_seconds: int, now: datetime, amount: int = 1
+            ) -> tuple[int, datetime]:
+        """Atomically add `amount` to `key` in the current window: (new count, window end)."""
+
+    def clear(self, key: str, window_seconds: int, now: datetime) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Evict:
+    """This session was deleted: forget it."""
+
+    session_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Flush:
+    """Anything may have changed (the feed broke or restarted): forget everything."""
+
+    reason: str
+
+
+Invalidation = Evict | Flush
+
+
+class FeedUnsupported(Exception):
+    """The storage cannot tell about invalidations (e.g. no change streams)."""
+
+
+class InvalidationFeed(Protocol):
+    def watch(self, max_await: float) -> contextlib.AbstractContextManager[
+            Iterator[Invalidation | None]]:
+        """Invalidations as they happen; None after `max_await` seconds with none (the
+        feed is alive and caught up). Ends with a `Flush` when the feed breaks; raises
+        FeedUnsupported where there is no feed at all."""
+
+
+class Storage(Protocol):
+    sessions: SessionStore
+    users: UserStore
+    counters: CounterStore
+    invalidations: InvalidationFeed
+    # What the storage raises when it cannot answer now: apps show a 503 for it.
+    Unavailable: type[Exception]
+
+    def prepare(self) -> None:
+        """Create what the storage needs (indexes); idempotent, run at start-up."""
+
+    def ping(self, timeout: float = 1.0) -> bool: ...
