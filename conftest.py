@@ -23,6 +23,7 @@ TEST_ENV = {
     "LOGIN_MAX_FAILURES_PER_USER": "1000",
     "LOGIN_MAX_FAILURES_PER_IP": "100000",
     "SIGNUP_MAX_PER_IP": "100000",
+    "HASHING_MAX_PER_CLIENT": "1000",
     "TRUSTED_PROXIES": "",
     "DJANGO_SECRET_KEY": "test-secret-key-not-for-production-0123456789abcdefghijklmnop",
 }

@@ -118,3 +118,48 @@ def test_unexpected_error_is_a_friendly_500_page(landing_app, db):
     assert r.status_code == 500 and "Something went wrong" in r.text
     assert "secret internals" not in r.text and "Traceback" not in r.text
     assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_head_never_processes_a_form(landing, db):
+    """HEAD skips the Origin check (it is safe), so it must never log in or sign up."""
+    data = {"username": "alice", "password": "correct horse"}
+    assert landing.post("/signup", data=data).status_code == 303
+    landing.cookies.clear()
+    r = landing.request("HEAD", "/login", data=data, headers={"Origin": "https://evil.example"})
+    assert r.status_code == 200 and "set-cookie" not in r.headers
+    landing.headers.pop("Origin")
+    r = landing.request("HEAD", "/signup", data={"username": "bob", "password": "correct horse"})
+    assert r.status_code == 200 and db.users.count_documents({"username": "bob"}) == 0
+    assert db.sessions.count_documents({}) == 1  # only the sign-up's
+
+
+def test_plain_head_is_answered_like_get(landing, db):
+    for path in ("/", "/login", "/signup", "/healthz"):
+        get, head = landing.get(path), landing.head(path)
+        assert head.status_code == get.status_code == 200, path
+        assert head.headers["content-type"] == get.headers["content-type"]
+        assert head.content == b""
+
+
+def test_kelvin_sign_does_not_log_in_as_kate(landing, db):
+    data = {"username": "kate", "password": "correct horse"}
+    assert landing.post("/signup", data=data).status_code == 303
+    landing.cookies.clear()
+    r = landing.post("/login", data={**data, "username": "\u212aate"})
+    assert r.status_code == 400 and "set-cookie" not in r.headers
+    r = landing.post("/signup", data={**data, "username": "\u212aATE"})
+    assert r.status_code == 400 and db.users.count_documents({}) == 1
+
+
+def test_hasher_saturated_is_503_with_retry_after_at_once(landing_app, db):
+    from starlette.testclient import TestClient
+
+    from auth_utils.passwords import HashingGate
+
+    gate = landing_app.state.core.accounts.gate = HashingGate(1, max_wait=0.05)
+    with gate.slot("someone else"), TestClient(
+            landing_app, base_url=LANDING, headers={"Origin": LANDING}) as client:
+        r = client.post("/login", data={"username": "alice", "password": "correct horse"},
+                        follow_redirects=False)
+    assert r.status_code == 503 and r.headers["retry-after"] == "1"
+    assert "try again in a moment" in r.text

@@ -94,7 +94,7 @@ def test_next_to_allowed_origin_is_followed(landing, db):
                                                       "password": "correct horse"})
     assert r.headers["location"] == target
     r = landing.get("/login", params={"next": "/somewhere"})
-    assert r.status_code == 303 and r.headers["location"] == "/somewhere"
+    assert r.status_code == 303 and r.headers["location"] == f"{WEB}/somewhere"
 
 
 @pytest.mark.parametrize(

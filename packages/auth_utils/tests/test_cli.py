@@ -80,3 +80,24 @@ def test_database_down_is_a_clear_error():
 
     r = admin("stats", uri=f"mongodb://127.0.0.1:{free_port()}/x?serverSelectionTimeoutMS=300")
     assert r.returncode == 3 and "cannot reach the database" in r.stderr
+
+
+def test_create_user_without_a_terminal_or_stdin_flag_is_one_line(db):
+    r = admin("create-user", "dave")  # stdin is a pipe, not a terminal
+    assert r.returncode == 1 and "--password-stdin" in r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert db.users.count_documents({}) == 0
+
+
+@pytest.mark.parametrize("uri", ["mongodb://", "not-a-uri", "mongodb://h:99999999/x",
+                                 "mongodb+srv://a:b@/x"])
+def test_bad_mongo_uri_is_one_line(uri):
+    r = admin("stats", uri=uri)
+    assert r.returncode == 1 and "MONGO_URI" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("limit", ["0", "-3", "many"])
+def test_list_users_limit_must_be_positive(db, limit):
+    r = admin("list-users", "--limit", limit)
+    assert r.returncode == 2 and "--limit" in r.stderr and "Traceback" not in r.stderr

@@ -133,3 +133,17 @@ def test_validation_is_one_round_trip_and_no_write(db, manager, clock, database_
 
 def test_hash_token_is_sha256_hex():
     assert hash_token("abc") == hashlib.sha256(b"abc").hexdigest()
+
+
+def test_at_most_50_sessions_per_user_the_oldest_end_first(db, manager, clock):
+    tokens = []
+    for _ in range(52):
+        clock.advance(seconds=1)
+        tokens.append(manager.create_session("u1", "alice")[0])
+    manager.create_session("u2", "bob")
+    listed = manager.list_user_sessions("u1")
+    assert len(listed) == 50 and db.sessions.count_documents({"user_id": "u1"}) == 50
+    assert not manager.validate_session_token(tokens[0]).valid
+    assert not manager.validate_session_token(tokens[1]).valid
+    assert all(manager.validate_session_token(t).valid for t in tokens[2:])
+    assert len(manager.list_user_sessions("u2")) == 1

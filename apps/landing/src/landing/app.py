@@ -20,7 +20,7 @@ import theme
 from auth_utils import AuthCore, build_core, load_settings
 from auth_utils.http import database_unavailable, error_page, security_headers
 from landing.auth import SessionBackend, on_auth_error
-from landing.middleware import RequestGuardMiddleware, ResponseHeadersMiddleware
+from landing.middleware import AuthGlueMiddleware
 from landing.pages import render_error
 from landing.views import healthz, home, login, signup
 
@@ -68,8 +68,7 @@ def create_app(core: AuthCore | None = None) -> Starlette:
             Mount("/static", StaticFiles(directory=theme.STATIC_DIR), name="static"),
         ],
         middleware=[
-            Middleware(ResponseHeadersMiddleware, core=core),
-            Middleware(RequestGuardMiddleware, core=core),
+            Middleware(AuthGlueMiddleware, core=core),
             Middleware(AuthenticationMiddleware, backend=SessionBackend(core),
                        on_error=on_auth_error),
         ],

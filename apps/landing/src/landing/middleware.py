@@ -18,24 +18,24 @@ from auth_utils.http import (
 from landing.auth import validation_of
 from landing.pages import render_error
 
-__all__ = ["RequestGuardMiddleware", "ResponseHeadersMiddleware"]
+__all__ = ["AuthGlueMiddleware"]
 
 
-class RequestGuardMiddleware:
-    """Refuse a foreign-origin state change or an oversized body before any view runs."""
+class AuthGlueMiddleware:
+    """Refuse a foreign-origin state change or an oversized body before any view runs;
+    add the contract's headers, `no-store` for logged-in pages and the session cookie the
+    request's validation calls for (unless the view set one itself)."""
 
     def __init__(self, app: ASGIApp, core: AuthCore) -> None:
-        self.app, self.allowed = app, core.settings.allowed_origins
+        self.app, self.core, self.headers = app, core, security_headers(core.settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        headers = Headers(scope=scope)
+        headers, received = Headers(scope=scope), 0
         refusal = body_refusal(headers.get("content-length")) or origin_refusal(
-            scope["method"], headers.get("origin"), headers.get("referer"), self.allowed)
-        if refusal:
-            return await render_error(Request(scope), refusal)(scope, receive, send)
-        received = 0
+            scope["method"], headers.get("origin"), headers.get("referer"),
+            self.core.settings.allowed_origins)
 
         async def limited_receive() -> Message:  # a streamed body is counted as it comes
             nonlocal received
@@ -45,34 +45,20 @@ class RequestGuardMiddleware:
                 raise HTTPException(413)
             return message
 
-        await self.app(scope, limited_receive, send)
-
-
-class ResponseHeadersMiddleware:
-    """The contract's headers, `no-store` for logged-in pages, and the session cookie
-    the request's validation calls for (unless the view set one itself)."""
-
-    def __init__(self, app: ASGIApp, core: AuthCore) -> None:
-        self.app, self.core, self.headers = app, core, security_headers(core.settings)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in self.headers.items():
-                    headers.setdefault(name, value)
-                name = self.core.cookie.name
-                if not any(v.startswith(f"{name}=") for v in headers.getlist("set-cookie")):
-                    cookie = cookie_after(validation_of(scope), Request(scope).cookies.get(name),
-                                          self.core.cookie, self.core.sessions.clock())
-                    if cookie:
-                        headers.append("set-cookie", cookie.serialize())
+                out, name = MutableHeaders(scope=message), self.core.cookie.name
+                for header, value in self.headers.items():
+                    out.setdefault(header, value)
+                if not any(v.startswith(f"{name}=") for v in out.getlist("set-cookie")) and (
+                        cookie := cookie_after(validation_of(scope), Request(scope).cookies.get(
+                            name), self.core.cookie, self.core.sessions.clock())):
+                    out.append("set-cookie", cookie.serialize())
                 user = scope.get("user")
-                if (user is not None and user.is_authenticated) or "set-cookie" in headers:
-                    headers["cache-control"] = "no-store"
+                if (user is not None and user.is_authenticated) or "set-cookie" in out:
+                    out["cache-control"] = "no-store"
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        if refusal:
+            return await render_error(Request(scope), refusal)(scope, receive, send_with_headers)
+        await self.app(scope, limited_receive, send_with_headers)

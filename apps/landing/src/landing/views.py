@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import functools
-import os
 
-import anyio
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -43,15 +41,6 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "unavailable"}, status_code=503)
 
 
-def _hash_limiter(state) -> anyio.CapacityLimiter:
-    """argon2 (19 MiB, ~35 ms of CPU each) runs on at most half the cores at once, so a
-    log-in storm queues instead of starving health checks and page views (and memory)."""
-    limiter = getattr(state, "hash_limiter", None)
-    if limiter is None:
-        limiter = state.hash_limiter = anyio.CapacityLimiter(max(1, (os.cpu_count() or 2) // 2))
-    return limiter
-
-
 def _field(form, name: str) -> str:
     value = form.get(name)
     return value if isinstance(value, str) else ""  # an uploaded file is not a field
@@ -68,7 +57,7 @@ async def _auth_form(request: Request, template: str, action: str) -> Response:
     form = await request.form(max_files=0, max_fields=10)
     username, password = _field(form, "username"), _field(form, "password")
     next_value = _field(form, "next") or next_param
-    state, core = request.app.state, request.app.state.core
+    core = request.app.state.core
     validation = validation_of(request.scope)
     previous = validation.session.id if validation and validation.session else None
     flow = core.accounts.sign_up if action == "signup" else core.accounts.log_in
@@ -81,7 +70,8 @@ async def _auth_form(request: Request, template: str, action: str) -> Response:
         flow, username, password, ip=ip,
         user_agent=request.headers.get("user-agent", ""), previous_session_id=previous,
     )
-    outcome: Outcome = await anyio.to_thread.run_sync(call, limiter=_hash_limiter(state))
+    # The core's hashing gate bounds argon2 and refuses at once when it is saturated.
+    outcome: Outcome = await run_in_threadpool(call)
     if outcome.ok:
         response = RedirectResponse(_next_url(request, next_value), status_code=303)
         cookie = make_session_cookie(

@@ -5,13 +5,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from auth_utils import Outcome, SessionUser, blank_session_cookie, client_ip
 from auth_utils.http import status_of
 from web import services
 from web.agents import describe_user_agent
-from web.middleware import apply_cookie
+from web.errors import apply_cookie
 
 __all__ = ["account", "change_password", "revoke_others", "revoke_session"]
 
@@ -42,7 +42,7 @@ def _render(request: HttpRequest, outcome: Outcome | None = None, status: int = 
     return response
 
 
-@require_GET
+@require_safe
 def account(request: HttpRequest) -> HttpResponse:
     return _render(request)
 

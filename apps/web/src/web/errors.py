@@ -1,14 +1,25 @@
-"""Friendly error pages (Django's handler400/403/404/500 and the CSRF failure view)."""
+"""Responses the glue and views share: friendly error pages (Django's handler400/403/404/500
+and the CSRF failure view) and an auth_utils cookie applied to a Django response."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
+from auth_utils import Cookie
 from auth_utils.http import CSRF_FAILED, ErrorPage, error_page
 
-__all__ = ["bad_request", "csrf_failure", "not_found", "permission_denied", "render_error",
-           "server_error"]
+__all__ = ["apply_cookie", "bad_request", "csrf_failure", "not_found", "permission_denied",
+           "render_error", "server_error"]
+
+
+def apply_cookie(response: HttpResponse, cookie: Cookie) -> None:
+    """Set an auth_utils cookie value on a Django response."""
+    response.set_cookie(
+        cookie.name, cookie.value, max_age=cookie.max_age, path=cookie.path,
+        expires=None if cookie.max_age else "Thu, 01 Jan 1970 00:00:00 GMT",
+        domain=cookie.domain, secure=cookie.secure, httponly=cookie.http_only,
+        samesite=cookie.same_site)
 
 
 def render_error(request: HttpRequest | None, page: ErrorPage) -> HttpResponse:

@@ -1,5 +1,5 @@
-"""Django glue applying auth_utils: `request.user` from the shared cookie, the refusals
-before any view (foreign origin, oversized body), the headers after, and the 503 page."""
+"""Django glue applying auth_utils: `request.user` from the shared cookie, refusals before
+any view (foreign origin, oversized body), the headers after, the 503 page."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from collections.abc import Callable
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.http import HttpRequest, HttpResponse
 
-from auth_utils import Cookie
 from auth_utils.http import (
     body_refusal,
     cookie_after,
@@ -19,20 +18,12 @@ from auth_utils.http import (
     skips_authentication,
 )
 from web import services
-from web.errors import render_error
+from web.errors import apply_cookie, render_error
 from web.users import AnonymousUser, AuthenticatedUser
 
-__all__ = ["AuthGlueMiddleware", "SessionAuthMiddleware", "apply_cookie"]
+__all__ = ["AuthGlueMiddleware", "SessionAuthMiddleware"]
 
 log = logging.getLogger("web")
-
-
-def apply_cookie(response: HttpResponse, cookie: Cookie) -> None:
-    response.set_cookie(
-        cookie.name, cookie.value, max_age=cookie.max_age, path=cookie.path,
-        expires=None if cookie.max_age else "Thu, 01 Jan 1970 00:00:00 GMT",
-        domain=cookie.domain, secure=cookie.secure, httponly=cookie.http_only,
-        samesite=cookie.same_site)
 
 
 class SessionAuthMiddleware(AuthenticationMiddleware):

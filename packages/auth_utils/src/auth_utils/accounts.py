@@ -8,8 +8,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from auth_utils.client_ip import throttle_bucket
 from auth_utils.config import Settings
-from auth_utils.passwords import hash_password, verify_dummy, verify_password
+from auth_utils.passwords import (
+    HasherBusy,
+    HashingGate,
+    PasswordCheck,
+    hash_password,
+    verify_dummy,
+    verify_password,
+)
 from auth_utils.sessions import Session, SessionManager, SessionUser
 from auth_utils.storage import StoredUser, UserStore
 from auth_utils.throttling import Attempt, Throttler
@@ -19,6 +27,7 @@ __all__ = ["INCORRECT", "Accounts", "Outcome", "Result"]
 
 INCORRECT = "Incorrect username or password"
 THROTTLED = "Too many attempts. Please wait a while and try again."
+BUSY = "We are checking a lot of passwords right now. Please try again in a moment."
 PASSWORD_INPUT_MAX = 1024  # longer is refused before hashing (argon2 cost grows with it)
 
 
@@ -28,6 +37,7 @@ class Result(Enum):
     INCORRECT = "incorrect"  # 400
     TAKEN = "taken"  # 409
     THROTTLED = "throttled"  # 429
+    BUSY = "busy"  # 503: the password hasher's queue is full
 
 
 @dataclass(frozen=True)
@@ -50,13 +60,31 @@ def _throttled(attempt: Attempt, username: str) -> Outcome:
     return Outcome(Result.THROTTLED, THROTTLED, None, username, retry_after=attempt.retry_after)
 
 
+def _busy(busy: HasherBusy, username: str) -> Outcome:
+    if busy.this_client:  # this address already has checks running: its own doing
+        return Outcome(Result.THROTTLED, THROTTLED, None, username, retry_after=busy.retry_after)
+    return Outcome(Result.BUSY, BUSY, None, username, retry_after=busy.retry_after)
+
+
 class Accounts:
     def __init__(self, settings: Settings, sessions: SessionManager, users: UserStore,
-                 throttler: Throttler) -> None:
+                 throttler: Throttler, gate: HashingGate | None = None) -> None:
         self.settings = settings
         self.sessions = sessions
         self.users = users
         self.throttler = throttler
+        self.gate = gate or HashingGate()
+
+    def _client(self, ip: str) -> str:
+        return throttle_bucket(ip, self.settings.throttle_ipv6_prefix)
+
+    def _verify(self, password_hash: str | None, password: str, ip: str) -> PasswordCheck:
+        """One argon2 verify through the gate (a dummy one for a user that does not
+        exist, so both cost the same); raises HasherBusy."""
+        with self.gate.slot(self._client(ip)):
+            if password_hash is None:
+                return verify_dummy(password[:PASSWORD_INPUT_MAX])
+            return verify_password(password_hash, password[:PASSWORD_INPUT_MAX])
 
     def _start_session(
         self, user: StoredUser, *, ip: str, user_agent: str, previous_session_id: str | None
@@ -71,7 +99,7 @@ class Accounts:
         return Outcome(Result.OK, username=user.username, token=token, session=session,
                        user=SessionUser(user.id, user.username))
 
-    def register(self, raw_username: str, password: str) -> Outcome:
+    def register(self, raw_username: str, password: str, *, ip: str = "operator") -> Outcome:
         """Validate and store a new user (no session, no throttling): sign-up's core,
         and the operator's `auth-admin create-user`."""
         username = normalize_username(raw_username)
@@ -79,7 +107,12 @@ class Accounts:
             return Outcome(Result.INVALID, message, "username", username)
         if message := validate_password(password):
             return Outcome(Result.INVALID, message, "password", username)
-        user = self.users.create(username, hash_password(password), self.sessions.clock())
+        try:
+            with self.gate.slot(self._client(ip)):
+                password_hash = hash_password(password)
+        except HasherBusy as busy:
+            return _busy(busy, username)
+        user = self.users.create(username, password_hash, self.sessions.clock())
         if user is None:
             return Outcome(Result.TAKEN, "That username is taken.", "username", username)
         return Outcome(Result.OK, username=username, user=SessionUser(user.id, user.username))
@@ -96,7 +129,9 @@ class Accounts:
         attempt = self.throttler.begin_signup(ip)
         if not attempt.allowed:
             return _throttled(attempt, username)
-        registered = self.register(username, password)
+        registered = self.register(username, password, ip=ip)
+        if registered.result in (Result.BUSY, Result.THROTTLED):
+            self.throttler.refund(attempt)  # nothing was tried: do not count it
         if not registered.ok:
             return registered
         user = self.users.by_id(registered.user.id) if registered.user else None
@@ -119,15 +154,16 @@ class Accounts:
         if not attempt.allowed:
             return _throttled(attempt, username[:64])
         user = self.users.by_username(username) if well_formed else None
-        if user is None:
-            # Run the hasher anyway so an unknown user costs what a wrong password does.
-            verify_dummy(password[:PASSWORD_INPUT_MAX])
+        try:
+            # An unknown user still runs the hasher: it costs what a wrong password does.
+            check = self._verify(user.password_hash if user else None, password, ip)
+        except HasherBusy as busy:
+            self.throttler.refund(attempt)  # no password was checked: do not count it
+            return _busy(busy, username[:64])
+        if user is None or not check.ok:
             return Outcome(Result.INCORRECT, INCORRECT, None, username[:64])
-        check = verify_password(user.password_hash, password)
-        if not check.ok:
-            return Outcome(Result.INCORRECT, INCORRECT, None, username)
         self.throttler.login_succeeded(attempt)
-        if check.needs_rehash:
+        if check.needs_rehash:  # made with older parameters: upgrade it now
             self.users.set_password_hash(user.id, hash_password(password))
         return self._start_session(user, ip=ip, user_agent=user_agent,
                                    previous_session_id=previous_session_id)
@@ -157,8 +193,12 @@ class Accounts:
         if not attempt.allowed:
             return _throttled(attempt, user.username)
         record = self.users.by_id(user.id)
-        if record is None or not verify_password(record.password_hash,
-                                                 current[:PASSWORD_INPUT_MAX]).ok:
+        try:
+            check = self._verify(record.password_hash if record else None, current, ip)
+        except HasherBusy as busy:
+            self.throttler.refund(attempt)
+            return _busy(busy, user.username)
+        if record is None or not check.ok:
             return Outcome(Result.INCORRECT, "Your current password is incorrect.", "current",
                            user.username)
         self.throttler.login_succeeded(attempt)

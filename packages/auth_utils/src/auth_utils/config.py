@@ -48,6 +48,7 @@ class Settings:
     session_cache: bool = True
     session_cache_ttl: float = 5.0
     throttle_ipv6_prefix: int = 64  # IPv6 clients are counted per network of this size
+    hashing_max_per_client: int = 2  # password checks one IP bucket may have in flight
     login_window_seconds: int = 15 * 60
     signup_window_seconds: int = 60 * 60
 
@@ -149,8 +150,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             raise SettingsError(f"{name} must be an http(s) URL, got {url!r}")
     from auth_utils.mongo import DEFAULT_MONGO_URI
 
+    mongo_uri = env.get("MONGO_URI", "").strip() or DEFAULT_MONGO_URI
+    if not mongo_uri.startswith(("mongodb://", "mongodb+srv://")):
+        raise SettingsError("MONGO_URI must start with mongodb:// or mongodb+srv://")
     return Settings(
-        mongo_uri=env.get("MONGO_URI", "").strip() or DEFAULT_MONGO_URI,
+        mongo_uri=mongo_uri,
         landing_url=landing_url.rstrip("/"),
         web_url=web_url.rstrip("/"),
         cookie_domain=env.get("COOKIE_DOMAIN", "").strip().lstrip(".") or None,
@@ -163,4 +167,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         session_cache=_switch(env, "SESSION_CACHE", True),
         session_cache_ttl=float(_int(env, "SESSION_CACHE_TTL_SECONDS", 5)),
         throttle_ipv6_prefix=_prefix(env),
+        hashing_max_per_client=_int(env, "HASHING_MAX_PER_CLIENT", 2),
     )

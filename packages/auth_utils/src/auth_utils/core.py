@@ -11,6 +11,7 @@ from auth_utils.accounts import Accounts
 from auth_utils.clock import Clock, utc_now
 from auth_utils.config import Settings
 from auth_utils.cookies import CookieSettings
+from auth_utils.passwords import HashingGate
 from auth_utils.session_cache import CachedSessionStore
 from auth_utils.sessions import SessionManager
 from auth_utils.storage import SessionStore, Storage
@@ -73,5 +74,6 @@ def build_core(settings: Settings, *, storage: Storage | None = None,
         store = CachedSessionStore(store, storage.invalidations, ttl=settings.session_cache_ttl)
     sessions = SessionManager(store, clock=clock)
     throttler = Throttler(settings, storage.counters, clock=clock, enabled=throttling)
-    accounts = Accounts(settings, sessions, storage.users, throttler)
+    gate = HashingGate(per_client=settings.hashing_max_per_client)
+    accounts = Accounts(settings, sessions, storage.users, throttler, gate)
     return AuthCore(settings, storage, sessions, accounts, CookieSettings.from_settings(settings))

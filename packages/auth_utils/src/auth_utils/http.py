@@ -65,7 +65,7 @@ BAD_SESSION = "Your session could not be read."
 CSRF_FAILED = ("This form has expired or was not sent from our site. "
                "Go back, reload the page and try again.")
 STATUS = {Result.INVALID: 400, Result.INCORRECT: 400, Result.TAKEN: 409,
-          Result.THROTTLED: 429, Result.OK: 200}
+          Result.THROTTLED: 429, Result.BUSY: 503, Result.OK: 200}
 
 
 @dataclass(frozen=True)

@@ -32,13 +32,15 @@ def _safe_origin(url: str) -> str | None:
 
 
 def safe_next_url(next_url: str | None, allowed: Collection[str], default: str) -> str:
-    """`next` if it is a relative path or on one of our origins, else `default`."""
+    """`next` if it is on one of our origins; a relative path resolved against `default`
+    (WEB_URL: where a logged-in user goes, whichever app the form was on); else
+    `default`."""
     if not next_url or len(next_url) > 2048:
         return default
     if any(c in next_url for c in "\\\x00\r\n\t") or any(ord(c) < 0x20 for c in next_url):
         return default
     if next_url.startswith("/") and not next_url.startswith("//"):
-        return next_url
+        return origin_of(default) + next_url
     try:
         parts = urlsplit(next_url)
         if parts.scheme in ("http", "https") and parts.hostname and not parts.username \

@@ -85,6 +85,13 @@ class Throttler:
         if attempt.username_key:
             self.counters.clear(attempt.username_key, attempt.window_seconds, self.clock())
 
+    def refund(self, attempt: Attempt) -> None:
+        """Give an attempt back that never reached the hasher (it was busy)."""
+        if not self.enabled:
+            return
+        for key in filter(None, (attempt.ip_key, attempt.username_key)):
+            self.counters.hit(key, attempt.window_seconds, attempt.counted_at, -1)
+
     def begin_signup(self, ip: str) -> Attempt:
         now, window = self.clock(), self.settings.signup_window_seconds
         key = f"signup-ip:{self._bucket(ip)}"

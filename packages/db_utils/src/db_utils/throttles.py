@@ -7,6 +7,7 @@ distinct counts and only those within the limit go on.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta
 
 from pymongo import ReturnDocument
@@ -15,7 +16,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from db_utils.documents import Throttle
-from db_utils.errors import translate_errors
+from db_utils.errors import DatabaseUnavailable, translate_errors
 
 __all__ = ["clear_counter", "hit_counter", "window_end"]
 
@@ -41,19 +42,18 @@ def hit_counter(db: Database, key: str, seconds: int, now: datetime, amount: int
     the new count and when the window ends."""
     doc_id, ends_at = _window(key, seconds, now)
     # The throttles collection stays small (TTL-swept), so find_one_and_update is cheap.
-    update = {"$inc": {"count": amount},
-              "$setOnInsert": {"expires_at": ends_at + timedelta(seconds=1)}}
-    for attempt in (1, 2):
-        try:
-            doc = _throttles(db).find_one_and_update(
-                {"_id": doc_id}, update, upsert=True, return_document=ReturnDocument.AFTER)
+    counters = _throttles(db)
+    for _ in range(5):
+        # The window's document first (idempotent), then one atomic increment on it: an
+        # upsert that increments can be raced into a duplicate insert.
+        with contextlib.suppress(DuplicateKeyError):  # another request created it
+            counters.update_one({"_id": doc_id}, {"$setOnInsert": {
+                "count": 0, "expires_at": ends_at + timedelta(seconds=1)}}, upsert=True)
+        doc = counters.find_one_and_update({"_id": doc_id}, {"$inc": {"count": amount}},
+                                           return_document=ReturnDocument.AFTER)
+        if doc is not None:  # None: swept by the TTL in between; start again
             return int(doc["count"]), ends_at
-        except DuplicateKeyError:
-            # Two first hits raced to insert the window's document: the loser retries
-            # and now finds it (an update, atomic like any other).
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    raise DatabaseUnavailable(f"counter {key!r} could not be updated")
 
 
 @translate_errors

@@ -1,0 +1,144 @@
+"""Throttling as an attacker tests it: in parallel, from several processes, with
+malformed names and many addresses of one network."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections import Counter
+
+import pytest
+
+from auth_utils import Result
+from auth_utils.passwords import HasherBusy, HashingGate
+
+
+def parallel(n: int, call) -> Counter:
+    """Run `call(i)` in n threads released at once; count the results."""
+    barrier, results, lock = threading.Barrier(n), Counter(), threading.Lock()
+
+    def run(i: int) -> None:
+        barrier.wait(timeout=30)
+        outcome = call(i)
+        with lock:
+            results[outcome.result] += 1
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return results
+
+
+def test_parallel_wrong_passwords_check_at_most_the_limit(make_core):
+    accounts = make_core(login_max_failures_per_user=10).accounts
+    assert accounts.sign_up("alice", "correct horse", ip="1").ok
+    # Every thread from its own address: only the per-user limit can stop them.
+    results = parallel(40, lambda i: accounts.log_in("alice", "wrong horse", ip=f"10.0.0.{i}"))
+    assert results[Result.INCORRECT] == 10, results  # passwords checked == the limit
+    assert results[Result.THROTTLED] == 30, results
+
+
+def test_parallel_current_password_checks_at_most_the_limit(make_core):
+    accounts = make_core(login_max_failures_per_user=10).accounts
+    alice = accounts.sign_up("alice", "correct horse", ip="1")
+    results = parallel(40, lambda i: accounts.change_password(
+        alice.user, "wrong horse", "new password", "new password", ip=f"10.0.1.{i}",
+        keep_session_id=alice.session.id))
+    assert results[Result.INCORRECT] == 10, results
+    assert results[Result.THROTTLED] == 30, results
+
+
+RACER = """
+import json, sys, threading
+from collections import Counter
+from auth_utils import build_core, load_settings
+core = build_core(load_settings(), cache=False)
+barrier, results, lock = threading.Barrier(20), Counter(), threading.Lock()
+def run(i):
+    barrier.wait(timeout=30)
+    outcome = core.accounts.log_in("alice", "wrong horse", ip=f"10.{sys.argv[1]}.0.{i}")
+    with lock:
+        results[outcome.result.value] += 1
+threads = [threading.Thread(target=run, args=(i,)) for i in range(20)]
+[t.start() for t in threads]; [t.join(timeout=120) for t in threads]
+print(json.dumps(results))
+"""
+
+
+def test_two_processes_check_at_most_the_limit_together(make_core):
+    assert make_core().accounts.sign_up("alice", "correct horse", ip="1").ok
+    env = {**os.environ, "LOGIN_MAX_FAILURES_PER_USER": "10"}
+    procs = [subprocess.Popen([sys.executable, "-c", RACER, str(n)], env=env, text=True,
+                              stdout=subprocess.PIPE) for n in (1, 2)]
+    totals: Counter = Counter()
+    for proc in procs:
+        out, _ = proc.communicate(timeout=120)
+        totals.update(json.loads(out))
+    assert totals["incorrect"] == 10, totals
+    assert totals["throttled"] == 30, totals
+
+
+def test_malformed_usernames_count_against_the_ip(make_core, db):
+    accounts = make_core(login_max_failures_per_ip=3).accounts
+    for name in ("x", "a" * 40, "bad name!", "\u212aate"):
+        accounts.log_in(name, "some password", ip="203.0.113.9")
+    assert db.throttles.count_documents({"_id": {"$regex": "^login-ip:203.0.113.9:"}}) == 1
+    # The fourth was refused without a hasher run; so is a real user from that address.
+    assert accounts.sign_up("kate", "correct horse", ip="1").ok
+    assert accounts.log_in("kate", "correct horse", ip="203.0.113.9").result is Result.THROTTLED
+    assert accounts.log_in("kate", "correct horse", ip="203.0.113.10").ok
+
+
+def test_ipv6_clients_are_counted_per_64_and_mapped_ipv4_as_ipv4(make_core):
+    accounts = make_core(login_max_failures_per_ip=2).accounts
+    assert accounts.sign_up("alice", "correct horse", ip="1").ok
+    accounts.log_in("alice", "wrong horse", ip="2001:db8:1:2::1")
+    accounts.log_in("alice", "wrong horse", ip="2001:db8:1:2:ffff::9")
+    blocked = accounts.log_in("alice", "correct horse", ip="2001:db8:1:2:abcd::1")
+    assert blocked.result is Result.THROTTLED
+    assert accounts.log_in("alice", "correct horse", ip="2001:db8:1:3::1").ok
+    accounts.log_in("alice", "wrong horse", ip="::ffff:198.51.100.13")
+    accounts.log_in("alice", "wrong horse", ip="198.51.100.13")
+    assert accounts.log_in("alice", "correct horse", ip="198.51.100.13").result \
+        is Result.THROTTLED
+
+
+def test_hashing_gate_refuses_at_once_beyond_its_queue_and_per_client_share():
+    shared = HashingGate(3, max_wait=0.2, per_client=2)
+    with shared.slot("a"), shared.slot("a"), pytest.raises(HasherBusy) as busy, \
+            shared.slot("a"):
+        pass
+    assert busy.value.this_client and busy.value.retry_after == 1
+    gate = HashingGate(1, max_wait=0.2, per_client=2)
+    release = threading.Event()
+
+    def hold() -> None:
+        with gate.slot("b"):
+            release.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        # The one slot stays taken: the wait is bounded.
+        with pytest.raises(HasherBusy) as waited, gate.slot("c"):
+            pass
+        assert not waited.value.this_client and waited.value.retry_after >= 1
+    finally:
+        release.set()
+        holder.join()
+    with gate.slot("c"):
+        pass  # free again
+
+
+def test_a_flood_from_one_address_leaves_others_a_place_in_the_queue(make_core):
+    accounts = make_core(hashing_max_per_client=2).accounts
+    assert accounts.sign_up("alice", "correct horse", ip="1").ok
+    flood = parallel(32, lambda i: accounts.log_in("!!bad!!", "x" * 20, ip="203.0.113.7"))
+    # At most the address's share reached the hasher; the rest were refused at once.
+    assert flood[Result.INCORRECT] <= 32 and flood[Result.THROTTLED] >= 1, flood
+    assert accounts.log_in("alice", "correct horse", ip="198.51.100.1").ok
