@@ -1,32 +1,22 @@
-"""Fixtures shared by every test: one real database server per run, clean data per test.
+"""The base every test stands on: one real database server per run, a clean database per
+test, the test environment, settings, a settable clock and auth cores built on them.
 
 Set `MONGO_TEST_URI` to run the suite against another MongoDB instead of the SecantusDB
 server started here. Nothing is mocked: every test talks to a server over a socket.
+Each member's own fixtures are in its tests' conftest.py; helpers in devtools.testing.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-# Generous throttling for the suite (many sign-ups come from one address); the
-# throttling tests build their own Settings with small limits.
-TEST_ENV = {
-    "APP_ENV": "test",
-    "LANDING_URL": "http://localhost:4321",
-    "WEB_URL": "http://localhost:3000",
-    "COOKIE_DOMAIN": "",
-    "LOGIN_MAX_FAILURES_PER_USER": "1000",
-    "LOGIN_MAX_FAILURES_PER_IP": "100000",
-    "SIGNUP_MAX_PER_IP": "100000",
-    "HASHING_MAX_PER_CLIENT": "1000",
-    "TRUSTED_PROXIES": "",
-    "DJANGO_SECRET_KEY": "test-secret-key-not-for-production-0123456789abcdefghijklmnop",
-}
+from devtools.testing import TEST_ENV
 
 
 @dataclass
@@ -113,8 +103,6 @@ class FakeClock:
         return self.now
 
     def advance(self, **delta: float) -> None:
-        from datetime import timedelta
-
         self.now += timedelta(**delta)
 
 
@@ -123,28 +111,17 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-LANDING = "http://localhost:4321"
-WEB = "http://localhost:3000"
-
-
-def core_for(settings, clock=None, **options):
-    """An auth core on the test database, without the session cache unless asked."""
-    from auth_utils import build_core, utc_now
-
-    options.setdefault("cache", False)
-    return build_core(settings, clock=clock or utc_now, **options)
-
-
 @pytest.fixture
 def make_core(db, settings, clock):
-    """`make_core(**setting_changes)`: a core on the test database with this test's clock
-    (`cache=True` for the session cache)."""
-    from dataclasses import replace
+    """`make_core(**setting_changes)`: an auth core on the test database with this test's
+    clock, without the session cache unless `cache=True` (`cache=None`: as the settings
+    say)."""
+    from auth_utils import build_core
 
     made = []
 
-    def make(cache: bool = False, **changes):
-        made.append(core_for(replace(settings, **changes), clock, cache=cache))
+    def make(cache: bool | None = False, **changes):
+        made.append(build_core(replace(settings, **changes), clock=clock, cache=cache))
         return made[-1]
 
     yield make
@@ -153,16 +130,18 @@ def make_core(db, settings, clock):
 
 
 @pytest.fixture
-def landing_app(db, settings, clock):
+def landing_app(make_core):
     from landing.app import create_app
 
-    return create_app(core_for(settings, clock))
+    return create_app(make_core())
 
 
 @pytest.fixture
 def landing(landing_app):
     """A TestClient for the landing app that sends our Origin on every request."""
     from starlette.testclient import TestClient
+
+    from devtools.testing import LANDING
 
     with TestClient(
         landing_app, base_url=LANDING, headers={"Origin": LANDING}, follow_redirects=False
@@ -180,11 +159,11 @@ def django_setup(test_environment):
 
 
 @pytest.fixture
-def web_services(db, settings, clock, django_setup):
-    """The web app's services rebuilt around this test's clock."""
+def web_services(make_core, django_setup):
+    """The web app's auth core rebuilt around this test's clock."""
     from web import services
 
-    return services.configure(core_for(settings, clock))
+    return services.configure(make_core())
 
 
 @pytest.fixture
@@ -192,123 +171,7 @@ def web(web_services):
     """Django's test client for the web app, as a browser on WEB_URL would be."""
     from django.test import Client
 
+    from devtools.testing import WEB
+
     return Client(HTTP_HOST="localhost:3000", HTTP_ORIGIN=WEB, enforce_csrf_checks=True,
                   raise_request_exception=False)
-
-
-@pytest.fixture
-def login_session(web_services):
-    """Make a user and a session as the landing app would; returns (token, user, session)."""
-    from auth_utils import hash_password
-
-    def make(username: str = "alice", password: str = "correct horse"):
-        user = web_services.storage.users.create(username, hash_password(password),
-                                                 web_services.sessions.clock())
-        token, session = web_services.sessions.create_session(user.id, user.username)
-        return token, user, session
-
-    return make
-
-
-@dataclass
-class LiveSystem:
-    """Both apps as real server processes (as in development) on free loopback ports."""
-
-    landing_url: str
-    web_url: str
-    env: dict
-
-
-def start_live_system(database_uri: str, artifacts: Path, **overrides: str):
-    """Start landing and web as `python -m landing` / `python -m web` processes."""
-    from devtools.dbserver import free_port
-    from devtools.processes import AppProcess, wait_until_answers
-
-    landing_port, web_port = free_port(), free_port()
-    env = {
-        **os.environ, **TEST_ENV, "MONGO_URI": database_uri,
-        "LANDING_URL": f"http://localhost:{landing_port}",
-        "WEB_URL": f"http://localhost:{web_port}",
-        **overrides,
-    }
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    artifacts.mkdir(parents=True, exist_ok=True)
-    procs = [
-        AppProcess("landing", env, log_path=artifacts / "landing.log").start(),
-        AppProcess("web", env, args=("--noreload",), log_path=artifacts / "web.log").start(),
-    ]
-    from urllib.parse import urlsplit
-
-    ports = [urlsplit(env[k]).port for k in ("LANDING_URL", "WEB_URL")]
-    for proc, port in zip(procs, ports, strict=True):
-        if not wait_until_answers(f"http://127.0.0.1:{port}/healthz", 60, proc):
-            for p in procs:
-                p.stop()
-            raise RuntimeError(f"{proc.module} did not start; see {artifacts}")
-    return LiveSystem(env["LANDING_URL"], env["WEB_URL"], env), procs
-
-
-@pytest.fixture(scope="session")
-def live_system(database_server, test_environment, tmp_path_factory):
-    system, procs = start_live_system(database_server.uri, tmp_path_factory.mktemp("live"))
-    yield system
-    for proc in procs:
-        proc.stop()
-
-
-ARTIFACTS = Path(__file__).parent / "artifacts"
-
-
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-
-
-@pytest.fixture(scope="session")
-def chromium_path() -> str:
-    """Debian's Chromium; CI installs it, so there it must be present."""
-    import shutil
-
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed (.ci/run installs Debian's package)")
-        pytest.skip("chromium not installed: apt-get install chromium")
-    return path
-
-
-@pytest.fixture(scope="session")
-def playwright_instance():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture
-def screenshots(request) -> Path:
-    folder = ARTIFACTS / "screenshots" / request.node.name
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def assert_redirect_stays_home(response_status: int, location: str | None) -> None:
-    """A redirect goes to a relative path or to one of the two app origins only."""
-    if response_status not in (301, 302, 303, 307, 308):
-        return
-    from auth_utils import origin_of
-
-    assert location, "redirect without Location"
-    if location.startswith("/"):
-        assert not location.startswith("//") and "\\" not in location, location
-        return
-    assert origin_of(location) in {LANDING, WEB}, location
-
-
-def assert_only_valid_users(database) -> None:
-    from auth_utils import validate_username
-
-    for user in database.users.find():
-        assert validate_username(user["username"]) is None, user["username"]
-        assert user["password_hash"].startswith("$argon2id$v=19$m=19456,t=2,p=1$")

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import CHROMIUM_ARGS, start_live_system
+from devtools.testing import CHROMIUM_ARGS, start_live_system
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 

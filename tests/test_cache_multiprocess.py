@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from conftest import TEST_ENV
+from devtools.testing import TEST_ENV
 
 pytestmark = pytest.mark.e2e
 

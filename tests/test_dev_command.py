@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import TEST_ENV
+from devtools.testing import TEST_ENV
 
 pytestmark = pytest.mark.e2e
 

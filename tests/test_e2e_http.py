@@ -7,6 +7,8 @@ import re
 import httpx
 import pytest
 
+from devtools.testing import csrf_token
+
 pytestmark = pytest.mark.e2e
 
 
@@ -19,8 +21,7 @@ def post(client, url, data, origin):
 
 
 def csrf(client, url):
-    page = client.get(url).text
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    return csrf_token(client, url)
 
 
 def test_journey_signup_web_logout_replay_login(live_system, db):

@@ -7,8 +7,7 @@ import itertools
 
 import pytest
 
-LANDING = "http://localhost:4321"
-WEB = "http://localhost:3000"
+from devtools.testing import LANDING, WEB
 
 METHODS = ["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE", "TRACE"]
 ORIGINS = {

@@ -4,7 +4,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from conftest import LANDING, WEB, assert_only_valid_users, assert_redirect_stays_home
+from devtools.testing import LANDING, WEB, assert_only_valid_users, assert_redirect_stays_home
 
 header_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=200)
 values = st.one_of(

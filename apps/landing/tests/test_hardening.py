@@ -1,6 +1,6 @@
 import pytest
 
-LANDING = "http://localhost:4321"
+from devtools.testing import LANDING
 
 
 def test_foreign_origin_is_403(landing, db):

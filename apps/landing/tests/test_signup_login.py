@@ -3,9 +3,7 @@ import re
 import pytest
 
 from db_utils import User
-
-LANDING = "http://localhost:4321"
-WEB = "http://localhost:3000"
+from devtools.testing import WEB
 
 
 def signup(client, username="alice", password="correct horse", **kw):

@@ -1,9 +1,8 @@
 import pytest
 from starlette.testclient import TestClient
 
+from devtools.testing import LANDING
 from landing.app import create_app
-
-LANDING = "http://localhost:4321"
 
 
 def client_for(make_core, **limits):

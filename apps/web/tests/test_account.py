@@ -1,13 +1,7 @@
-import re
 
 import pytest
 
-LANDING = "http://localhost:4321"
-
-
-def csrf_token(client, path="/account"):
-    page = client.get(path).content.decode()
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+from devtools.testing import LANDING, csrf_token
 
 
 @pytest.fixture
@@ -43,7 +37,7 @@ def test_revoke_one_and_another_users_id_is_404(web, alice, web_services, db):
     _, user, _current = alice
     other_token, other = web_services.sessions.create_session(user.id, "alice")
     _, bobs = web_services.sessions.create_session("bob-id", "bob")
-    token = csrf_token(web)
+    token = csrf_token(web, "/account")
     r = web.post(f"/account/sessions/{bobs.id}/revoke", {"csrfmiddlewaretoken": token})
     assert r.status_code == 404
     assert db.sessions.count_documents({"_id": bobs.id}) == 1
@@ -58,7 +52,7 @@ def test_revoke_one_and_another_users_id_is_404(web, alice, web_services, db):
 def test_revoking_the_current_session_logs_out(web, alice, db):
     token, _, current = alice
     r = web.post(f"/account/sessions/{current.id}/revoke",
-                 {"csrfmiddlewaretoken": csrf_token(web)})
+                 {"csrfmiddlewaretoken": csrf_token(web, "/account")})
     assert r.status_code == 303 and r["Location"] == LANDING
     assert r.cookies["auth_session"]["max-age"] == 0
     web.cookies["auth_session"] = token
@@ -69,7 +63,8 @@ def test_revoke_others(web, alice, web_services, db):
     _, user, _current = alice
     t2, _ = web_services.sessions.create_session(user.id, "alice")
     _t3, _ = web_services.sessions.create_session(user.id, "alice")
-    r = web.post("/account/sessions/revoke-others", {"csrfmiddlewaretoken": csrf_token(web)})
+    r = web.post("/account/sessions/revoke-others",
+                 {"csrfmiddlewaretoken": csrf_token(web, "/account")})
     assert r.status_code == 303
     assert db.sessions.count_documents({"user_id": user.id}) == 1
     assert not web_services.sessions.validate_session_token(t2).valid
@@ -81,17 +76,17 @@ def test_change_password(web, alice, web_services, db):
     other_token, _ = web_services.sessions.create_session(user.id, "alice")
     form = {"current_password": "wrong password", "new_password": "new password 1",
             "confirm_password": "new password 1"}
-    r = web.post("/account/password", {**form, "csrfmiddlewaretoken": csrf_token(web)})
+    r = web.post("/account/password", {**form, "csrfmiddlewaretoken": csrf_token(web, "/account")})
     assert r.status_code == 400 and "Your current password is incorrect." in r.content.decode()
     form["current_password"] = "correct horse"
     r = web.post("/account/password", {**form, "confirm_password": "different",
-                                       "csrfmiddlewaretoken": csrf_token(web)})
+                                       "csrfmiddlewaretoken": csrf_token(web, "/account")})
     assert r.status_code == 400 and "do not match" in r.content.decode()
     r = web.post("/account/password", {**form, "new_password": "short",
                                        "confirm_password": "short",
-                                       "csrfmiddlewaretoken": csrf_token(web)})
+                                       "csrfmiddlewaretoken": csrf_token(web, "/account")})
     assert r.status_code == 400 and "8 to 255" in r.content.decode()
-    r = web.post("/account/password", {**form, "csrfmiddlewaretoken": csrf_token(web)})
+    r = web.post("/account/password", {**form, "csrfmiddlewaretoken": csrf_token(web, "/account")})
     assert r.status_code == 303 and r["Location"] == "/account?done=password"
     assert "password was changed" in web.get(r["Location"]).content.decode()
     assert not web_services.sessions.validate_session_token(other_token).valid
@@ -107,9 +102,9 @@ def test_change_password_is_throttled(web, alice, web_services, db):
     form = {"current_password": "wrong password", "new_password": "new password 1",
             "confirm_password": "new password 1"}
     for _ in range(2):
-        web.post("/account/password", {**form, "csrfmiddlewaretoken": csrf_token(web)})
+        web.post("/account/password", {**form, "csrfmiddlewaretoken": csrf_token(web, "/account")})
     form["current_password"] = "correct horse"
-    r = web.post("/account/password", {**form, "csrfmiddlewaretoken": csrf_token(web)})
+    r = web.post("/account/password", {**form, "csrfmiddlewaretoken": csrf_token(web, "/account")})
     assert r.status_code == 429 and int(r["Retry-After"]) > 0
 
 

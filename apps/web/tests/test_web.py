@@ -1,17 +1,10 @@
 import os
-import re
 import subprocess
 import sys
 
 import pytest
 
-LANDING = "http://localhost:4321"
-WEB = "http://localhost:3000"
-
-
-def csrf_token(client, path="/"):
-    page = client.get(path).content.decode()
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+from devtools.testing import LANDING, csrf_token
 
 
 def test_anonymous_home_redirects_to_landing_login_with_full_url(web, db):

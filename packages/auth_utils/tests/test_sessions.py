@@ -94,28 +94,14 @@ def test_list_newest_first_and_delete_expired(db, manager, clock):
 
 
 def test_validation_is_one_round_trip_and_no_write(db, manager, clock, database_server):
-    from pymongo import monitoring
-
     token, _ = manager.create_session("u1", "alice")
-
-    class Counter(monitoring.CommandListener):
-        def __init__(self):
-            self.commands = []
-
-        def started(self, event):
-            self.commands.append(event.command_name)
-
-        def succeeded(self, event):
-            pass
-
-        def failed(self, event):
-            pass
 
     from pymongo import MongoClient
 
     from auth_utils.mongo import MongoStorage
+    from devtools.testing import CommandCounter
 
-    counter = Counter()
+    counter = CommandCounter()
     client = MongoClient(database_server.uri, event_listeners=[counter], tz_aware=True)
     # The same manager's rules on a storage whose client this test monitors.
     manager = SessionManager(MongoStorage(client[db.name]).sessions, clock=clock)

@@ -15,12 +15,13 @@ from urllib.parse import urlsplit
 
 import theme
 from auth_utils import load_settings
+from auth_utils.config import require_secret
 
 SHARED = load_settings()
 BASE_DIR = Path(__file__).resolve().parent
 PRODUCTION = SHARED.production
 
-SECRET_KEY = SHARED.django_secret_key
+SECRET_KEY = require_secret("DJANGO_SECRET_KEY", production=PRODUCTION)
 DEBUG = (not PRODUCTION) and os.environ.get("DJANGO_DEBUG", "").lower() in ("1", "true")
 
 _web_host = urlsplit(SHARED.web_url).hostname or "localhost"

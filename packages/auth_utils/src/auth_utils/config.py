@@ -11,7 +11,14 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
-__all__ = ["Settings", "SettingsError", "load_dotenv_files", "load_settings", "origin_of"]
+__all__ = [
+    "Settings",
+    "SettingsError",
+    "load_dotenv_files",
+    "load_settings",
+    "origin_of",
+    "require_secret",
+]
 
 DEV_SECRET_MARKER = "dev-insecure"  # noqa: S105 - a marker we refuse, not a secret
 
@@ -38,7 +45,6 @@ class Settings:
     web_url: str
     cookie_domain: str | None
     app_env: str
-    django_secret_key: str
     login_max_failures_per_user: int
     login_max_failures_per_ip: int
     signup_max_per_ip: int
@@ -130,18 +136,29 @@ def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, 
     return tuple(nets)
 
 
+def _environment(environ: Mapping[str, str] | None) -> dict[str, str]:
+    return {**load_dotenv_files(), **os.environ} if environ is None else dict(environ)
+
+
+def require_secret(name: str, *, production: bool,
+                   environ: Mapping[str, str] | None = None) -> str:
+    """A secret an app needs (e.g. DJANGO_SECRET_KEY); in production a missing or
+    development value is refused, so a deployment never runs on the committed one."""
+    value = _environment(environ).get(name, "").strip()
+    if production and (not value or DEV_SECRET_MARKER in value):
+        raise SettingsError(
+            f"APP_ENV=production needs {name} set to a long random value "
+            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))')"
+        )
+    return value or f"{DEV_SECRET_MARKER}-only-for-local-development"
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Read settings; in production refuse to start with a missing or dev secret."""
-    env = {**load_dotenv_files(), **os.environ} if environ is None else dict(environ)
+    """The auth core's settings (the apps' own secrets: `require_secret`)."""
+    env = _environment(environ)
     app_env = env.get("APP_ENV", "development").strip() or "development"
     if app_env not in ("development", "production", "test"):
         raise SettingsError(f"APP_ENV must be development, production or test, not {app_env!r}")
-    secret = env.get("DJANGO_SECRET_KEY", "").strip()
-    if app_env == "production" and (not secret or DEV_SECRET_MARKER in secret):
-        raise SettingsError(
-            "APP_ENV=production needs DJANGO_SECRET_KEY set to a long random value "
-            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))')"
-        )
     landing_url = env.get("LANDING_URL", "").strip() or "http://localhost:4321"
     web_url = env.get("WEB_URL", "").strip() or "http://localhost:3000"
     for name, url in (("LANDING_URL", landing_url), ("WEB_URL", web_url)):
@@ -159,7 +176,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         web_url=web_url.rstrip("/"),
         cookie_domain=env.get("COOKIE_DOMAIN", "").strip().lstrip(".") or None,
         app_env=app_env,
-        django_secret_key=secret or f"{DEV_SECRET_MARKER}-only-for-local-development",
         login_max_failures_per_user=_int(env, "LOGIN_MAX_FAILURES_PER_USER", 10),
         login_max_failures_per_ip=_int(env, "LOGIN_MAX_FAILURES_PER_IP", 100),
         signup_max_per_ip=_int(env, "SIGNUP_MAX_PER_IP", 20),

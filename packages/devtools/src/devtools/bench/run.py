@@ -33,7 +33,7 @@ def _serve(module: str, args: tuple[str, ...], env: dict, port: int, logs: Path)
 
 def _landing(env: dict, logs: Path) -> tuple[AppProcess, str]:
     port = free_port()
-    proc = _serve("uvicorn", ("devtools.bench.apps:landing_app", "--factory", "--port",
+    proc = _serve("uvicorn", ("landing.bench:create_bench_app", "--factory", "--port",
                               str(port), "--log-level", "warning", "--no-access-log"),
                   env, port, logs)
     return proc, f"http://127.0.0.1:{port}"
@@ -70,13 +70,15 @@ def _header(title: str) -> None:
 def _count_round_trips(env: dict, cache: bool, requests: int = 200) -> None:
     """Database commands per authenticated request (pymongo's command monitoring)."""
 
-    result = subprocess.run([sys.executable, "-m", "devtools.bench.round_trips"],
-                            capture_output=True, text=True, timeout=300,
-                            env={**env, "SESSION_CACHE": "on" if cache else "off",
-                                 "BENCH_REQUESTS": str(requests)})
-    if result.returncode != 0:
-        raise RuntimeError(result.stderr[-2000:])
-    counts = json.loads(result.stdout.strip().splitlines()[-1])
+    counts: dict[str, list[float]] = {}
+    for module in ("landing.bench", "web.bench"):  # each app counts its own, in-process
+        result = subprocess.run([sys.executable, "-m", module],
+                                capture_output=True, text=True, timeout=300,
+                                env={**env, "SESSION_CACHE": "on" if cache else "off",
+                                     "BENCH_REQUESTS": str(requests)})
+        if result.returncode != 0:
+            raise RuntimeError(result.stderr[-2000:])
+        counts.update(json.loads(result.stdout.strip().splitlines()[-1]))
     for app, (reads, writes) in counts.items():
         print(f"  {app:<8} cache {'on ' if cache else 'off'}: {reads:.3f} reads, "
               f"{writes:.3f} writes per authenticated request ({requests} requests)",
@@ -166,9 +168,9 @@ def main(argv: list[str] | None = None) -> int:
         for name, starter in (
             ("landing off", lambda: _landing(off, workdir)),
             ("landing on", lambda: _landing(on, workdir)),
-            ("web noauth", lambda: _web(off, workdir, "devtools.bench.web_noauth_settings")),
+            ("web noauth", lambda: _web(off, workdir, "web.bench.noauth_settings")),
             ("web django", lambda: _web(off, workdir,
-                                        "devtools.bench.web_django_auth_settings")),
+                                        "web.bench.django_auth_settings")),
             ("web off", lambda: _web(off, workdir)),
             ("web on", lambda: _web(on, workdir)),
         ):
@@ -223,8 +225,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _django_session(env: dict) -> str:
     """Migrate the SQLite database of the Django-auth baseline; log a user in."""
-    denv = {**env, "DJANGO_SETTINGS_MODULE": "devtools.bench.web_django_auth_settings"}
-    made = subprocess.run([sys.executable, "-m", "devtools.bench.django_session"], env=denv,
+    denv = {**env, "DJANGO_SETTINGS_MODULE": "web.bench.django_auth_settings"}
+    made = subprocess.run([sys.executable, "-m", "web.bench.django_session"], env=denv,
                           capture_output=True, text=True, timeout=120)
     if made.returncode != 0:
         raise RuntimeError(made.stderr[-2000:])

@@ -4,7 +4,7 @@ from web.settings import *  # noqa: F403
 from web.settings import MIDDLEWARE
 
 MIDDLEWARE = [
-    "devtools.bench.middleware.FixedUserMiddleware" if m == "web.middleware.SessionAuthMiddleware"
+    "web.bench.fixed_user.FixedUserMiddleware" if m == "web.middleware.SessionAuthMiddleware"
     else m
     for m in MIDDLEWARE
     if m != "django.contrib.auth.middleware.LoginRequiredMiddleware"
