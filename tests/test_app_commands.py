@@ -111,3 +111,47 @@ def test_landing_runs_without_a_reloader_unless_asked():
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
+
+
+# --- web -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_web_help_is_the_wrappers_usage(flag):
+    env = app_env()
+    result = run("web", flag, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: web [-h] [RUNSERVER OPTION ...]"), result.stdout
+    assert "management command" in result.stdout and "auth-admin" in result.stdout
+    assert port_free(env["WEB_URL"])
+
+
+def test_web_help_lists_no_sql_user_commands():
+    result = run("web", "help", env=app_env())
+    assert result.returncode == 0, result.stderr
+    assert "    check" in result.stdout and "    runserver" in result.stdout
+    assert "createsuperuser" not in result.stdout and "changepassword" not in result.stdout
+    assert "[auth]" not in result.stdout
+    assert "`uv run auth-admin --help`" in result.stdout
+
+
+@pytest.mark.parametrize(("args", "instead"), [
+    (("createsuperuser",), "create-user"),
+    (("changepassword", "alice"), "set-password"),
+    (("help", "createsuperuser"), "create-user"),
+])
+def test_web_sql_user_commands_point_to_auth_admin(args, instead):
+    result = run("web", *args, env=app_env())
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"web: {args[-1] if args[0] == 'help' else args[0]} needs Django's SQL user model, "
+        f"which this app does not use; use `uv run auth-admin {instead}`"]
+
+
+def test_web_check_deploy_in_development_is_one_line():
+    result = run("web", "check", "--deploy", env=app_env(APP_ENV="development"))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "web: `check --deploy` checks the production settings; this is APP_ENV=development: "
+        "run it as `APP_ENV=production DJANGO_SECRET_KEY=... uv run web check --deploy`"]
