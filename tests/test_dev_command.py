@@ -3,12 +3,17 @@ a taken port or an unreachable database is one clear line and a non-zero exit.""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -88,3 +93,218 @@ def test_unreachable_database_is_one_clear_line(tmp_path):
     assert out.strip() == ("dev: cannot reach the database at "
                            "mongodb://db.invalid:27017/x?serverSelectionTimeoutMS=500; check "
                            "MONGO_URI (or start it with `uv run db`)")
+
+
+# --- stopping: whatever happens, nothing is left behind and the next `dev` starts -------
+
+ROOT = Path(__file__).resolve().parents[1]
+UV = shutil.which("uv")
+needs_uv = pytest.mark.skipif(UV is None, reason="uv is not on PATH")
+
+
+class Run:
+    """One `dev` (or `uv run dev`) in its own process group, its output read as it comes;
+    every process it starts carries a marker in its environment, so the test finds all of
+    them (grandchildren included) in /proc and kills, by pid, whatever is left."""
+
+    def __init__(self, env: dict[str, str], cwd: Path, *, via_uv: bool = False,
+                 args: tuple[str, ...] = ()) -> None:
+        self.env = env
+        command = ([UV, "run", "--project", str(ROOT), "--no-sync", "dev"] if via_uv
+                   else [str(Path(sys.executable).with_name("dev"))])
+        self.proc = subprocess.Popen([*command, *args], env=env, cwd=cwd,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True, start_new_session=True)
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.output = ""
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.put(line)
+
+    def wait_for(self, text: str, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while text not in self.output:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            with contextlib.suppress(queue.Empty):
+                self.output += self.lines.get(timeout=min(left, 0.2))
+        return True
+
+    def finish(self, timeout: float) -> int:
+        code = self.proc.wait(timeout)
+        self.reader.join(10)  # the rest of the output (EOF once every writer is gone)
+        while not self.lines.empty():
+            self.output += self.lines.get()
+        return code
+
+    def pids(self) -> set[int]:
+        """Every live process of this run (zombies have no environment)."""
+        return processes_with(f"DEV_TEST_RUN={self.env['DEV_TEST_RUN']}".encode())
+
+    def dev_pid(self) -> int:
+        return next(pid for pid in self.pids() if b"bin/dev" in cmdline(pid))
+
+
+def processes_with(marker: bytes) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if marker in (entry / "environ").read_bytes().split(b"\0"):
+                    found.add(int(entry.name))
+    return found
+
+
+def cmdline(pid: int) -> bytes:
+    with contextlib.suppress(OSError):
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ")
+    return b""
+
+
+def ports(env: dict[str, str]) -> dict[str, str]:
+    db_port = env["MONGO_URI"].split(":")[2].split("/")[0]
+    return {"landing": env["LANDING_URL"], "web": env["WEB_URL"],
+            "database": f"http://127.0.0.1:{db_port}"}
+
+
+@pytest.fixture
+def run_env(tmp_path):
+    """dev_env() with a marker; afterwards SIGKILL (by pid) whatever of the run is left."""
+    env = dev_env(DEV_TEST_RUN=uuid.uuid4().hex)
+    yield env
+    marker = f"DEV_TEST_RUN={env['DEV_TEST_RUN']}".encode()
+    for pid in processes_with(marker):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def assert_nothing_left(run: Run, seen: set[int], timeout: float = 30.0) -> None:
+    """No process of the run (nor any pid seen while it ran) and no listening port."""
+    deadline = time.monotonic() + timeout
+    while (run.pids() or any(Path(f"/proc/{p}/environ").exists() and cmdline(p)
+                             for p in seen)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = {pid: cmdline(pid).decode() for pid in run.pids()}
+    assert not left, f"still running after {timeout:.0f} s: {left}\n{run.output}"
+    for name, url in ports(run.env).items():
+        assert port_free(url), f"the {name} port ({url}) still answers\n{run.output}"
+    assert "Traceback" not in run.output, run.output
+
+
+def assert_next_dev_starts(env: dict[str, str], cwd: Path) -> None:
+    run = Run(env, cwd)
+    try:
+        assert run.wait_for("dev: ready", 90), run.output
+    finally:
+        run.proc.send_signal(signal.SIGINT)
+        assert run.finish(60) == 0, run.output
+    assert_nothing_left(run, set())
+
+
+def start_until_ready(run: Run) -> set[int]:
+    assert run.wait_for("dev: ready", 90), run.output
+    pids = run.pids()
+    assert len(pids) >= 4, pids  # dev, the database, landing, web (and uv)
+    return pids
+
+
+@needs_uv
+def test_sigterm_to_the_process_group_stops_everything(run_env, tmp_path):
+    """What systemd, containers and tmux do: one SIGTERM to every process of the group
+    (uv forwards its copy to dev, so dev gets two)."""
+    run = Run(run_env, tmp_path, via_uv=True)
+    seen = start_until_ready(run)
+    os.killpg(run.proc.pid, signal.SIGTERM)
+    run.finish(60)
+    assert "dev: stopping" in run.output
+    assert_nothing_left(run, seen)
+    assert_next_dev_starts(run_env, tmp_path)
+
+
+def test_second_ctrl_c_does_not_interrupt_the_cleanup(run_env, tmp_path):
+    run = Run(run_env, tmp_path)
+    seen = start_until_ready(run)
+    dev_pid = run.proc.pid
+    os.kill(dev_pid, signal.SIGINT)
+    assert run.wait_for("dev: stopping", 30), run.output
+    os.kill(dev_pid, signal.SIGINT)
+    assert run.finish(60) == 0, run.output
+    assert_nothing_left(run, seen)
+    assert_next_dev_starts(run_env, tmp_path)
+
+
+@needs_uv
+def test_stop_during_start_up(run_env, tmp_path):
+    """SIGTERM to the group once the web app's process exists, before dev is ready, and
+    Ctrl-C again while it stops (uv's forwarded copy of the SIGTERM only sometimes comes
+    late enough to be a second signal; this one always is)."""
+    run = Run(run_env, tmp_path, via_uv=True)
+    deadline = time.monotonic() + 60
+    while not any(b"-m web" in cmdline(pid) for pid in run.pids()):
+        assert time.monotonic() < deadline and run.proc.poll() is None, run.output
+        time.sleep(0.05)
+    seen = run.pids()
+    dev_pid = run.dev_pid()
+    os.killpg(run.proc.pid, signal.SIGTERM)
+    assert run.wait_for("dev: stopping", 30), run.output
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(dev_pid, signal.SIGINT)
+    run.finish(60)
+    assert "dev: ready" not in run.output
+    assert_nothing_left(run, seen)
+    assert_next_dev_starts(run_env, tmp_path)
+
+
+def test_sigkill_of_dev_ends_its_servers(run_env, tmp_path):
+    """dev cannot clean up after SIGKILL: the kernel ends its children (death signal)."""
+    run = Run(run_env, tmp_path)
+    seen = start_until_ready(run)
+    os.kill(run.proc.pid, signal.SIGKILL)
+    assert run.finish(10) == -signal.SIGKILL
+    assert_nothing_left(run, seen)
+    assert_next_dev_starts(run_env, tmp_path)
+
+
+def test_dead_database_is_restarted_and_a_dead_app_is_named(run_env, tmp_path):
+    run = Run(run_env, tmp_path)
+    start_until_ready(run)
+    db_pid = next(p for p in run.pids() if b"secantus" in cmdline(p))
+    os.kill(db_pid, signal.SIGKILL)
+    assert run.wait_for("dev: the local database exited (killed by SIGKILL); restarting it "
+                        "on 127.0.0.1:", 30), run.output
+    deadline = time.monotonic() + 30
+    while port_free(ports(run_env)["database"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not port_free(ports(run_env)["database"]), run.output  # same port again
+    assert (tmp_path / ".data" / "db").is_dir()
+    assert run.proc.poll() is None
+    assert httpx.get(f"{run_env['LANDING_URL']}/healthz", timeout=10).status_code == 200
+    assert httpx.get(f"{run_env['WEB_URL']}/healthz", timeout=10).status_code == 200
+
+    web_pid = next(p for p in run.pids() if b"-m web" in cmdline(p))
+    os.kill(web_pid, signal.SIGKILL)
+    assert run.finish(60) == 1
+    assert "dev: the web app exited (killed by SIGKILL); stopping the others" in run.output
+    assert_nothing_left(run, set())
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_prints_usage_and_starts_nothing(run_env, tmp_path, flag):
+    run = Run(run_env, tmp_path, args=(flag,))
+    assert run.finish(30) == 0, run.output
+    assert run.output.startswith("usage: dev"), run.output
+    assert "Ctrl-C" in run.output
+    assert_nothing_left(run, set(), timeout=1)
+    assert not (tmp_path / ".data").exists()
+
+
+def test_unknown_argument_is_one_line_and_exit_2(run_env, tmp_path):
+    run = Run(run_env, tmp_path, args=("--bogus",))
+    assert run.finish(30) == 2, run.output
+    assert run.output.strip().splitlines() == [
+        "dev: unrecognized arguments: --bogus (see `dev --help`)"]
+    assert_nothing_left(run, set(), timeout=1)

@@ -7,10 +7,55 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
+USAGE = """\
+usage: web [-h] [RUNSERVER OPTION ...]
+       web COMMAND [ARG ...]
 
-def main() -> int:
+Without a command: the Django development server for the web app on the port of WEB_URL,
+listening on BIND_HOST (default 127.0.0.1), reloading on code changes in development
+(--noreload to turn that off). Its options: `web runserver --help`.
+
+With a command: that Django management command, e.g. `web check --deploy` (with
+APP_ENV=production) or `web shell`; `web help` lists them.
+
+Users and passwords live in MongoDB, not in Django's tables: manage them with
+`uv run auth-admin` (create-user, set-password, ...), not createsuperuser/changepassword.
+
+Settings come from the environment, .env and .env.local (see README.md).
+"""
+
+# Django's auth commands need a SQL user model, which this app does not have.
+AUTH_ADMIN_INSTEAD = {"createsuperuser": "create-user", "changepassword": "set-password"}
+
+
+def _help_text(options: list[str]) -> str:
+    """`web help [--commands]`: Django's list of commands without the ones that cannot
+    work here."""
+    from django.core.management import ManagementUtility
+
+    utility = ManagementUtility(["web", "help", *options])
+    lines = utility.main_help_text(commands_only=options == ["--commands"]).splitlines()
+    kept = [line for line in lines if line.strip() not in AUTH_ADMIN_INSTEAD]
+    # Drop a section header left with no command under it ("[auth]"), and its blank line.
+    kept = [line for i, line in enumerate(kept)
+            if not (line.startswith("[") and (i + 1 == len(kept) or not kept[i + 1].strip()))]
+    kept = [line for i, line in enumerate(kept) if line or i == 0 or kept[i - 1]]
+    return "\n".join([*kept, "", "Users and passwords: `uv run auth-admin --help`."])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] in (["-h"], ["--help"]):
+        print(USAGE, end="")
+        return 0
+    command = args[1] if args[:1] == ["help"] and len(args) > 1 else args[0] if args else ""
+    if command in AUTH_ADMIN_INSTEAD:
+        print(f"web: {command} needs Django's SQL user model, which this app does not use; "
+              f"use `uv run auth-admin {AUTH_ADMIN_INSTEAD[command]}`", file=sys.stderr)
+        return 2
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "web.settings")
     from auth_utils import SettingsError, load_settings
 
@@ -19,9 +64,19 @@ def main() -> int:
     except SettingsError as exc:
         print(f"web: {exc}", file=sys.stderr)
         return 2
+    if args[:1] == ["check"] and "--deploy" in args and shared.app_env != "production":
+        print(f"web: `check --deploy` checks the production settings; this is APP_ENV="
+              f"{shared.app_env}: run it as `APP_ENV=production DJANGO_SECRET_KEY=... "
+              "uv run web check --deploy`", file=sys.stderr)
+        return 2
     from django.core.management import execute_from_command_line
 
-    args = sys.argv[1:]
+    if args in (["help"], ["help", "--commands"]):
+        import django
+
+        django.setup()
+        print(_help_text(args[1:]))
+        return 0
     if not args or args[0].startswith("-"):
         url = urlsplit(shared.web_url)
         port = url.port or (443 if url.scheme == "https" else 80)

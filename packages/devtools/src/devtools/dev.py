@@ -5,17 +5,50 @@ Prints the two URLs once both answer; Ctrl-C stops all three and leaves nothing 
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import sys
 import time
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 import db_utils
 from auth_utils import Settings, SettingsError, load_settings
 from auth_utils.config import load_dotenv_files
 from devtools.dbserver import DATA_DIR, LocalDatabase, local_address, port_answers
-from devtools.processes import AppProcess, interrupt_on, wait_until_answers
+from devtools.processes import (
+    AppProcess,
+    describe_exit,
+    die_with_parent,
+    interrupt_on,
+    stop_interrupting,
+    wait_until_answers,
+)
+
+DB_RESTARTS = 3  # times a local database that dies is started again before dev gives up
+
+# One process per app, no autoreloader: a reloader is a second process (uvicorn's can
+# deadlock in its own signal handler) that a parent's death signal does not reach.
+APP_ARGS = {"landing": ("--no-reload",), "web": ("--noreload",)}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    return _Parser(
+        prog="dev",
+        description="Start the local database (when MONGO_URI points at this machine and "
+                    "nothing answers there), the landing app and the web app; print the two "
+                    "URLs once both answer. Ctrl-C (or SIGTERM) stops all three. A local "
+                    "database that dies is restarted; an app that dies stops everything.",
+        epilog="Settings come from the environment, .env and .env.local (see README.md). "
+               "The apps run without code reloading here; for that run one alone: "
+               "`uv run landing --reload`, `uv run web`.",
+    )
 
 
 def _fail(message: str) -> int:
@@ -36,8 +69,50 @@ def _database_reachable(uri: str) -> bool:
         db_utils.disconnect()
 
 
+class _DevDatabase(LocalDatabase):
+    """The local database, which the kernel stops (SIGTERM) if `dev` is killed outright."""
+
+    def command(self) -> list[str]:
+        return die_with_parent(super().command())
+
+
+def _supervise(apps: list[AppProcess], db: _DevDatabase | None) -> int:
+    """Until an app dies (say which and how) or the database dies too often."""
+    restarts = 0
+    while True:
+        for app in apps:
+            assert app.process is not None
+            code = app.process.poll()
+            if code is not None:
+                return _fail(f"the {app.module} app exited ({describe_exit(code)}); "
+                             "stopping the others")
+        if db is not None and db.process is not None and db.process.poll() is not None:
+            how = describe_exit(db.process.returncode)
+            if restarts == DB_RESTARTS:
+                return _fail(f"the local database exited ({how}) after {restarts} restarts; "
+                             f"see {db.log_path}; stopping")
+            restarts += 1
+            print(f"dev: the local database exited ({how}); restarting it on "
+                  f"{db.host}:{db.port} ({restarts} of {DB_RESTARTS})", file=sys.stderr,
+                  flush=True)
+            try:
+                db.start()
+            except RuntimeError as exc:
+                return _fail(f"could not restart the local database: {exc}; stopping")
+        time.sleep(0.5)
+
+
+def _stop(apps: list[AppProcess], db: LocalDatabase | None) -> None:
+    for app in apps:  # all at once, then wait for each
+        app.terminate()
+    for app in apps:
+        app.stop()
+    if db is not None:
+        db.stop()
+
+
 def run(settings: Settings) -> int:
-    db: LocalDatabase | None = None
+    db: _DevDatabase | None = None
     apps: list[AppProcess] = []
     for name, url in (("landing", settings.landing_url), ("web", settings.web_url)):
         host, port = _bind(url)
@@ -50,8 +125,8 @@ def run(settings: Settings) -> int:
     interrupt_on(signal.SIGTERM, signal.SIGINT)
     try:
         if address is not None and not port_answers(*address):
-            db = LocalDatabase(DATA_DIR / "db", host=address[0], port=address[1],
-                               sync_on_commit=True, log_path=DATA_DIR / "db.log")
+            db = _DevDatabase(DATA_DIR / "db", host=address[0], port=address[1],
+                              sync_on_commit=True, log_path=DATA_DIR / "db.log")
             try:
                 db.start()
             except RuntimeError as exc:
@@ -66,28 +141,33 @@ def run(settings: Settings) -> int:
             print(f"dev: database   {safe_uri} (already running)", flush=True)
         env = {**load_dotenv_files(), **os.environ}
         for module in ("landing", "web"):
-            apps.append(AppProcess(module, env).start())
+            app = AppProcess(module, env, args=APP_ARGS[module])
+            apps.append(app)
+            app.start()
         for app, url in zip(apps, (settings.landing_url, settings.web_url), strict=True):
             host, port = _bind(url)
             if not wait_until_answers(f"http://{host}:{port}/healthz", 60, app):
-                return _fail(f"the {app.module} app did not start on {host}:{port}; "
+                assert app.process is not None
+                code = app.process.poll()
+                how = "it is not answering" if code is None else describe_exit(code)
+                return _fail(f"the {app.module} app did not start on {host}:{port} ({how}); "
                              "see its output above")
         print(f"\n  landing  {settings.landing_url}\n  web      {settings.web_url}\n\n"
               "dev: ready (Ctrl-C to stop)", flush=True)
-        while all(app.alive() for app in apps) and (db is None or db.process.poll() is None):
-            time.sleep(0.5)
-        return _fail("a process exited unexpectedly; stopping the others")
+        return _supervise(apps, db)
     except KeyboardInterrupt:
         print("\ndev: stopping...", flush=True)
         return 0
     finally:
-        for app in apps:
-            app.stop()
-        if db is not None:
-            db.stop()
+        try:
+            stop_interrupting()
+            _stop(apps, db)
+        except KeyboardInterrupt:  # the one signal landed here, before stop_interrupting()
+            _stop(apps, db)
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
+    _parser().parse_args(argv)
     try:
         settings = load_settings()
     except SettingsError as exc:

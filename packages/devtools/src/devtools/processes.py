@@ -1,30 +1,103 @@
-"""Run the apps as real server processes and stop them with everything they spawned."""
+"""Run the apps as real server processes and stop them with everything they spawned.
+
+Every child started here dies with the thread that started it, even when that parent is
+killed with SIGKILL (Linux: `prctl(PR_SET_PDEATHSIG)`), so no server outlives its parent.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import httpx
 
-__all__ = ["AppProcess", "interrupt_on", "wait_until_answers"]
+__all__ = ["AppProcess", "describe_exit", "die_with_parent", "interrupt_on",
+           "stop_interrupting", "wait_until_answers"]
+
+_STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+_PR_SET_PDEATHSIG = 1
+_prctl = getattr(ctypes.CDLL(None), "prctl", None) if sys.platform == "linux" else None
+_stopping = False
 
 
 def _interrupt(*_: object) -> None:
-    raise KeyboardInterrupt
+    # Only the first signal interrupts: uv forwards to its child the SIGTERM that the
+    # whole process group already got, and people press Ctrl-C twice; a second
+    # KeyboardInterrupt would abort the cleanup that the first one started.
+    global _stopping
+    if not _stopping:
+        _stopping = True
+        raise KeyboardInterrupt
 
 
 def interrupt_on(*signums: signal.Signals) -> None:
-    """Turn these signals into KeyboardInterrupt, so one `except` stops everything cleanly
-    (a shell that starts a command in the background makes it ignore SIGINT)."""
+    """Turn the first of these signals into KeyboardInterrupt, so one `except` stops
+    everything cleanly, and ignore the ones after it (a shell that starts a command in the
+    background makes it ignore SIGINT, hence SIGINT here too)."""
+    global _stopping
+    _stopping = False
     for signum in signums:
         signal.signal(signum, _interrupt)
+
+
+def stop_interrupting() -> None:
+    """From now on the signals given to `interrupt_on` are ignored: call it before a
+    cleanup that must not be cut short. (At most one KeyboardInterrupt is ever raised,
+    so a cleanup that retries once after one is complete.)"""
+    global _stopping
+    _stopping = True
+
+
+@contextlib.contextmanager
+def _stop_signals_deferred() -> Iterator[frozenset[int]]:
+    """Hold SIGINT/SIGTERM while a child is started, so that a KeyboardInterrupt cannot
+    land between fork and the parent recording the child's pid (which would leak it)."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield frozenset(previous)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _child_setup(parent: int, mask: frozenset[int], death_signal: int) -> Callable[[], None]:
+    def setup() -> None:  # runs in the child between fork and exec: no imports, no locks
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        if _prctl is not None:
+            _prctl(_PR_SET_PDEATHSIG, death_signal)
+            if os.getppid() != parent:  # the parent died before prctl: nobody will tell us
+                os._exit(1)
+    return setup
+
+
+# Python with no site (starts in ~20 ms) that asks for the death signal and becomes the
+# real command, keeping the pid: for children whose Popen is not ours (LocalDatabase).
+_SHIM = ("import ctypes,os,sys;p,s=int(sys.argv[1]),int(sys.argv[2]);"
+         "ctypes.CDLL(None).prctl(1,s);"
+         "os.getppid()==p or os._exit(1);os.execv(sys.argv[3],sys.argv[3:])")
+
+
+def die_with_parent(command: list[str], death_signal: int = signal.SIGTERM) -> list[str]:
+    """`command`, run so that it gets `death_signal` when this process dies (Linux)."""
+    if _prctl is None:
+        return command
+    return [sys.executable, "-I", "-S", "-c", _SHIM, str(os.getpid()), str(int(death_signal)),
+            *command]
+
+
+def describe_exit(returncode: int) -> str:
+    """'exit code 1' or 'killed by SIGKILL', for a Popen returncode."""
+    if returncode < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-returncode).name}"
+        return f"killed by signal {-returncode}"
+    return f"exit code {returncode}"
 
 
 def wait_until_answers(url: str, timeout: float = 30.0, process: AppProcess | None = None
@@ -42,7 +115,9 @@ def wait_until_answers(url: str, timeout: float = 30.0, process: AppProcess | No
 
 
 class AppProcess:
-    """`python -m <module>` in its own process group, so a reloader's children stop too."""
+    """`python -m <module>` in its own process group, so a reloader's children stop too;
+    it gets SIGTERM if the thread that started it dies (so start it from the main thread).
+    """
 
     def __init__(self, module: str, env: Mapping[str, str], *, args: tuple[str, ...] = (),
                  log_path: Path | None = None, cwd: Path | None = None) -> None:
@@ -52,23 +127,32 @@ class AppProcess:
         self.log_path = log_path
         self.cwd = cwd
         self.process: subprocess.Popen[bytes] | None = None
+        self.returncode: int | None = None  # once it has exited and been stopped
 
     def start(self) -> AppProcess:
         out = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", self.module, *self.args], env=self.env, cwd=self.cwd,
-            stdout=out, stderr=subprocess.STDOUT if out else None, start_new_session=True,
-        )
+        with _stop_signals_deferred() as mask:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", self.module, *self.args], env=self.env, cwd=self.cwd,
+                stdout=out, stderr=subprocess.STDOUT if out else None, start_new_session=True,
+                preexec_fn=_child_setup(os.getpid(), mask, signal.SIGTERM),
+            )
         return self
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    def terminate(self) -> None:
+        """SIGTERM to the whole group, without waiting (`stop` waits)."""
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+
     def stop(self, timeout: float = 10.0) -> None:
+        """Idempotent, so a cleanup interrupted once can simply run again."""
         if self.process is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
+        self.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout)
         # Whatever is left of the group (a reloader's worker) goes too.
@@ -76,4 +160,5 @@ class AppProcess:
             os.killpg(self.process.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(5)
+        self.returncode = self.process.returncode
         self.process = None
