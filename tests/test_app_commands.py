@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import TEST_ENV
+from devtools.testing import TEST_ENV
 
 BIN = Path(sys.executable).parent
 
