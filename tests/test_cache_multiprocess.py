@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 import statistics
+import threading
 import time
 
 import httpx
 import pytest
 
-from devtools.testing import TEST_ENV
+from devtools.testing import TEST_ENV, csrf_token
 
 pytestmark = pytest.mark.e2e
 
@@ -90,3 +91,82 @@ def test_logout_through_one_process_is_refused_by_all_others(four_processes, db)
           f"p50 {statistics.median(everything) * 1000:.1f}, "
           f"max {everything[-1] * 1000:.1f}, n={len(everything)}; "
           + ", ".join(f"{k} max {max(v) * 1000:.1f}" for k, v in delays.items()))
+
+
+def accepted(name: str, response: httpx.Response) -> bool:
+    """Did this app treat the request as logged in?"""
+    return response.status_code == (303 if name.startswith("landing") else 200)
+
+
+@pytest.mark.parametrize("load", ["idle", "log-in load"])
+def test_no_revoked_session_is_accepted_once_the_revocation_is_answered(
+        four_processes, db, load):
+    """The red team's race: cookies replayed from 8 threads against the other processes
+    while the user logs out every other session in web1. Not one replay sent after the
+    303 arrived may be accepted."""
+    urls, env = four_processes
+    landing_origin, web_origin = env["LANDING_URL"], env["WEB_URL"]
+    user = f"bulk_{load.split()[0]}"
+    form = {"username": user, "password": "correct horse"}
+    with httpx.Client(follow_redirects=False, timeout=10) as me:
+        assert me.post(f"{urls['landing1']}/signup", headers={"Origin": landing_origin},
+                       data=form).status_code == 303
+        victims = []
+        for _ in range(30):
+            with httpx.Client(follow_redirects=False, timeout=10) as other:
+                other.post(f"{urls['landing1']}/login", headers={"Origin": landing_origin},
+                           data=form)
+                victims.append(other.cookies["auth_session"])
+        targets = ["landing1", "landing2", "web2"]
+        with httpx.Client(timeout=10) as warm:  # every process caches every victim
+            for token in victims:
+                for name in targets:
+                    warm.get(f"{urls[name]}/", headers={"Cookie": f"auth_session={token}"})
+                    warm.cookies.clear()
+        stop = threading.Event()
+        replays: list[tuple[float, str, bool]] = []
+        lock = threading.Lock()
+
+        def replay(n: int) -> None:
+            with httpx.Client(follow_redirects=False, timeout=10) as client:
+                i = n
+                while not stop.is_set():
+                    name, token = targets[i % 3], victims[i % len(victims)]
+                    sent = time.monotonic()
+                    r = client.get(f"{urls[name]}/", headers={"Cookie": f"auth_session={token}"})
+                    client.cookies.clear()  # only ever the replayed cookie
+                    with lock:
+                        replays.append((sent, name, accepted(name, r)))
+                    i += 1
+
+        def log_in_load() -> None:
+            with httpx.Client(timeout=10) as client:
+                while not stop.is_set():
+                    client.post(f"{urls['landing2']}/login", headers={"Origin": landing_origin},
+                                data={"username": user, "password": "wrong password"})
+
+        workers = [threading.Thread(target=replay, args=(n,)) for n in range(8)]
+        if load != "idle":
+            workers += [threading.Thread(target=log_in_load) for _ in range(2)]
+        for w in workers:
+            w.start()
+        try:
+            time.sleep(0.5)
+            r = me.post(f"{urls['web1']}/account/sessions/revoke-others",
+                        headers={"Origin": web_origin},
+                        data={"csrfmiddlewaretoken": csrf_token(me, f"{urls['web1']}/account")})
+            answered = time.monotonic()
+            assert r.status_code == 303
+            time.sleep(1.0)
+        finally:
+            stop.set()
+            for w in workers:
+                w.join(timeout=30)
+    before = sum(ok for sent, _, ok in replays if sent < answered)
+    after = [(round((sent - answered) * 1000, 1), name) for sent, name, ok in replays
+             if sent > answered and ok]
+    sent_after = sum(1 for sent, _, _ in replays if sent > answered)
+    print(f"{load}: {before} replays accepted before the answer, {len(after)} of "
+          f"{sent_after} after it")
+    assert before > 0  # the caches were serving these sessions
+    assert sent_after > 0 and after == []

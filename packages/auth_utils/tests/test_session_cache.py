@@ -9,15 +9,7 @@ from pymongo import MongoClient
 
 from auth_utils import CachedSessionStore, SessionManager, utc_now
 from auth_utils.mongo import MongoStorage
-
-
-def wait_for(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.005)
-    return False
+from devtools.testing import wait_for
 
 
 def cached_manager(clock=utc_now, **options):
@@ -164,3 +156,46 @@ def test_renewal_and_last_seen_writes_still_happen_with_the_cache(db, clock):
         assert manager.validate_session_token(token).session.expires_at == stored["expires_at"]
     finally:
         cache.close()
+
+
+def test_a_stalled_feed_stops_serving_within_max_lag(cached, other_process, database_server):
+    """The change stream slowed by the server (a blocked getMore): a session deleted
+    elsewhere is refused here once `max_lag` has passed, not after the 5 s TTL."""
+    token, session = cached.create_session("u1", "alice")
+    assert cached.validate_session_token(token).valid
+    cache = cached.store
+    assert wait_for(lambda: cache.peek(session.id) is not None, 2)
+    admin = MongoClient(database_server.uri).admin
+    admin.command({"configureFailPoint": "failCommand", "mode": {"times": 1},
+                   "data": {"failCommands": ["getMore"], "blockConnection": True,
+                            "blockTimeMS": 3000}})
+    try:
+        time.sleep(cache.max_lag)  # the watcher's next wait is now the blocked one
+        other_process.sessions.delete_one({"_id": session.id})
+        time.sleep(cache.max_lag)  # what the revoking process waits before it answers
+        assert cache.peek(session.id) is None
+        assert not cached.validate_session_token(token).valid
+    finally:
+        admin.command({"configureFailPoint": "failCommand", "mode": "off"})
+        admin.client.close()
+
+
+def test_revoking_waits_max_lag_and_is_seen_by_every_process(cached, database_server):
+    """Two caches (as two processes would have): after `invalidate_session` returns, the
+    other one refuses the session on its very next lookup, every time."""
+    other_manager, other = cached_manager(ttl=5.0)
+    assert wait_for(lambda: other.active)
+    try:
+        waits = []
+        for n in range(10):
+            token, session = cached.create_session("u1", f"user{n}")
+            assert other_manager.validate_session_token(token).valid
+            assert other.peek(session.id) is not None  # cached over there
+            start = time.monotonic()
+            cached.invalidate_session(session.id)
+            waits.append(time.monotonic() - start)
+            assert not other_manager.validate_session_token(token).valid
+        assert min(waits) >= cached.store.max_lag
+        print(f"revocation answered after {max(waits) * 1000:.0f} ms at most")
+    finally:
+        other.close()

@@ -53,6 +53,9 @@ class Settings:
     )
     session_cache: bool = True
     session_cache_ttl: float = 5.0
+    # How far behind the deletions a process may be and still serve from its cache; what
+    # every revocation waits before it answers.
+    session_cache_max_lag: float = 0.3
     throttle_ipv6_prefix: int = 64  # IPv6 clients are counted per network of this size
     hashing_max_per_client: int = 2  # password checks one IP bucket may have in flight
     login_window_seconds: int = 15 * 60
@@ -182,6 +185,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         trusted_proxies=_networks(env.get("TRUSTED_PROXIES", "")),
         session_cache=_switch(env, "SESSION_CACHE", True),
         session_cache_ttl=float(_int(env, "SESSION_CACHE_TTL_SECONDS", 5)),
+        session_cache_max_lag=_int(env, "SESSION_CACHE_MAX_LAG_MS", 300) / 1000,
         throttle_ipv6_prefix=_prefix(env),
         hashing_max_per_client=_int(env, "HASHING_MAX_PER_CLIENT", 2),
     )

@@ -71,7 +71,8 @@ def build_core(settings: Settings, *, storage: Storage | None = None,
         storage = connect_storage(settings.mongo_uri)
     store: SessionStore = storage.sessions
     if settings.session_cache if cache is None else cache:
-        store = CachedSessionStore(store, storage.invalidations, ttl=settings.session_cache_ttl)
+        store = CachedSessionStore(store, storage.invalidations, ttl=settings.session_cache_ttl,
+                                   max_lag=settings.session_cache_max_lag)
     sessions = SessionManager(store, clock=clock)
     throttler = Throttler(settings, storage.counters, clock=clock, enabled=throttling)
     gate = HashingGate(per_client=settings.hashing_max_per_client)

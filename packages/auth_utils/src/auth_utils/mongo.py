@@ -47,7 +47,7 @@ class MongoSessionStore:
         session_queries.update_session(
             self._db(), session_id, last_seen_at=last_seen_at, expires_at=expires_at)
 
-    def delete(self, session_id: str) -> bool:
+    def delete(self, session_id: str, *, revoke: bool = True) -> bool:
         return session_queries.delete_session(self._db(), session_id)
 
     def delete_for_user(self, user_id: str, *, keep: str | None = None) -> int:

@@ -1,14 +1,20 @@
 """A per-process cache of sessions, as a decorator of any SessionStore.
 
-It answers `peek` from memory and reads through on `get`. It trusts an entry only while
-the store's invalidation feed (a MongoDB change stream of deletions) is open, for at
-most `ttl` seconds, and only while the feed has shown it is alive within
-`max_silence` seconds. The revoking process evicts at once; every other process evicts
-when the feed tells it. A broken or stalled feed flushes the cache and leaves every
-lookup to the store until a new feed is open; where there is no feed at all it turns
-itself off. Only `peek` ever answers from memory, and the session manager takes no
-write decision on a peeked record, so a stale copy costs a read, never a wrong answer:
-apart from deletion (which the feed reports) a session only ever moves forward.
+It answers `peek` from memory and reads through on `get`. The store's invalidation feed
+(a MongoDB change stream of deletions) evicts what other processes delete; the revoking
+process evicts at once. Whatever happens, an entry lives at most `ttl` seconds.
+
+The guarantee: once the response to a revocation has been sent, no process serves the
+revoked session. Two halves make it:
+- a process serves entries only while its feed has come back *empty* from a wait that
+  began less than `max_lag` seconds ago (so every deletion committed before that wait
+  began has been applied here); a slow, stalled or broken feed stops the serving within
+  `max_lag`, and the process reads the store instead;
+- a revoking call returns only `max_lag` seconds after the store acknowledged the
+  deletion, so by then any process still serving has applied it.
+Only `peek` ever answers from memory, and the session manager takes no write decision on a
+peeked record, so a stale copy costs a read, never a wrong answer: apart from deletion
+(which the feed reports) a session only ever moves forward.
 """
 
 from __future__ import annotations
@@ -36,36 +42,45 @@ log = logging.getLogger("auth_utils.session_cache")
 
 class CachedSessionStore:
     def __init__(self, inner: SessionStore, feed: InvalidationFeed, *, ttl: float = 5.0,
-                 max_entries: int = 100_000, max_silence: float = 2.0,
+                 max_entries: int = 100_000, max_lag: float = 0.3,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.inner = inner
         self.feed = feed
         self.ttl = ttl
         self.max_entries = max_entries
-        self.max_silence = max_silence
+        self.max_lag = max_lag
         self.monotonic = monotonic
         # Oldest first: a full cache drops its oldest tenth, not everything.
         self._entries: OrderedDict[str, tuple[StoredSession, float]] = OrderedDict()
         self._lock = threading.Lock()
         self._healthy = False  # True only while a feed is open
-        self._heard_at = float("-inf")  # when the feed last proved it is alive
+        # When the last wait that came back empty began: every deletion committed before
+        # it has been applied here.
+        self._caught_up_at = float("-inf")
         self._generation = 0  # bumped on every eviction or flush
         self.disabled_reason: str | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self.stream_restarts = 0
+        self.stream_restarts = 0  # times the cache stopped trusting its feed
 
     @property
     def active(self) -> bool:
-        """True while entries may be served (the feed is open and recently heard)."""
+        """True while entries may be served (the feed is open and caught up recently)."""
         self._ensure_watcher()
         if not self._healthy:
             return False
-        if time.monotonic() - self._heard_at > self.max_silence:
-            if self._entries:  # a stalled feed may be holding back a deletion
-                self.flush()
+        if time.monotonic() - self._caught_up_at > self.max_lag:
+            if self._entries:
+                self.flush()  # fell behind: what it holds may be revoked; start afresh
+                self.stream_restarts += 1  # (pymongo may resume the stream itself)
             return False
         return True
+
+    def _settle(self) -> None:
+        """Wait until every other process has either applied a deletion just acknowledged
+        or stopped serving from its cache (see the module's docstring)."""
+        if self.disabled_reason is None:  # no feed anywhere: nobody caches
+            time.sleep(self.max_lag)
 
     # -- the SessionStore interface -----------------------------------------------------
 
@@ -96,20 +111,25 @@ class CachedSessionStore:
         self.inner.refresh(session_id, last_seen_at=last_seen_at, expires_at=expires_at)
         self.evict(session_id)  # the next `get` caches the new times
 
-    def delete(self, session_id: str) -> bool:
-        deleted = self.inner.delete(session_id)
+    def delete(self, session_id: str, *, revoke: bool = True) -> bool:
+        deleted = self.inner.delete(session_id, revoke=revoke)
         self.evict(session_id)
+        if deleted and revoke:
+            self._settle()
         return deleted
 
     def delete_for_user(self, user_id: str, *, keep: str | None = None) -> int:
         count = self.inner.delete_for_user(user_id, keep=keep)
         self.evict_user(user_id, keep=keep)
+        if count:
+            self._settle()
         return count
 
     def trim_for_user(self, user_id: str, keep_newest: int) -> int:
         count = self.inner.trim_for_user(user_id, keep_newest)
         if count:
             self.evict_user(user_id)
+            self._settle()
         return count
 
     def list_for_user(self, user_id: str, now: datetime) -> list[StoredSession]:
@@ -167,30 +187,31 @@ class CachedSessionStore:
     def _set_unhealthy(self) -> None:
         with self._lock:
             self._healthy = False
+            self._caught_up_at = float("-inf")
             self._generation += 1
             self._entries.clear()
 
     def _watch(self) -> None:
         backoff = 0.1
-        poll = min(0.5, self.max_silence / 4)
+        poll = self.max_lag / 3  # an empty wait comes back at least this often
         while not self._stop.is_set():
             try:
                 with self.feed.watch(max_await=poll) as invalidations:
                     # Entries are only cached from here on: every later change is seen.
                     with self._lock:
                         self._healthy = True
-                        self._heard_at = time.monotonic()
                     backoff = 0.1
-                    for event in invalidations:
-                        if self._stop.is_set():
-                            break
+                    while not self._stop.is_set():
+                        began = time.monotonic()
+                        event = next(invalidations, Flush("the feed ended"))
                         if isinstance(event, Flush):
                             log.warning("session feed ended (%s); cache off until it is back",
                                         event.reason)
                             break
                         if isinstance(event, Evict):
                             self.evict(event.session_id)
-                        self._heard_at = time.monotonic()
+                        else:  # None: came back empty from a wait that began at `began`
+                            self._caught_up_at = began
             except FeedUnsupported as exc:
                 self._set_unhealthy()
                 self.disabled_reason = str(exc)

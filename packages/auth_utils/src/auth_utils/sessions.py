@@ -146,7 +146,7 @@ class SessionManager:
         if record is None or verdict is Verdict.UNKNOWN:
             return INVALID
         if verdict is Verdict.EXPIRED:
-            self.store.delete(session_id)
+            self.store.delete(session_id, revoke=False)
             return INVALID
         if verdict is Verdict.RENEW:
             expires_at = now + self.policy.lifetime

@@ -73,7 +73,9 @@ class SessionStore(Protocol):
                 expires_at: datetime | None = None) -> None:
         """Move last-seen (and the expiry, when given) forward; never backward."""
 
-    def delete(self, session_id: str) -> bool: ...
+    def delete(self, session_id: str, *, revoke: bool = True) -> bool:
+        """End a session; `revoke=False` for one that had expired anyway (nobody can be
+        using it, so a cache need not wait for others to forget it)."""
 
     def delete_for_user(self, user_id: str, *, keep: str | None = None) -> int: ...
 

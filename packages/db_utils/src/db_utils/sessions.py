@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import Iterator
 from datetime import datetime
 
+from pymongo import WriteConcern
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import OperationFailure
@@ -41,6 +42,12 @@ def _sessions(db: Database) -> Collection:
     return db[Session._meta["collection"]]
 
 
+def _revocations(db: Database) -> Collection:
+    """Deletions wait for a majority: change streams report only majority-committed
+    writes, and the session cache's guarantee counts from the acknowledgement."""
+    return _sessions(db).with_options(write_concern=WriteConcern("majority"))
+
+
 @translate_errors
 def insert_session(db: Database, record: SessionRecord) -> None:
     _sessions(db).insert_one(validated(Session, record))
@@ -67,7 +74,7 @@ def update_session(
 
 @translate_errors
 def delete_session(db: Database, session_id: str) -> bool:
-    return _sessions(db).delete_one({"_id": session_id}).deleted_count == 1
+    return _revocations(db).delete_one({"_id": session_id}).deleted_count == 1
 
 
 @translate_errors
@@ -75,7 +82,7 @@ def delete_user_sessions(db: Database, user_id: str, *, keep: str | None = None)
     query: dict = {"user_id": user_id}
     if keep is not None:
         query["_id"] = {"$ne": keep}
-    return _sessions(db).delete_many(query).deleted_count
+    return _revocations(db).delete_many(query).deleted_count
 
 
 @translate_errors
@@ -93,7 +100,7 @@ def trim_user_sessions(db: Database, user_id: str, keep_newest: int) -> list[str
     cursor = _sessions(db).find({"user_id": user_id}, {"_id": 1}).sort("created_at", -1)
     surplus = [d["_id"] for d in cursor.skip(keep_newest)]
     if surplus:
-        _sessions(db).delete_many({"_id": {"$in": surplus}})
+        _revocations(db).delete_many({"_id": {"$in": surplus}})
     return surplus
 
 
