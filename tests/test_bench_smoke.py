@@ -30,6 +30,15 @@ ROWS = [
     "4. log-in storm",
     "healthz alone:",
     "healthz during storm:",
+    "5. a legitimate log-in while 32 clients",
+    "legitimate log-in alone:",
+    "legitimate log-in during flood:",
+    "6. change events per process",
+    "after (deletions only)",
+    "7. validation, cache off",
+    "8. session cache at scale",
+    "hit ratio",
+    "bytes per cached session",
     "bench: done (",
 ]
 
@@ -38,7 +47,8 @@ def test_bench_prints_every_row(test_environment):
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     bench = Path(sys.executable).with_name("bench")
     result = subprocess.run([str(bench), "--seconds", "1", "--rounds", "1",
-                             "--connections", "4", "--driver", "httpx"],
+                             "--connections", "4", "--driver", "httpx",
+                             "--sessions", "3000", "--users", "300"],
                             capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     for row in ROWS:

@@ -12,10 +12,12 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
 
+from devtools.bench import cache_scale
 from devtools.bench.load import Result, drive, driver_name
 from devtools.dbserver import LocalDatabase, free_port
 from devtools.processes import AppProcess, wait_until_answers
@@ -104,14 +106,15 @@ def _storm(landing_url: str, origin: str, seconds: float, logins: int = 8) -> No
     stop = time.monotonic() + seconds
     done = [0]
 
-    def storm() -> None:
+    def storm(n: int) -> None:  # each client from its own address
+        headers = {"Origin": origin, "X-Forwarded-For": f"198.18.0.{n + 1}"}
         with httpx.Client(follow_redirects=False) as client:
             while time.monotonic() < stop:
-                client.post(f"{landing_url}/login", headers={"Origin": origin},
+                client.post(f"{landing_url}/login", headers=headers,
                             data={"username": "stormer", "password": PASSWORD})
                 done[0] += 1
 
-    threads = [threading.Thread(target=storm) for _ in range(logins)]
+    threads = [threading.Thread(target=storm, args=(n,)) for n in range(logins)]
     for t in threads:
         t.start()
     loud = healthz_latencies(stop)
@@ -122,6 +125,51 @@ def _storm(landing_url: str, origin: str, seconds: float, logins: int = 8) -> No
     print(f"  healthz during storm: p50 {statistics.median(loud):6.2f} ms  "
           f"p99 {p99(loud):6.2f} ms  ({done[0] / seconds:.0f} log-ins/s from {logins} "
           f"clients; p99 ratio {p99(loud) / p99(quiet):.2f}x)", flush=True)
+
+
+def _flood(landing_url: str, origin: str, seconds: float, flooders: int = 32) -> None:
+    """Issue 12's row: a legitimate log-in's latency alone and while one address floods
+    the log-in form with malformed usernames (each would cost an argon2 verify)."""
+    _login(landing_url, origin, "legit")
+
+    def legit_latencies(until: float) -> list[float]:
+        out = []
+        headers = {"Origin": origin, "X-Forwarded-For": "198.51.100.1"}
+        with httpx.Client(follow_redirects=False) as client:
+            while time.monotonic() < until or len(out) < 5:
+                start = time.perf_counter()
+                r = client.post(f"{landing_url}/login", headers=headers,
+                                data={"username": "legit", "password": PASSWORD})
+                out.append((time.perf_counter() - start) * 1000)
+                assert r.status_code == 303, r.status_code
+                client.cookies.clear()
+                time.sleep(0.05)
+        return out
+
+    quiet = legit_latencies(time.monotonic() + seconds / 2)
+    stop, statuses, lock = time.monotonic() + seconds, Counter(), threading.Lock()
+
+    def flood() -> None:
+        headers = {"Origin": origin, "X-Forwarded-For": "203.0.113.66"}
+        with httpx.Client(follow_redirects=False) as client:
+            while time.monotonic() < stop:
+                r = client.post(f"{landing_url}/login", headers=headers,
+                                data={"username": "!!not a name!!", "password": PASSWORD})
+                with lock:
+                    statuses[r.status_code] += 1
+
+    threads = [threading.Thread(target=flood) for _ in range(flooders)]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)
+    loud = legit_latencies(stop - 0.2)
+    for t in threads:
+        t.join()
+    ratio = statistics.median(loud) / statistics.median(quiet)
+    print(f"  legitimate log-in alone:        p50 {statistics.median(quiet):7.1f} ms", flush=True)
+    print(f"  legitimate log-in during flood: p50 {statistics.median(loud):7.1f} ms  "
+          f"max {max(loud):7.1f} ms  ({ratio:.2f}x; flood answers: "
+          f"{dict(sorted(statuses.items()))})", flush=True)
 
 
 def _median(results: list[Result]) -> Result:
@@ -141,6 +189,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--driver", choices=("auto", "wrk", "httpx"), default="auto",
                         help="load generator (auto: wrk when installed)")
+    parser.add_argument("--sessions", type=int, default=1_000_000,
+                        help="sessions in the collection for section 7 (default 1M, ~3 min "
+                             "to insert)")
+    parser.add_argument("--users", type=int, nargs="+", default=[1000, 10000],
+                        help="active users refreshing in section 6")
     args = parser.parse_args(argv)
     seconds, conns, rounds = args.seconds, args.connections, max(1, args.rounds)
 
@@ -153,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
                "WEB_URL": "http://127.0.0.1:3000",
                "LOGIN_MAX_FAILURES_PER_USER": "1000000",
                "LOGIN_MAX_FAILURES_PER_IP": "1000000", "SIGNUP_MAX_PER_IP": "1000000",
+               # Clients are told apart by X-Forwarded-For from loopback (storm, flood).
+               "TRUSTED_PROXIES": "127.0.0.1/32,::1/128",
                "BENCH_SQLITE": str(workdir / "django.sqlite3")}
         env.pop("DJANGO_SETTINGS_MODULE", None)
         origin = env.get("LANDING_URL", "http://localhost:4321")
@@ -215,6 +270,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n4. log-in storm (argon2id m=19456 t=2 p=1) vs /healthz, "
               f"{seconds:g} s each", flush=True)
         _storm(servers["landing on"], origin, seconds)
+        print("\n5. a legitimate log-in while 32 clients at one address log in with "
+              "malformed names", flush=True)
+        _flood(servers["landing on"], origin, seconds)
+        print("\n6. change events per process while N active users refresh", flush=True)
+        for users in args.users:
+            cache_scale.events_per_process(db.uri, users)
+        print(f"\n7. validation, cache off: 1k sessions vs {args.sessions}", flush=True)
+        cache_scale.validation_at_size(db.uri, args.sessions)
+        print("\n8. session cache at scale", flush=True)
+        cache_scale.hit_ratio_and_memory(db.uri)
         print(f"\nbench: done ({os.cpu_count()} cores)", flush=True)
         return 0
     finally:
