@@ -114,3 +114,75 @@ def test_cookie_is_shared_with_a_subdomain(playwright_instance, chromium_path, d
         browser.close()
         for proc in procs:
             proc.stop()
+
+
+def test_second_factor_journey(browser, live_system, db, screenshots):
+    """Enrol by reading the secret from the page, log in with password + code, then with a
+    recovery code, and turn the second factor off after re-authenticating."""
+    import pyotp
+
+    L, W = live_system.landing_url, live_system.web_url
+    page = browser.new_page()
+    page.goto(f"{L}/signup")
+    page.fill("#username", "mfa-browser")
+    page.fill("#password", "correct horse battery")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{W}/")
+    page.goto(f"{W}/account")
+    page.click("text=Manage the second factor")
+    page.click("text=Set up an authenticator app")
+    page.wait_for_url(f"{W}/account/security#enrol")
+    assert page.locator(".qr svg").count() == 1
+    secret = page.inner_text("#totp-secret").replace(" ", "")
+    shoot(page, screenshots, "mfa-01-enrol")
+    page.fill("#code", pyotp.TOTP(secret).now())
+    page.click("text=Turn it on")
+    codes = page.locator("#recovery-codes code").all_inner_texts()
+    assert len(codes) == 10
+    shoot(page, screenshots, "mfa-02-recovery-codes")
+
+    page.click("header button:has-text('Log out')")
+    page.wait_for_url(f"{L}/")
+    page.goto(W)
+    page.fill("#username", "mfa-browser")
+    page.fill("#password", "correct horse battery")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(re.escape(f"{L}/login/verify")))
+    assert page.get_attribute("#code", "autocomplete") == "one-time-code"
+    page.fill("#code", "000000")
+    page.click("button[type=submit]")
+    assert "not right" in page.locator("[role=alert]").inner_text()
+    shoot(page, screenshots, "mfa-03-verify-wrong")
+    page.fill("#code", pyotp.TOTP(secret).at(time.time() + 30))  # the next step: no replay
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{W}/")
+    shoot(page, screenshots, "mfa-04-web-home")
+
+    page.click("header button:has-text('Log out')")
+    page.goto(f"{L}/login")
+    page.fill("#username", "mfa-browser")
+    page.fill("#password", "correct horse battery")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(re.escape(f"{L}/login/verify")))
+    page.fill("#code", codes[0])
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{W}/")
+
+    # Age this session's verification past ten minutes; the cache forgets within its TTL.
+    from datetime import UTC, datetime, timedelta
+
+    db.sessions.update_many({"pending": False}, {"$set": {
+        "verified_at": datetime.now(UTC) - timedelta(minutes=11)}})
+    page.wait_for_timeout(5500)
+    page.goto(f"{W}/account/security")
+    page.click("text=Turn the second factor off")
+    page.wait_for_url(re.compile(re.escape(f"{W}/account/confirm")))
+    shoot(page, screenshots, "mfa-05-confirm")
+    page.fill("#password", "correct horse battery")
+    page.fill("#code", codes[1])
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(re.escape(f"{W}/account/security")))
+    page.click("text=Turn the second factor off")
+    page.wait_for_url(f"{W}/account/security?done=off")
+    assert "The second factor is off." in page.content()
+    shoot(page, screenshots, "mfa-06-off")

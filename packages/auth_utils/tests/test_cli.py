@@ -101,3 +101,17 @@ def test_bad_mongo_uri_is_one_line(uri):
 def test_list_users_limit_must_be_positive(db, limit):
     r = admin("list-users", "--limit", limit)
     assert r.returncode == 2 and "--limit" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_mfa_reset_turns_the_second_factor_off_and_ends_sessions(db, make_core):
+    core = make_core()
+    out = core.accounts.sign_up("erin", "correct horse", ip="1")
+    assert core.accounts.second_factors.start(out.user.id, "erin")
+    r = admin("mfa-reset", "erin")  # no terminal to confirm on
+    assert r.returncode == 1 and "--yes" in r.stderr
+    assert db.second_factors.count_documents({}) == 1
+    r = admin("mfa-reset", "erin", "--yes")
+    assert r.returncode == 0 and "1 session(s) ended" in r.stdout
+    assert db.second_factors.count_documents({}) == 0
+    assert not core.sessions.validate_session_token(out.token).valid
+    assert admin("mfa-reset", "erin", "--yes").returncode == 1  # nothing to reset

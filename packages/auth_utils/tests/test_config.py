@@ -19,7 +19,10 @@ def test_production_refuses_missing_or_dev_secret(secret):
     with pytest.raises(SettingsError, match="DJANGO_SECRET_KEY"):
         require_secret("DJANGO_SECRET_KEY", production=True,
                        environ={"APP_ENV": "production", "DJANGO_SECRET_KEY": secret})
-    assert load_settings({"APP_ENV": "production"}).production  # the core needs no key
+    # The core needs its own secret, not Django's.
+    assert load_settings({"APP_ENV": "production", "MFA_ENCRYPTION_KEY": "k" * 40}).production
+    with pytest.raises(SettingsError, match="MFA_ENCRYPTION_KEY"):
+        load_settings({"APP_ENV": "production", "MFA_ENCRYPTION_KEY": secret})
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 
 import pytest
@@ -110,10 +111,12 @@ def test_ipv6_clients_are_counted_per_64_and_mapped_ipv4_as_ipv4(make_core):
 
 def test_hashing_gate_refuses_at_once_beyond_its_queue_and_per_client_share():
     shared = HashingGate(3, max_wait=0.2, per_client=2)
-    with shared.slot("a"), shared.slot("a"), pytest.raises(HasherBusy) as busy, \
-            shared.slot("a"):
+    with shared.admit("a"), shared.admit("a"), pytest.raises(HasherBusy) as busy, \
+            shared.admit("a"):
         pass
     assert busy.value.this_client and busy.value.retry_after == 1
+    with shared.admit("a"), shared.admit("b"):
+        pass  # the shares are per client, and given back
     gate = HashingGate(1, max_wait=0.2, per_client=2)
     release = threading.Event()
 
@@ -123,6 +126,7 @@ def test_hashing_gate_refuses_at_once_beyond_its_queue_and_per_client_share():
 
     holder = threading.Thread(target=hold)
     holder.start()
+    time.sleep(0.05)
     try:
         # The one slot stays taken: the wait is bounded.
         with pytest.raises(HasherBusy) as waited, gate.slot("c"):
@@ -133,6 +137,32 @@ def test_hashing_gate_refuses_at_once_beyond_its_queue_and_per_client_share():
         holder.join()
     with gate.slot("c"):
         pass  # free again
+
+
+def test_a_free_slot_goes_to_the_client_served_least_recently():
+    gate, order, lock = HashingGate(1, max_wait=5), [], threading.Lock()
+    release = threading.Event()
+
+    def hash_for(client: str, hold: bool = False) -> None:
+        with gate.slot(client):
+            with lock:
+                order.append(client)
+            if hold:
+                release.wait(5)
+
+    first = threading.Thread(target=hash_for, args=("flood", True))
+    first.start()
+    time.sleep(0.05)
+    queued = [threading.Thread(target=hash_for, args=("flood",))]  # arrives first
+    queued[0].start()
+    time.sleep(0.05)
+    queued.append(threading.Thread(target=hash_for, args=("legit",)))
+    queued[1].start()
+    time.sleep(0.05)
+    release.set()
+    for t in [first, *queued]:
+        t.join(timeout=10)
+    assert order == ["flood", "legit", "flood"]  # not first come, first served
 
 
 def test_a_flood_from_one_address_leaves_others_a_place_in_the_queue(make_core):

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import functools
+from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from auth_utils import Outcome, client_ip, safe_next_url
+from auth_utils import Outcome, Result, blank_session_cookie, client_ip, safe_next_url
 from auth_utils import session_cookie as make_session_cookie
 from auth_utils.http import is_form_submission, status_of
 from landing.auth import validation_of
 from landing.pages import templates
 
-__all__ = ["healthz", "home", "login", "signup"]
+__all__ = ["healthz", "home", "login", "signup", "verify"]
 
 
 def _next_url(request: Request, value: str | None = None) -> str:
@@ -72,13 +73,10 @@ async def _auth_form(request: Request, template: str, action: str) -> Response:
     )
     # The core's hashing gate bounds argon2 and refuses at once when it is saturated.
     outcome: Outcome = await run_in_threadpool(call)
+    if outcome.result is Result.SECOND_FACTOR:  # the password opened a pending session
+        return _with_session(request, outcome, _verify_url(next_value))
     if outcome.ok:
-        response = RedirectResponse(_next_url(request, next_value), status_code=303)
-        cookie = make_session_cookie(
-            outcome.token, outcome.session.expires_at, core.cookie, core.sessions.clock(),
-        )
-        response.headers.append("set-cookie", cookie.serialize())
-        return response
+        return _with_session(request, outcome, _next_url(request, next_value))
     headers = {"Retry-After": str(outcome.retry_after)} if outcome.retry_after else None
     shown_username = outcome.username if "\x00" not in outcome.username else ""
     return templates.TemplateResponse(
@@ -87,6 +85,56 @@ async def _auth_form(request: Request, template: str, action: str) -> Response:
          "username": shown_username[:64], "next": next_value[:2048]},
         status_code=status_of(outcome), headers=headers,
     )
+
+
+def _verify_url(next_value: str) -> str:
+    return f"/login/verify?{urlencode({'next': next_value[:2048]})}" if next_value \
+        else "/login/verify"
+
+
+def _with_session(request: Request, outcome: Outcome, location: str) -> Response:
+    """303 to `location` with the outcome's new session cookie."""
+    core = request.app.state.core
+    response = RedirectResponse(location, status_code=303)
+    cookie = make_session_cookie(outcome.token, outcome.session.expires_at, core.cookie,
+                                 core.sessions.clock())
+    response.headers.append("set-cookie", cookie.serialize())
+    return response
+
+
+async def verify(request: Request) -> Response:
+    """The second factor for a pending log-in: a code from the app or a recovery code."""
+    next_param = request.query_params.get("next", "")
+    validation = validation_of(request.scope)
+    if validation is None or not validation.pending:  # nothing to verify (any more)
+        if redirect := _redirect_logged_in(request, next_param):
+            return redirect
+        login_url = "/login" + (f"?{urlencode({'next': next_param[:2048]})}"
+                                if next_param else "")
+        return RedirectResponse(login_url, status_code=303)
+    if not is_form_submission(request.method):
+        return templates.TemplateResponse(request, "verify.html", {"next": next_param[:2048]})
+    form = await request.form(max_files=0, max_fields=10)
+    next_value = _field(form, "next") or next_param
+    core = request.app.state.core
+    ip = client_ip(request.client.host if request.client else None,
+                   request.headers.get("x-forwarded-for"), core.settings.trusted_proxies)
+    outcome: Outcome = await run_in_threadpool(functools.partial(
+        core.accounts.verify_second_factor, validation.session, validation.user,
+        _field(form, "code"), ip=ip, user_agent=request.headers.get("user-agent", "")))
+    if outcome.ok:
+        return _with_session(request, outcome, _next_url(request, next_value))
+    headers = {"Retry-After": str(outcome.retry_after)} if outcome.retry_after else {}
+    if outcome.result is Result.ENDED:  # back to the password, without the pending cookie
+        response = templates.TemplateResponse(
+            request, "login.html", {"error": outcome.message, "username": outcome.username,
+                                    "next": next_value[:2048]}, status_code=400)
+        response.headers.append("set-cookie", blank_session_cookie(core.cookie).serialize())
+        return response
+    return templates.TemplateResponse(
+        request, "verify.html", {"error": outcome.message, "error_field": outcome.field,
+                                 "next": next_value[:2048]},
+        status_code=status_of(outcome), headers=headers)
 
 
 async def signup(request: Request) -> Response:

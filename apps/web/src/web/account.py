@@ -7,11 +7,12 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_POST, require_safe
 
-from auth_utils import Outcome, SessionUser, blank_session_cookie, client_ip
+from auth_utils import Outcome, Result, SessionUser, blank_session_cookie, client_ip
 from auth_utils.http import status_of
 from web import services
 from web.agents import describe_user_agent
 from web.errors import apply_cookie
+from web.security import reauth_redirect
 
 __all__ = ["account", "change_password", "revoke_others", "revoke_session"]
 
@@ -19,6 +20,7 @@ NOTICES = {
     "password": "Your password was changed. Every other session was logged out.",
     "revoked": "That session was logged out.",
     "others": "Every other session was logged out.",
+    "confirmed": "Thanks: you can make changes for ten minutes.",
 }
 
 
@@ -28,11 +30,13 @@ def _render(request: HttpRequest, outcome: Outcome | None = None, status: int = 
     current = request.auth_session.id
     sessions = [
         {"id": s.id, "browser": describe_user_agent(s.user_agent), "ip": s.ip or "unknown",
-         "created_at": s.created_at, "last_seen_at": s.last_seen_at, "current": s.id == current}
+         "created_at": s.created_at, "last_seen_at": s.last_seen_at, "current": s.id == current,
+         "pending": s.pending}
         for s in svc.sessions.list_user_sessions(request.user.id)
     ]
     response = render(request, "account.html", {
         "sessions": sessions,
+        "second_factor": svc.accounts.second_factors.enabled(request.user.id),
         "notice": NOTICES.get(request.GET.get("done", "")),
         "error": outcome.message if outcome else None,
         "error_field": outcome.field if outcome else None,
@@ -78,8 +82,10 @@ def change_password(request: HttpRequest) -> HttpResponse:
         SessionUser(request.user.id, request.user.username),
         request.POST.get("current_password", ""),
         request.POST.get("new_password", ""), request.POST.get("confirm_password", ""),
-        ip=ip, keep_session_id=request.auth_session.id,
+        ip=ip, keep_session_id=request.auth_session.id, session=request.auth_session,
     )
+    if outcome.result is Result.REAUTH:
+        return reauth_redirect("/account")
     if outcome.ok:
         return HttpResponseRedirect("/account?done=password", status=303)
     return _render(request, outcome, status_of(outcome))

@@ -1,45 +1,36 @@
-"""Django glue applying auth_utils: `request.user` from the shared cookie, refusals before
-any view (foreign origin, oversized body), the headers after, the 503 page."""
+"""Django glue applying auth_utils' decisions (auth_utils.http) with Django's API."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 
-from django.contrib.auth.middleware import AuthenticationMiddleware
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.middleware import AuthenticationMiddleware, LoginRequiredMiddleware
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
-from auth_utils.http import (
-    body_refusal,
-    cookie_after,
-    database_unavailable,
-    origin_refusal,
-    security_headers,
-    skips_authentication,
-)
+from auth_utils import http
 from web import services
 from web.errors import apply_cookie, render_error
 from web.users import AnonymousUser, AuthenticatedUser
 
-__all__ = ["AuthGlueMiddleware", "SessionAuthMiddleware"]
+__all__ = ["AuthGlueMiddleware", "LoginRequired", "SessionAuthMiddleware"]
 
 log = logging.getLogger("web")
 
 
 class SessionAuthMiddleware(AuthenticationMiddleware):
-    """Django's AuthenticationMiddleware with the user taken from the shared session
-    cookie (and only the cookie); keeps auth.E013 and LoginRequiredMiddleware happy."""
+    """`request.user` from the shared session cookie (and only the cookie)."""
 
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
         core = services.get()
         token = request.COOKIES.get(core.cookie.name)
         request.user, request.auth_session, request.auth_validation = AnonymousUser(), None, None
-        if token is None or skips_authentication(request.path):
+        if token is None or http.skips_authentication(request.path):
             return None
         try:
             validation = core.sessions.validate_session_token(token)
         except core.storage.Unavailable:
-            return render_error(request, database_unavailable())
+            return render_error(request, http.database_unavailable())
         request.auth_validation = validation
         if validation.valid:
             request.user = AuthenticatedUser(validation.user)
@@ -48,11 +39,22 @@ class SessionAuthMiddleware(AuthenticationMiddleware):
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         core = services.get()
-        if core.cookie.name not in response.cookies and (cookie := cookie_after(
-                getattr(request, "auth_validation", None), request.COOKIES.get(core.cookie.name),
-                core.cookie, core.sessions.clock())):
+        cookie = http.cookie_after(getattr(request, "auth_validation", None), request.COOKIES.get(
+            core.cookie.name), core.cookie, core.sessions.clock())
+        if cookie and core.cookie.name not in response.cookies:
             apply_cookie(response, cookie)
         return response
+
+
+class LoginRequired(LoginRequiredMiddleware):
+    """A visitor with a pending log-in goes to the code page, not the password form."""
+
+    def handle_no_permission(self, request: HttpRequest, view_func: Callable) -> HttpResponse:
+        validation = getattr(request, "auth_validation", None)
+        if validation is not None and validation.pending:
+            return HttpResponseRedirect(http.verify_url(
+                services.get().settings, request.build_absolute_uri()))
+        return super().handle_no_permission(request, view_func)
 
 
 class AuthGlueMiddleware:
@@ -60,10 +62,10 @@ class AuthGlueMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self.headers = security_headers(services.get().settings)
+        self.headers = http.security_headers(services.get().settings)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        refusal = body_refusal(request.META.get("CONTENT_LENGTH")) or origin_refusal(
+        refusal = http.body_refusal(request.META.get("CONTENT_LENGTH")) or http.origin_refusal(
             request.method or "GET", request.headers.get("Origin"),
             request.headers.get("Referer"), services.get().settings.allowed_origins)
         response = render_error(request, refusal) if refusal else self.get_response(request)
@@ -77,5 +79,5 @@ class AuthGlueMiddleware:
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
         if isinstance(exc, services.get().storage.Unavailable):
             log.warning("database unavailable: %s", exc)
-            return render_error(request, database_unavailable())
+            return render_error(request, http.database_unavailable())
         return None

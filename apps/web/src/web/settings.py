@@ -45,7 +45,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "web.middleware.SessionAuthMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "web.middleware.LoginRequired",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from web import account, views
+from web import account, security, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -8,6 +8,15 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("account", account.account, name="account"),
     path("account/password", account.change_password, name="change-password"),
+    path("account/security", security.security, name="security"),
+    path("account/security/totp", security.totp_start, name="totp-start"),
+    path("account/security/totp/confirm", security.totp_confirm, name="totp-confirm"),
+    path("account/security/totp/disable", security.totp_disable, name="totp-disable"),
+    path("account/security/recovery-codes", security.recovery_regenerate,
+         name="recovery-regenerate"),
+    path("account/security/recovery-codes.txt", security.recovery_download,
+         name="recovery-download"),
+    path("account/confirm", security.confirm_identity, name="confirm-identity"),
     path("account/sessions/revoke-others", account.revoke_others, name="revoke-others"),
     path("account/sessions/<str:session_id>/revoke", account.revoke_session,
          name="revoke-session"),

@@ -5,6 +5,7 @@ Each returns an `Outcome` value the app turns into a status code and a page.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -18,6 +19,7 @@ from auth_utils.passwords import (
     verify_dummy,
     verify_password,
 )
+from auth_utils.second_factor import Check, SecondFactors
 from auth_utils.sessions import Session, SessionManager, SessionUser
 from auth_utils.storage import StoredUser, UserStore
 from auth_utils.throttling import Attempt, Throttler
@@ -28,6 +30,9 @@ __all__ = ["INCORRECT", "Accounts", "Outcome", "Result"]
 INCORRECT = "Incorrect username or password"
 THROTTLED = "Too many attempts. Please wait a while and try again."
 BUSY = "We are checking a lot of passwords right now. Please try again in a moment."
+WRONG_CODE = "That code is not right. Enter the current code from your app, or a recovery code."
+TOO_MANY_CODES = "Too many wrong codes. Please log in again."
+PENDING_MAX_FAILURES = 5  # wrong codes before a pending log-in ends
 PASSWORD_INPUT_MAX = 1024  # longer is refused before hashing (argon2 cost grows with it)
 
 
@@ -38,6 +43,9 @@ class Result(Enum):
     TAKEN = "taken"  # 409
     THROTTLED = "throttled"  # 429
     BUSY = "busy"  # 503: the password hasher's queue is full
+    SECOND_FACTOR = "second_factor"  # password right; now the code (pending session)
+    ENDED = "ended"  # 400: the pending log-in ended (too many wrong codes, expired)
+    REAUTH = "reauth"  # the change needs the password (+ code) entered again first
 
 
 @dataclass(frozen=True)
@@ -68,15 +76,26 @@ def _busy(busy: HasherBusy, username: str) -> Outcome:
 
 class Accounts:
     def __init__(self, settings: Settings, sessions: SessionManager, users: UserStore,
-                 throttler: Throttler, gate: HashingGate | None = None) -> None:
+                 throttler: Throttler, second_factors: SecondFactors,
+                 gate: HashingGate | None = None) -> None:
         self.settings = settings
         self.sessions = sessions
         self.users = users
         self.throttler = throttler
+        self.second_factors = second_factors
         self.gate = gate or HashingGate()
 
     def _client(self, ip: str) -> str:
         return throttle_bucket(ip, self.settings.throttle_ipv6_prefix)
+
+    def _admitted(self, ip: str, username: str, flow: Callable[[], Outcome]) -> Outcome:
+        """Run a flow that checks a password only while this client has fewer than its
+        share in progress (an in-memory check, before any database round trip)."""
+        try:
+            with self.gate.admit(self._client(ip)):
+                return flow()
+        except HasherBusy as busy:
+            return _busy(busy, username)
 
     def _verify(self, password_hash: str | None, password: str, ip: str) -> PasswordCheck:
         """One argon2 verify through the gate (a dummy one for a user that does not
@@ -87,17 +106,18 @@ class Accounts:
             return verify_password(password_hash, password[:PASSWORD_INPUT_MAX])
 
     def _start_session(
-        self, user: StoredUser, *, ip: str, user_agent: str, previous_session_id: str | None
+        self, user: StoredUser | SessionUser, *, ip: str, user_agent: str,
+        previous_session_id: str | None, pending: bool = False,
     ) -> Outcome:
         # A fresh token every time (no fixation); the session the request came with ends
         # (ASVS 5.0 V7.2.4).
         if previous_session_id:
             self.sessions.invalidate_session(previous_session_id)
         token, session = self.sessions.create_session(
-            user.id, user.username, user_agent=user_agent, ip=ip
+            user.id, user.username, user_agent=user_agent, ip=ip, pending=pending
         )
-        return Outcome(Result.OK, username=user.username, token=token, session=session,
-                       user=SessionUser(user.id, user.username))
+        return Outcome(Result.SECOND_FACTOR if pending else Result.OK, username=user.username,
+                       token=token, session=session, user=SessionUser(user.id, user.username))
 
     def register(self, raw_username: str, password: str, *, ip: str = "operator") -> Outcome:
         """Validate and store a new user (no session, no throttling): sign-up's core,
@@ -120,6 +140,14 @@ class Accounts:
     def sign_up(
         self, raw_username: str, password: str, *, ip: str, user_agent: str = "",
         previous_session_id: str | None = None,
+    ) -> Outcome:
+        return self._admitted(ip, normalize_username(raw_username)[:64], lambda: self._sign_up(
+            raw_username, password, ip=ip, user_agent=user_agent,
+            previous_session_id=previous_session_id))
+
+    def _sign_up(
+        self, raw_username: str, password: str, *, ip: str, user_agent: str,
+        previous_session_id: str | None,
     ) -> Outcome:
         username = normalize_username(raw_username)
         if message := validate_username(username):
@@ -144,6 +172,14 @@ class Accounts:
         self, raw_username: str, password: str, *, ip: str, user_agent: str = "",
         previous_session_id: str | None = None,
     ) -> Outcome:
+        return self._admitted(ip, normalize_username(raw_username)[:64], lambda: self._log_in(
+            raw_username, password, ip=ip, user_agent=user_agent,
+            previous_session_id=previous_session_id))
+
+    def _log_in(
+        self, raw_username: str, password: str, *, ip: str, user_agent: str,
+        previous_session_id: str | None,
+    ) -> Outcome:
         username = normalize_username(raw_username)
         if not username or not password:
             return Outcome(Result.INVALID, "Enter your username and password.", None, username)
@@ -165,8 +201,94 @@ class Accounts:
         self.throttler.login_succeeded(attempt)
         if check.needs_rehash:  # made with older parameters: upgrade it now
             self.users.set_password_hash(user.id, hash_password(password))
+        # With a second factor, the password only opens a pending session: both apps
+        # treat it as logged out until the code is given (`verify_second_factor`).
         return self._start_session(user, ip=ip, user_agent=user_agent,
-                                   previous_session_id=previous_session_id)
+                                   previous_session_id=previous_session_id,
+                                   pending=self.second_factors.enabled(user.id))
+
+    def verify_second_factor(self, pending: Session, user: SessionUser, code: str, *,
+                             ip: str, user_agent: str = "") -> Outcome:
+        """The code (or a recovery code) for a pending log-in: a new, logged-in session
+        replaces the pending one. Wrong codes are throttled per user (all processes) and
+        end the pending log-in after five."""
+        if not pending.pending:
+            return Outcome(Result.ENDED, TOO_MANY_CODES, None, user.username)
+        window = self.settings.login_window_seconds
+        now = self.sessions.clock()
+        per_user, ends = self.throttler.counters.hit(f"mfa-user:{user.id}", window, now)
+        if per_user > self.settings.mfa_max_failures_per_user and self.throttler.enabled:
+            retry = max(1, int((ends - now).total_seconds() + 0.999))
+            return Outcome(Result.THROTTLED, THROTTLED, "code", user.username,
+                           retry_after=retry)
+        check = self.second_factors.check(user.id, code[:128])
+        if check is Check.WRONG:
+            tries, _ = self.throttler.counters.hit(f"mfa-pending:{pending.id}", window, now)
+            if tries >= PENDING_MAX_FAILURES:
+                self.sessions.invalidate_session(pending.id)
+                return Outcome(Result.ENDED, TOO_MANY_CODES, None, user.username)
+            return Outcome(Result.INCORRECT, WRONG_CODE, "code", user.username)
+        self.throttler.counters.hit(f"mfa-user:{user.id}", window, now, -1)
+        return self._start_session(user, ip=ip, user_agent=user_agent,
+                                   previous_session_id=pending.id)
+
+    def reauthenticate(self, session: Session, user: SessionUser, password: str, code: str,
+                       *, ip: str) -> Outcome:
+        """Enter the password (and the second factor, when on) again: the session may
+        make sensitive changes for the next ten minutes."""
+        return self._admitted(ip, user.username, lambda: self._reauthenticate(
+            session, user, password, code, ip=ip))
+
+    def _reauthenticate(self, session: Session, user: SessionUser, password: str, code: str,
+                        *, ip: str) -> Outcome:
+        attempt = self.throttler.begin_login(user.username, ip)
+        if not attempt.allowed:
+            return _throttled(attempt, user.username)
+        record = self.users.by_id(user.id)
+        try:
+            check = self._verify(record.password_hash if record else None, password, ip)
+        except HasherBusy as busy:
+            self.throttler.refund(attempt)
+            return _busy(busy, user.username)
+        if record is None or not check.ok:
+            return Outcome(Result.INCORRECT, "Your password is incorrect.", "password",
+                           user.username)
+        self.throttler.login_succeeded(attempt)
+        if self.second_factors.enabled(user.id):
+            now, window = self.sessions.clock(), self.settings.login_window_seconds
+            tries, ends = self.throttler.counters.hit(f"mfa-user:{user.id}", window, now)
+            if tries > self.settings.mfa_max_failures_per_user and self.throttler.enabled:
+                return Outcome(Result.THROTTLED, THROTTLED, "code", user.username,
+                               retry_after=max(1, int((ends - now).total_seconds() + 0.999)))
+            if self.second_factors.check(user.id, code[:128]) is Check.WRONG:
+                return Outcome(Result.INCORRECT, WRONG_CODE, "code", user.username)
+            self.throttler.counters.hit(f"mfa-user:{user.id}", window, now, -1)
+        self.sessions.mark_verified(session.id)
+        return Outcome(Result.OK, username=user.username, user=user)
+
+    def _sudo(self, session: Session, user: SessionUser) -> Outcome | None:
+        if self.sessions.recently_verified(session):
+            return None
+        return Outcome(Result.REAUTH, "Enter your password again to make this change.",
+                       None, user.username)
+
+    def disable_second_factor(self, session: Session, user: SessionUser) -> Outcome:
+        """Turn the second factor off (sudo) and end every other session."""
+        if refused := self._sudo(session, user):
+            return refused
+        self.second_factors.disable(user.id)
+        self.sessions.invalidate_user_sessions(user.id, keep=session.id)
+        return Outcome(Result.OK, username=user.username, user=user)
+
+    def regenerate_recovery_codes(self, session: Session, user: SessionUser
+                                  ) -> tuple[Outcome, list[str]]:
+        if refused := self._sudo(session, user):
+            return refused, []
+        codes = self.second_factors.regenerate(user.id)
+        if codes is None:
+            return Outcome(Result.INVALID, "The second factor is off.", None,
+                           user.username), []
+        return Outcome(Result.OK, username=user.username, user=user), codes
 
     def log_out(self, session_id: str | None) -> None:
         if session_id:
@@ -185,10 +307,19 @@ class Accounts:
 
     def change_password(
         self, user: SessionUser, current: str, new: str, confirm: str, *, ip: str,
-        keep_session_id: str,
+        keep_session_id: str, session: Session | None = None,
     ) -> Outcome:
         """Check the current password (throttled like log-in), store the new one and end
-        every other session of the user; the current one keeps working."""
+        every other session of the user; the current one keeps working. With a second
+        factor on, the session must also have been verified in the last ten minutes."""
+        if session is not None and self.second_factors.enabled(user.id) and (
+                refused := self._sudo(session, user)):
+            return refused
+        return self._admitted(ip, user.username, lambda: self._change_password(
+            user, current, new, confirm, ip=ip, keep_session_id=keep_session_id))
+
+    def _change_password(self, user: SessionUser, current: str, new: str, confirm: str, *,
+                         ip: str, keep_session_id: str) -> Outcome:
         attempt = self.throttler.begin_login(user.username, ip)
         if not attempt.allowed:
             return _throttled(attempt, user.username)

@@ -85,6 +85,28 @@ def revoke(core: AuthCore, args: argparse.Namespace) -> None:
           f"{user.username}")
 
 
+def mfa_reset(core: AuthCore, args: argparse.Namespace) -> None:
+    """For a user who lost both the phone and the recovery codes: after checking who
+    they are by other means, turn the second factor off and end every session."""
+    user = _user(core, args.username)
+    if not core.accounts.second_factors.enabled(user.id) and \
+            core.accounts.second_factors.store.get(user.id) is None:
+        raise CommandError(f"{user.username} has no second factor")
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise CommandError("confirm with --yes (no terminal to ask)")
+        try:
+            answer = input(f"Turn off the second factor of {user.username} and end all "
+                           "their sessions? Type the username to confirm: ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() != user.username:
+            raise CommandError("not confirmed; nothing changed")
+    core.accounts.second_factors.disable(user.id)
+    ended = core.sessions.invalidate_user_sessions(user.id)
+    print(f"second factor of {user.username} turned off; {ended} session(s) ended")
+
+
 def purge_expired(core: AuthCore, args: argparse.Namespace) -> None:
     print(f"deleted {core.sessions.delete_expired_sessions()} expired session(s)")
 
@@ -127,6 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--limit", type=_positive, default=1000, help="at most this many (default 1000)")
     add("sessions", sessions, "list a user's active sessions").add_argument("username")
     add("revoke", revoke, "end every session of a user").add_argument("username")
+    p = add("mfa-reset", mfa_reset,
+            "turn a user's second factor off and end their sessions (lost phone and codes)")
+    p.add_argument("username")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     add("purge-expired", purge_expired, "delete expired sessions now (TTL does it too)")
     add("stats", stats, "count users and sessions")
     return parser

@@ -58,6 +58,9 @@ class Settings:
     session_cache_max_lag: float = 0.3
     throttle_ipv6_prefix: int = 64  # IPv6 clients are counted per network of this size
     hashing_max_per_client: int = 2  # password checks one IP bucket may have in flight
+    # Seals TOTP secrets at rest (a dev value in .env; production refuses it).
+    mfa_encryption_key: str = f"{DEV_SECRET_MARKER}-mfa-key-only-for-local-development"
+    mfa_max_failures_per_user: int = 10  # wrong second-factor codes per user per window
     login_window_seconds: int = 15 * 60
     signup_window_seconds: int = 60 * 60
 
@@ -188,4 +191,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         session_cache_max_lag=_int(env, "SESSION_CACHE_MAX_LAG_MS", 300) / 1000,
         throttle_ipv6_prefix=_prefix(env),
         hashing_max_per_client=_int(env, "HASHING_MAX_PER_CLIENT", 2),
+        mfa_encryption_key=require_secret(
+            "MFA_ENCRYPTION_KEY", production=app_env == "production", environ=env),
+        mfa_max_failures_per_user=_int(env, "MFA_MAX_FAILURES_PER_USER", 10),
     )

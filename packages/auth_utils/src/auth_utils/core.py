@@ -12,6 +12,7 @@ from auth_utils.clock import Clock, utc_now
 from auth_utils.config import Settings
 from auth_utils.cookies import CookieSettings
 from auth_utils.passwords import HashingGate
+from auth_utils.second_factor import SecondFactors, SecretBox
 from auth_utils.session_cache import CachedSessionStore
 from auth_utils.sessions import SessionManager
 from auth_utils.storage import SessionStore, Storage
@@ -76,5 +77,7 @@ def build_core(settings: Settings, *, storage: Storage | None = None,
     sessions = SessionManager(store, clock=clock)
     throttler = Throttler(settings, storage.counters, clock=clock, enabled=throttling)
     gate = HashingGate(per_client=settings.hashing_max_per_client)
-    accounts = Accounts(settings, sessions, storage.users, throttler, gate)
+    factors = SecondFactors(storage.second_factors, SecretBox(settings.mfa_encryption_key),
+                            clock=clock)
+    accounts = Accounts(settings, sessions, storage.users, throttler, factors, gate)
     return AuthCore(settings, storage, sessions, accounts, CookieSettings.from_settings(settings))

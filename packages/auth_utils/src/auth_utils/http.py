@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlencode
 
 from auth_utils.accounts import Outcome, Result
 from auth_utils.config import Settings
@@ -31,6 +32,7 @@ __all__ = [
     "security_headers",
     "skips_authentication",
     "status_of",
+    "verify_url",
 ]
 
 MAX_BODY_BYTES = 64 * 1024
@@ -65,7 +67,8 @@ BAD_SESSION = "Your session could not be read."
 CSRF_FAILED = ("This form has expired or was not sent from our site. "
                "Go back, reload the page and try again.")
 STATUS = {Result.INVALID: 400, Result.INCORRECT: 400, Result.TAKEN: 409,
-          Result.THROTTLED: 429, Result.BUSY: 503, Result.OK: 200}
+          Result.THROTTLED: 429, Result.BUSY: 503, Result.OK: 200, Result.SECOND_FACTOR: 303,
+          Result.ENDED: 400, Result.REAUTH: 403}
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,12 @@ def cookie_after(validation: SessionValidation | None, token: str | None,
     if validation.session.fresh and token:
         return session_cookie(token, validation.session.expires_at, cookie, now)
     return None
+
+
+def verify_url(settings: Settings, next_url: str = "") -> str:
+    """The landing app's second-factor page, where a pending log-in continues."""
+    query = f"?{urlencode({'next': next_url[:2048]})}" if next_url else ""
+    return f"{settings.landing_url}/login/verify{query}"
 
 
 def status_of(outcome: Outcome) -> int:

@@ -16,6 +16,7 @@ from pymongo.errors import ConfigurationError
 import db_utils
 from auth_utils.config import SettingsError
 from auth_utils.storage import Evict, FeedUnsupported, Flush, Invalidation
+from db_utils import second_factors as factor_queries
 from db_utils import sessions as session_queries
 from db_utils import throttles as counter_queries
 from db_utils import users as user_queries
@@ -43,9 +44,10 @@ class MongoSessionStore:
         return None  # no cache here: see auth_utils.session_cache
 
     def refresh(self, session_id: str, *, last_seen_at: datetime,
-                expires_at: datetime | None = None) -> None:
-        session_queries.update_session(
-            self._db(), session_id, last_seen_at=last_seen_at, expires_at=expires_at)
+                expires_at: datetime | None = None,
+                verified_at: datetime | None = None) -> None:
+        session_queries.update_session(self._db(), session_id, last_seen_at=last_seen_at,
+                                       expires_at=expires_at, verified_at=verified_at)
 
     def delete(self, session_id: str, *, revoke: bool = True) -> bool:
         return session_queries.delete_session(self._db(), session_id)
@@ -91,6 +93,32 @@ class MongoUserStore:
 
     def count(self) -> int:
         return user_queries.count_users(self._db())
+
+
+class MongoSecondFactorStore:
+    def __init__(self, database: DatabaseSource) -> None:
+        self._db = database
+
+    def get(self, user_id: str) -> db_utils.SecondFactorRecord | None:
+        return factor_queries.get_second_factor(self._db(), user_id)
+
+    def save_pending(self, user_id: str, sealed_secret: str, now: datetime) -> bool:
+        return factor_queries.save_pending_second_factor(self._db(), user_id, sealed_secret, now)
+
+    def use_step(self, user_id: str, step: int) -> bool:
+        return factor_queries.use_time_step(self._db(), user_id, step)
+
+    def enable(self, user_id: str, recovery_hashes: list[str]) -> bool:
+        return factor_queries.enable_second_factor(self._db(), user_id, recovery_hashes)
+
+    def use_recovery(self, user_id: str, code_hash: str) -> bool:
+        return factor_queries.use_recovery_code(self._db(), user_id, code_hash)
+
+    def set_recovery(self, user_id: str, recovery_hashes: list[str]) -> bool:
+        return factor_queries.set_recovery_codes(self._db(), user_id, recovery_hashes)
+
+    def delete(self, user_id: str) -> bool:
+        return factor_queries.delete_second_factor(self._db(), user_id)
 
 
 class MongoCounterStore:
@@ -146,6 +174,7 @@ class MongoStorage:
         self.sessions = MongoSessionStore(source)
         self.users = MongoUserStore(source)
         self.counters = MongoCounterStore(source)
+        self.second_factors = MongoSecondFactorStore(source)
         self.invalidations = MongoInvalidationFeed(database.name if database is not None
                                                    else None)
 

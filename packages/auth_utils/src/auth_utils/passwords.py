@@ -9,6 +9,7 @@ import math
 import os
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -73,13 +74,15 @@ HASH_SECONDS = 0.04  # one argon2id verify at OWASP's parameters, measured on 2 
 
 
 class HashingGate:
-    """A bounded queue in front of argon2 (19 MiB and ~35 ms of CPU each).
+    """A bounded, fair queue in front of argon2 (19 MiB and ~35 ms of CPU each).
 
-    At most `concurrency` hashes run at once (half the cores, so page views and health
-    checks keep a core), at most `max_wait` seconds' worth wait, and one client (an IP
-    bucket) may have at most `per_client` checks running or waiting: a flood from one
-    address cannot fill the queue in front of everyone else. Anything beyond is refused
-    at once with HasherBusy.
+    `admit(client)` lets one client (an IP bucket) have at most `per_client` log-in flows
+    in progress in this process, checked in memory before any other work: a flood from
+    one address is refused at once without costing a database round trip or a hash.
+    `slot(client)` runs at most `concurrency` hashes at once (half the cores, so page views
+    and health checks keep a core), lets at most `max_wait` seconds' worth wait, and gives
+    a free slot to the waiting client served least recently, so the flood's own queue
+    never stands in front of anyone else. Beyond either bound: HasherBusy, at once.
     """
 
     def __init__(self, concurrency: int | None = None, *, max_wait: float = 2.0,
@@ -88,32 +91,52 @@ class HashingGate:
         self.max_wait = max_wait
         self.per_client = per_client
         self.max_waiting = max(1, int(self.concurrency * max_wait / HASH_SECONDS))
-        self._slots = threading.BoundedSemaphore(self.concurrency)
-        self._lock = threading.Lock()
-        self._waiting = 0
+        self._cond = threading.Condition()
+        self._running = 0
+        self._waiting: list[tuple[str, object]] = []  # (client, ticket), in arrival order
+        self._served: dict[str, float] = {}  # client -> when its last hash began
         self._clients: collections.Counter[str] = collections.Counter()
 
     @contextlib.contextmanager
-    def slot(self, client: str) -> Iterator[None]:
-        with self._lock:
+    def admit(self, client: str) -> Iterator[None]:
+        with self._cond:
             if self._clients[client] >= self.per_client:
                 raise HasherBusy(1, this_client=True)
-            if self._waiting >= self.max_waiting:
-                raise HasherBusy(math.ceil(self.max_wait), this_client=False)
             self._clients[client] += 1
-            self._waiting += 1
         try:
-            acquired = self._slots.acquire(timeout=self.max_wait)
-            with self._lock:
-                self._waiting -= 1
-            if not acquired:
-                raise HasherBusy(math.ceil(self.max_wait), this_client=False)
-            try:
-                yield
-            finally:
-                self._slots.release()
+            yield
         finally:
-            with self._lock:
+            with self._cond:
                 self._clients[client] -= 1
                 if self._clients[client] <= 0:
                     del self._clients[client]
+
+    def _next(self) -> object:
+        """The ticket of the waiting client served least recently (arrival breaks ties)."""
+        return min(self._waiting, key=lambda w: self._served.get(w[0], -math.inf))[1]
+
+    @contextlib.contextmanager
+    def slot(self, client: str) -> Iterator[None]:
+        ticket = object()
+        with self._cond:
+            if len(self._waiting) >= self.max_waiting:
+                raise HasherBusy(math.ceil(self.max_wait), this_client=False)
+            self._waiting.append((client, ticket))
+            granted = self._cond.wait_for(
+                lambda: self._running < self.concurrency and self._next() is ticket,
+                timeout=self.max_wait)
+            self._waiting.remove((client, ticket))
+            if not granted:
+                self._cond.notify_all()
+                raise HasherBusy(math.ceil(self.max_wait), this_client=False)
+            self._running += 1
+            self._served[client] = time.monotonic()
+            if len(self._served) > 10 * self.max_waiting:  # forget long-gone clients
+                for old in sorted(self._served, key=self._served.get)[:len(self._served) // 2]:
+                    del self._served[old]
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._running -= 1
+                self._cond.notify_all()

@@ -107,8 +107,10 @@ class CachedSessionStore:
         return self.inner.insert(**fields)  # type: ignore[arg-type]
 
     def refresh(self, session_id: str, *, last_seen_at: datetime,
-                expires_at: datetime | None = None) -> None:
-        self.inner.refresh(session_id, last_seen_at=last_seen_at, expires_at=expires_at)
+                expires_at: datetime | None = None,
+                verified_at: datetime | None = None) -> None:
+        self.inner.refresh(session_id, last_seen_at=last_seen_at, expires_at=expires_at,
+                           verified_at=verified_at)
         self.evict(session_id)  # the next `get` caches the new times
 
     def delete(self, session_id: str, *, revoke: bool = True) -> bool:

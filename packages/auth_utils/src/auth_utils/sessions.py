@@ -31,6 +31,8 @@ class SessionPolicy:
     renew_when_less_than: timedelta = timedelta(days=15)
     last_seen_interval: timedelta = timedelta(minutes=5)
     max_per_user: int = 50  # a new session beyond this ends the oldest
+    pending_lifetime: timedelta = timedelta(minutes=10)  # to enter the second factor
+    reauth_window: timedelta = timedelta(minutes=10)  # "sudo mode" for sensitive changes
 
 
 class Verdict(enum.Enum):
@@ -47,6 +49,8 @@ def judge(record: StoredSession | None, now: datetime, policy: SessionPolicy) ->
         return Verdict.UNKNOWN
     if now >= record.expires_at:
         return Verdict.EXPIRED
+    if record.pending:  # ten minutes to give the second factor: never extended
+        return Verdict.VALID
     if record.expires_at - now < policy.renew_when_less_than:
         return Verdict.RENEW
     if now - record.last_seen_at >= policy.last_seen_interval:
@@ -70,6 +74,8 @@ class Session:
     user_agent: str = ""
     ip: str = ""
     fresh: bool = False  # True when just created or extended: the app re-sends the cookie
+    pending: bool = False  # the second factor is still to be given: not logged in
+    verified_at: datetime | None = None  # password (+ second factor) last entered
 
     @classmethod
     def of(cls, record: StoredSession, *, fresh: bool = False,
@@ -78,6 +84,7 @@ class Session:
         return cls(
             record.id, record.user_id, expires_at or record.expires_at, record.created_at,
             last_seen_at or record.last_seen_at, record.user_agent, record.ip, fresh,
+            record.pending, record.verified_at,
         )
 
 
@@ -88,7 +95,13 @@ class SessionValidation:
 
     @property
     def valid(self) -> bool:
-        return self.session is not None
+        """Logged in: a live session whose second factor (if any) was given."""
+        return self.session is not None and not self.session.pending
+
+    @property
+    def pending(self) -> bool:
+        """The password was right; the second factor is still to be given."""
+        return self.session is not None and self.session.pending
 
 
 INVALID = SessionValidation(None, None)
@@ -110,16 +123,19 @@ class SessionManager:
         self.policy = policy or SessionPolicy()
 
     def create_session(
-        self, user_id: str, username: str, *, user_agent: str = "", ip: str = ""
+        self, user_id: str, username: str, *, user_agent: str = "", ip: str = "",
+        pending: bool = False,
     ) -> tuple[str, Session]:
         """A new session; returns the token for the cookie and the stored session.
+        `pending`: the second factor is still to be given (ten minutes, not logged in).
         Beyond `policy.max_per_user` live sessions, the oldest end."""
         token = generate_session_token()
         now = self.clock()
+        lifetime = self.policy.pending_lifetime if pending else self.policy.lifetime
         record = self.store.insert(
             id=hash_token(token), user_id=user_id, username=username,
-            expires_at=now + self.policy.lifetime, created_at=now,
-            user_agent=user_agent[:512], ip=ip[:64],
+            expires_at=now + lifetime, created_at=now, user_agent=user_agent[:512],
+            ip=ip[:64], pending=pending, verified_at=None if pending else now,
         )
         self.store.trim_for_user(user_id, self.policy.max_per_user)
         return token, Session.of(record, fresh=True)
@@ -155,6 +171,16 @@ class SessionManager:
         if verdict is Verdict.TOUCH:
             self.store.refresh(session_id, last_seen_at=now)
         return _valid(record)
+
+    def mark_verified(self, session_id: str) -> None:
+        """The password (and second factor) were just entered again in this session."""
+        now = self.clock()
+        self.store.refresh(session_id, last_seen_at=now, verified_at=now)
+
+    def recently_verified(self, session: Session) -> bool:
+        """Within the re-authentication window ("sudo mode")."""
+        return session.verified_at is not None and \
+            self.clock() - session.verified_at < self.policy.reauth_window
 
     def invalidate_session(self, session_id: str) -> bool:
         return self.store.delete(session_id)

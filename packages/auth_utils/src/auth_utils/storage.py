@@ -21,8 +21,10 @@ __all__ = [
     "Flush",
     "Invalidation",
     "InvalidationFeed",
+    "SecondFactorStore",
     "SessionStore",
     "Storage",
+    "StoredSecondFactor",
     "StoredSession",
     "StoredUser",
     "UserStore",
@@ -46,6 +48,10 @@ class StoredSession(Protocol):
     def user_agent(self) -> str: ...
     @property
     def ip(self) -> str: ...
+    @property
+    def pending(self) -> bool: ...  # second factor still to be given
+    @property
+    def verified_at(self) -> datetime | None: ...  # password (+ factor) last entered
 
 
 class StoredUser(Protocol):
@@ -59,9 +65,21 @@ class StoredUser(Protocol):
     def created_at(self) -> datetime: ...
 
 
+class StoredSecondFactor(Protocol):
+    @property
+    def secret(self) -> str: ...  # sealed
+    @property
+    def enabled(self) -> bool: ...
+    @property
+    def last_step(self) -> int: ...
+    @property
+    def recovery(self) -> tuple[str, ...]: ...  # hashes of the unused recovery codes
+
+
 class SessionStore(Protocol):
     def insert(self, *, id: str, user_id: str, username: str, expires_at: datetime,
-               created_at: datetime, user_agent: str, ip: str) -> StoredSession: ...
+               created_at: datetime, user_agent: str, ip: str, pending: bool,
+               verified_at: datetime | None) -> StoredSession: ...
 
     def get(self, session_id: str) -> StoredSession | None:
         """The stored session, read from the primary (never from a cache)."""
@@ -70,8 +88,10 @@ class SessionStore(Protocol):
         """What is known without any I/O (a cache), else None: safe on an event loop."""
 
     def refresh(self, session_id: str, *, last_seen_at: datetime,
-                expires_at: datetime | None = None) -> None:
-        """Move last-seen (and the expiry, when given) forward; never backward."""
+                expires_at: datetime | None = None,
+                verified_at: datetime | None = None) -> None:
+        """Move last-seen (and the expiry or verification, when given) forward; never
+        backward."""
 
     def delete(self, session_id: str, *, revoke: bool = True) -> bool:
         """End a session; `revoke=False` for one that had expired anyway (nobody can be
@@ -104,6 +124,25 @@ class UserStore(Protocol):
     def list(self, limit: int) -> list[StoredUser]: ...
 
     def count(self) -> int: ...
+
+
+class SecondFactorStore(Protocol):
+    def get(self, user_id: str) -> StoredSecondFactor | None: ...
+
+    def save_pending(self, user_id: str, sealed_secret: str, now: datetime) -> bool:
+        """Start an enrolment (False while a second factor is on)."""
+
+    def use_step(self, user_id: str, step: int) -> bool:
+        """Atomically record `step` if it is later than any used before."""
+
+    def enable(self, user_id: str, recovery_hashes: list[str]) -> bool: ...
+
+    def use_recovery(self, user_id: str, code_hash: str) -> bool:
+        """Atomically remove one unused recovery code."""
+
+    def set_recovery(self, user_id: str, recovery_hashes: list[str]) -> bool: ...
+
+    def delete(self, user_id: str) -> bool: ...
 
 
 class CounterStore(Protocol):
@@ -147,6 +186,7 @@ class Storage(Protocol):
     sessions: SessionStore
     users: UserStore
     counters: CounterStore
+    second_factors: SecondFactorStore
     invalidations: InvalidationFeed
     # What the storage raises when it cannot answer now: apps show a 503 for it.
     Unavailable: type[Exception]

@@ -6,7 +6,7 @@ use and raises `DatabaseUnavailable` when MongoDB does not answer; `create_user`
 `UsernameTaken` when the unique index refuses.
 """
 
-from db_utils import sessions, throttles, users
+from db_utils import second_factors, sessions, throttles, users
 from db_utils.connection import (
     DEFAULT_MONGO_URI,
     connect,
@@ -19,7 +19,7 @@ from db_utils.connection import (
     new_client,
     ping,
 )
-from db_utils.documents import Session, Throttle, User
+from db_utils.documents import SecondFactor, Session, Throttle, User
 from db_utils.errors import (
     ChangeStreamUnsupported,
     DatabaseUnavailable,
@@ -27,13 +27,15 @@ from db_utils.errors import (
     StreamInvalidated,
     UsernameTaken,
 )
-from db_utils.records import SessionRecord, UserRecord
+from db_utils.records import SecondFactorRecord, SessionRecord, UserRecord
 
 __all__ = [
     "DEFAULT_MONGO_URI",
     "ChangeStreamUnsupported",
     "DatabaseUnavailable",
     "DbError",
+    "SecondFactor",
+    "SecondFactorRecord",
     "Session",
     "SessionRecord",
     "StreamInvalidated",
@@ -50,6 +52,7 @@ __all__ = [
     "get_database",
     "new_client",
     "ping",
+    "second_factors",
     "sessions",
     "throttles",
     "users",

@@ -9,9 +9,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from mongoengine import DateTimeField, Document, IntField, StringField
+from mongoengine import (
+    BooleanField,
+    DateTimeField,
+    Document,
+    IntField,
+    ListField,
+    StringField,
+)
 
-__all__ = ["ALL_DOCUMENTS", "Session", "Throttle", "User", "validated"]
+__all__ = [
+    "ALL_DOCUMENTS",
+    "SecondFactor",
+    "Session",
+    "Throttle",
+    "User",
+    "validated",
+]
 
 
 class User(Document):
@@ -36,6 +50,11 @@ class Session(Document):
     last_seen_at = DateTimeField(required=True)
     user_agent = StringField(default="", max_length=512)
     ip = StringField(default="", max_length=64)
+    # Password right, second factor not yet given: both apps treat it as logged out.
+    pending = BooleanField(default=False)
+    # When the password (and second factor) were last entered in this session: the
+    # sensitive changes need it within the last 10 minutes ("sudo mode").
+    verified_at = DateTimeField()
 
     meta = {
         "collection": "sessions",
@@ -62,7 +81,23 @@ class Throttle(Document):
     }
 
 
-ALL_DOCUMENTS: tuple[type[Document], ...] = (User, Session, Throttle)
+class SecondFactor(Document):
+    """A user's authenticator-app secret and recovery codes (one document per user)."""
+
+    id = StringField(primary_key=True)  # the user's id
+    # AES-GCM sealed (MFA_ENCRYPTION_KEY), bound to the user id: a dump alone is useless.
+    secret = StringField(required=True, max_length=512)
+    created_at = DateTimeField(required=True)
+    enabled = BooleanField(required=True, default=False)  # False while enrolling
+    # The last accepted time step: a code is never accepted twice (compare-and-set).
+    last_step = IntField(required=True, default=0)
+    # Keyed hashes (HMAC-SHA-256) of the unused recovery codes.
+    recovery = ListField(StringField(max_length=128), default=list)
+
+    meta = {"collection": "second_factors", "auto_create_index": False}
+
+
+ALL_DOCUMENTS: tuple[type[Document], ...] = (User, Session, Throttle, SecondFactor)
 
 
 def validated(document: type[Document], record: Any) -> dict[str, Any]:

@@ -10,13 +10,21 @@ import dataclasses
 from datetime import datetime
 from typing import Any
 
-from mongoengine import DateTimeField, Document, IntField, StringField
+from mongoengine import (
+    BooleanField,
+    DateTimeField,
+    Document,
+    IntField,
+    ListField,
+    StringField,
+)
 
-from db_utils.documents import Session, User
+from db_utils.documents import SecondFactor, Session, User
 
-__all__ = ["SessionRecord", "UserRecord", "record_type"]
+__all__ = ["SecondFactorRecord", "SessionRecord", "UserRecord", "record_type"]
 
-_TYPES = {StringField: str, DateTimeField: datetime, IntField: int}
+_TYPES = {StringField: str, DateTimeField: datetime, IntField: int, BooleanField: bool,
+          ListField: tuple}
 
 
 def record_type(document: type[Document], name: str) -> type:
@@ -24,13 +32,18 @@ def record_type(document: type[Document], name: str) -> type:
     specs: list[Any] = []
     for field_name, field in document._fields.items():
         spec: tuple = (field_name, _TYPES[type(field)])
-        if field.default is not None:
+        if isinstance(field, ListField):  # frozen records hold tuples
+            spec = (*spec, dataclasses.field(default=()))
+        elif field.default is not None:
             spec = (*spec, dataclasses.field(default=field.default))
+        elif not field.required and not field.primary_key:
+            spec = (*spec, dataclasses.field(default=None))
         specs.append(spec)
     db_names = {f: document._fields[f].db_field for f in document._fields}
 
     def from_mongo(cls, doc: dict[str, Any]) -> Any:
-        return cls(**{f: doc[db] for f, db in db_names.items() if db in doc})
+        return cls(**{f: tuple(doc[db]) if isinstance(doc[db], list) else doc[db]
+                      for f, db in db_names.items() if db in doc})
 
     def to_mongo(self) -> dict[str, Any]:
         return {db: getattr(self, f) for f, db in db_names.items()}
@@ -45,3 +58,4 @@ def record_type(document: type[Document], name: str) -> type:
 
 UserRecord = record_type(User, "UserRecord")
 SessionRecord = record_type(Session, "SessionRecord")
+SecondFactorRecord = record_type(SecondFactor, "SecondFactorRecord")

@@ -62,13 +62,16 @@ def get_session(db: Database, session_id: str) -> SessionRecord | None:
 
 @translate_errors
 def update_session(
-    db: Database, session_id: str, *, last_seen_at: datetime, expires_at: datetime | None = None
+    db: Database, session_id: str, *, last_seen_at: datetime, expires_at: datetime | None = None,
+    verified_at: datetime | None = None,
 ) -> None:
-    """Refresh last-seen and, when given, extend the expiry (`$max`: never shortened, so
-    two processes renewing at once cannot move it backwards)."""
+    """Refresh last-seen and, when given, extend the expiry or the last verification
+    (`$max`: never moved back, so two processes writing at once cannot undo each other)."""
     update: dict = {"$max": {"last_seen_at": last_seen_at}}
     if expires_at is not None:
         update["$max"]["expires_at"] = expires_at
+    if verified_at is not None:
+        update["$max"]["verified_at"] = verified_at
     _sessions(db).update_one({"_id": session_id}, update)
 
 

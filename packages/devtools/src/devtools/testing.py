@@ -46,6 +46,7 @@ TEST_ENV = {
     "HASHING_MAX_PER_CLIENT": "1000",
     "TRUSTED_PROXIES": "",
     "DJANGO_SECRET_KEY": "test-secret-key-not-for-production-0123456789abcdefghijklmnop",
+    "MFA_ENCRYPTION_KEY": "test-mfa-key-not-for-production-0123456789abcdefghijklmnop",
 }
 
 CHROMIUM_ARGS = [

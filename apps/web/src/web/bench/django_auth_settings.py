@@ -10,7 +10,7 @@ INSTALLED_APPS = [*INSTALLED_APPS, "django.contrib.sessions"]
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3",
                          "NAME": os.environ.get("BENCH_SQLITE", "bench.sqlite3")}}
 MIDDLEWARE = [m for m in MIDDLEWARE if m != "web.middleware.SessionAuthMiddleware"]
-_at = MIDDLEWARE.index("django.contrib.auth.middleware.LoginRequiredMiddleware")
+_at = MIDDLEWARE.index("web.middleware.LoginRequired")
 MIDDLEWARE[_at:_at] = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

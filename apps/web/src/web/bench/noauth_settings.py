@@ -7,5 +7,5 @@ MIDDLEWARE = [
     "web.bench.fixed_user.FixedUserMiddleware" if m == "web.middleware.SessionAuthMiddleware"
     else m
     for m in MIDDLEWARE
-    if m != "django.contrib.auth.middleware.LoginRequiredMiddleware"
+    if m != "web.middleware.LoginRequired"
 ]

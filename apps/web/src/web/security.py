@@ -1,0 +1,144 @@
+"""The account's security section: the second factor (enrol, turn off, recovery codes)
+and re-authentication ("sudo mode") for the sensitive changes. Decisions are the core's
+(`Accounts`, `SecondFactors`); this module only renders and redirects."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlencode
+
+import segno
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.http import require_POST, require_safe
+
+from auth_utils import Outcome, Result, SessionUser, client_ip
+from auth_utils.http import status_of
+from web import services
+
+__all__ = ["confirm_identity", "recovery_download", "recovery_regenerate", "security",
+           "totp_confirm", "totp_disable", "totp_start"]
+
+NOTICES = {"on": "The second factor is on.", "off": "The second factor is off. Every other "
+           "session was logged out.", "confirmed": "Thanks: you can make changes for ten minutes."}
+_RECOVERY = re.compile(r"[A-Z2-7]{4}(-[A-Z2-7]{4}){3}")
+
+
+def _user(request: HttpRequest) -> SessionUser:
+    return SessionUser(request.user.id, request.user.username)
+
+
+def _ip(request: HttpRequest) -> str:
+    return client_ip(request.META.get("REMOTE_ADDR"), request.headers.get("X-Forwarded-For"),
+                     services.get().settings.trusted_proxies)
+
+
+def reauth_redirect(next_path: str) -> HttpResponse:
+    """To the re-authentication page, coming back to `next_path` afterwards."""
+    return HttpResponseRedirect(f"/account/confirm?{urlencode({'next': next_path})}", status=303)
+
+
+def _qr_svg(uri: str) -> str:
+    # Rendered here as inline SVG: no external request, nothing the CSP must allow.
+    return segno.make(uri, error="m").svg_inline(scale=5, light="#fff", title="QR code")
+
+
+def _page(request: HttpRequest, outcome: Outcome | None = None, status: int = 200
+          ) -> HttpResponse:
+    core = services.get()
+    factors = core.accounts.second_factors
+    enabled = factors.enabled(request.user.id)
+    enrolment = None if enabled else factors.enrolment(request.user.id, request.user.username)
+    response = render(request, "security.html", {
+        "enabled": enabled, "recovery_left": factors.recovery_left(request.user.id),
+        "enrolment": enrolment, "qr": _qr_svg(enrolment.uri) if enrolment else "",
+        "notice": NOTICES.get(request.GET.get("done", "")),
+        "error": outcome.message if outcome else None,
+        "error_field": outcome.field if outcome else None,
+    }, status=status)
+    if outcome and outcome.retry_after:
+        response["Retry-After"] = str(outcome.retry_after)
+    return response
+
+
+def _codes_page(request: HttpRequest, codes: list[str]) -> HttpResponse:
+    return render(request, "recovery_codes.html", {"codes": codes})
+
+
+@require_safe
+def security(request: HttpRequest) -> HttpResponse:
+    return _page(request)
+
+
+@require_POST
+def totp_start(request: HttpRequest) -> HttpResponse:
+    services.get().accounts.second_factors.start(request.user.id, request.user.username)
+    return HttpResponseRedirect("/account/security#enrol", status=303)
+
+
+@require_POST
+def totp_confirm(request: HttpRequest) -> HttpResponse:
+    codes = services.get().accounts.second_factors.confirm(
+        request.user.id, request.POST.get("code", "")[:32])
+    if codes is None:
+        wrong = Outcome(Result.INCORRECT, "That code is not right. Check the time on your "
+                        "phone and enter the code the app shows now.", "code")
+        return _page(request, wrong, 400)
+    return _codes_page(request, codes)
+
+
+@require_POST
+def totp_disable(request: HttpRequest) -> HttpResponse:
+    outcome = services.get().accounts.disable_second_factor(request.auth_session,
+                                                            _user(request))
+    if outcome.result is Result.REAUTH:
+        return reauth_redirect("/account/security")
+    return HttpResponseRedirect("/account/security?done=off", status=303)
+
+
+@require_POST
+def recovery_regenerate(request: HttpRequest) -> HttpResponse:
+    outcome, codes = services.get().accounts.regenerate_recovery_codes(request.auth_session,
+                                                                       _user(request))
+    if outcome.result is Result.REAUTH:
+        return reauth_redirect("/account/security")
+    if not outcome.ok:
+        return _page(request, outcome, status_of(outcome))
+    return _codes_page(request, codes)
+
+
+@require_POST
+def recovery_download(request: HttpRequest) -> HttpResponse:
+    """The codes just shown, back as a text file (nothing is looked up: they are only
+    on the page the user has)."""
+    codes = [c for c in request.POST.getlist("code")[:10] if _RECOVERY.fullmatch(c)]
+    body = "Monorepo Auth recovery codes for {}\nEach works once.\n\n{}\n".format(
+        request.user.username, "\n".join(codes))
+    response = HttpResponse(body, content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="recovery-codes.txt"'
+    return response
+
+
+def _safe_next(value: str | None) -> str:
+    return value if value and re.fullmatch(r"/account(/[a-z0-9/_-]*)?", value) else "/account"
+
+
+def confirm_identity(request: HttpRequest) -> HttpResponse:
+    """Re-authentication: the password (and a code, when the second factor is on)."""
+    core = services.get()
+    next_path = _safe_next(request.POST.get("next") or request.GET.get("next"))
+    context = {"next": next_path, "needs_code": core.accounts.second_factors.enabled(
+        request.user.id)}
+    if request.method != "POST":
+        return render(request, "confirm.html", context)
+    outcome = core.accounts.reauthenticate(
+        request.auth_session, _user(request), request.POST.get("password", ""),
+        request.POST.get("code", ""), ip=_ip(request))
+    if outcome.ok:
+        return HttpResponseRedirect(f"{next_path}?done=confirmed", status=303)
+    response = render(request, "confirm.html", {**context, "error": outcome.message,
+                                                "error_field": outcome.field},
+                      status=status_of(outcome))
+    if outcome.retry_after:
+        response["Retry-After"] = str(outcome.retry_after)
+    return response

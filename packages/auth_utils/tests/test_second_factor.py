@@ -1,0 +1,171 @@
+"""The second factor on the real server: codes with an injectable clock, replay,
+throttling, recovery codes, secrets at rest, pending log-ins and re-authentication."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pyotp
+import pytest
+
+from auth_utils import Result
+from auth_utils.second_factor import Check, SecretBox, matching_step
+
+
+def code_at(secret: str, when) -> str:
+    return pyotp.TOTP(secret).at(when)
+
+
+@pytest.fixture
+def core(make_core):
+    return make_core()
+
+
+@pytest.fixture
+def alice(core):
+    """alice with the second factor on; returns (outcome of sign-up, secret, codes)."""
+    out = core.accounts.sign_up("alice", "correct horse", ip="1")
+    enrolment = core.accounts.second_factors.start(out.user.id, "alice")
+    codes = core.accounts.second_factors.confirm(
+        out.user.id, code_at(enrolment.secret, core.sessions.clock()))
+    assert codes and len(codes) == 10 and len(set(codes)) == 10
+    return out, enrolment.secret, codes
+
+
+def test_enrolment_gives_a_160_bit_secret_and_an_otpauth_uri(core):
+    user = core.accounts.sign_up("bob", "correct horse", ip="1").user
+    enrolment = core.accounts.second_factors.start(user.id, "bob")
+    assert len(enrolment.secret) == 32  # base32: 160 bits
+    assert enrolment.uri.startswith("otpauth://totp/monorepo-auth:bob?secret=")
+    assert not core.accounts.second_factors.enabled(user.id)
+    assert core.accounts.second_factors.confirm(user.id, "000000") is None  # wrong code
+    assert not core.accounts.second_factors.enabled(user.id)
+
+
+def test_codes_one_step_either_side_accepted_two_steps_refused(core, alice, clock):
+    (out, secret, _) = alice
+    factors, now = core.accounts.second_factors, clock()
+    for seconds, expected in ((-60, Check.WRONG), (60, Check.WRONG), (-30, Check.CODE),
+                              (0, Check.CODE), (30, Check.CODE)):
+        clock.advance(seconds=120)  # a later step each time: no replay in the way
+        code = code_at(secret, clock() + timedelta(seconds=seconds))
+        assert factors.check(out.user.id, code) is expected, seconds
+    assert matching_step(secret, "12345", now) is None and matching_step(secret, "abcdef",
+                                                                          now) is None
+
+
+def test_a_code_is_never_accepted_twice_even_in_parallel(core, alice, clock):
+    (out, secret, _) = alice
+    clock.advance(seconds=60)
+    code = code_at(secret, clock())
+    results, barrier = [], threading.Barrier(10)
+
+    def use() -> None:
+        barrier.wait(timeout=10)
+        results.append(core.accounts.second_factors.check(out.user.id, code))
+
+    threads = [threading.Thread(target=use) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert results.count(Check.CODE) == 1 and results.count(Check.WRONG) == 9
+    # An older step (the one before) is refused too once a later one was used.
+    assert core.accounts.second_factors.check(
+        out.user.id, code_at(secret, clock() - timedelta(seconds=30))) is Check.WRONG
+
+
+def test_recovery_codes_work_once_and_are_stored_as_keyed_hashes(core, alice, db):
+    (out, _, codes) = alice
+    stored = db.second_factors.find_one({"_id": out.user.id})
+    assert len(stored["recovery"]) == 10
+    assert not any(c.replace("-", "") in str(stored) for c in codes)
+    factors = core.accounts.second_factors
+    assert factors.check(out.user.id, codes[0].lower().replace("-", " ")) is Check.RECOVERY
+    assert factors.check(out.user.id, codes[0]) is Check.WRONG  # used up
+    assert factors.recovery_left(out.user.id) == 9
+    regenerated = factors.regenerate(out.user.id)
+    assert factors.check(out.user.id, codes[1]) is Check.WRONG  # all replaced
+    assert factors.check(out.user.id, regenerated[0]) is Check.RECOVERY
+
+
+def test_the_stored_secret_is_not_the_secret_and_opens_only_with_the_key(core, alice, db):
+    (out, secret, _) = alice
+    sealed = db.second_factors.find_one({"_id": out.user.id})["secret"]
+    assert secret not in sealed
+    assert core.accounts.second_factors.box.open(sealed, out.user.id) == secret
+    assert SecretBox("another key").open(sealed, out.user.id) is None
+    assert core.accounts.second_factors.box.open(sealed, "another user") is None
+
+
+def test_password_alone_gives_a_pending_session_that_is_not_logged_in(core, alice, clock):
+    pending = core.accounts.log_in("alice", "correct horse", ip="1")
+    assert pending.result is Result.SECOND_FACTOR and pending.token
+    validation = core.sessions.validate_session_token(pending.token)
+    assert validation.pending and not validation.valid
+    clock.advance(minutes=10, seconds=1)  # ten minutes to give the code
+    assert not core.sessions.validate_session_token(pending.token).pending
+
+
+def test_the_code_rotates_the_token_and_ends_the_pending_session(core, alice, clock):
+    (_, secret, codes) = alice
+    pending = core.accounts.log_in("alice", "correct horse", ip="1")
+    validation = core.sessions.validate_session_token(pending.token)
+    clock.advance(seconds=30)
+    done = core.accounts.verify_second_factor(validation.session, validation.user,
+                                              code_at(secret, clock()), ip="1")
+    assert done.ok and done.token != pending.token
+    assert core.sessions.validate_session_token(done.token).valid
+    assert core.sessions.validate_session_token(pending.token).session is None
+    again = core.accounts.log_in("alice", "correct horse", ip="1")
+    v = core.sessions.validate_session_token(again.token)
+    assert core.accounts.verify_second_factor(v.session, v.user, codes[3], ip="1").ok
+
+
+def test_five_wrong_codes_end_the_pending_log_in(core, alice):
+    pending = core.accounts.log_in("alice", "correct horse", ip="1")
+    v = core.sessions.validate_session_token(pending.token)
+    results = [core.accounts.verify_second_factor(v.session, v.user, "000000", ip="1").result
+               for _ in range(5)]
+    assert results == [Result.INCORRECT] * 4 + [Result.ENDED]
+    assert core.sessions.validate_session_token(pending.token).session is None
+
+
+def test_wrong_codes_are_throttled_per_user_across_pending_log_ins(make_core, alice):
+    core = make_core(mfa_max_failures_per_user=6)
+    (_, secret, _) = alice
+    results = []
+    for _ in range(2):  # two pending log-ins, 4 wrong codes each
+        pending = core.accounts.log_in("alice", "correct horse", ip="1")
+        v = core.sessions.validate_session_token(pending.token)
+        results += [core.accounts.verify_second_factor(v.session, v.user, "000000",
+                                                       ip="1").result for _ in range(4)]
+    assert results[-1] is Result.THROTTLED and results.count(Result.THROTTLED) == 2
+    pending = core.accounts.log_in("alice", "correct horse", ip="1")
+    v = core.sessions.validate_session_token(pending.token)
+    right = core.accounts.verify_second_factor(v.session, v.user,
+                                               code_at(secret, core.sessions.clock()), ip="1")
+    assert right.result is Result.THROTTLED and right.retry_after > 0  # even the right code
+
+
+def test_sensitive_changes_need_a_recent_verification(core, alice, clock):
+    (out, secret, _) = alice
+    session, user = out.session, out.user  # signed up (verified) just now
+    clock.advance(minutes=11)
+    assert core.accounts.disable_second_factor(session, user).result is Result.REAUTH
+    refused, _ = core.accounts.regenerate_recovery_codes(session, user)
+    assert refused.result is Result.REAUTH
+    assert core.accounts.change_password(user, "correct horse", "new password 1",
+                                         "new password 1", ip="1", keep_session_id=session.id,
+                                         session=session).result is Result.REAUTH
+    wrong = core.accounts.reauthenticate(session, user, "correct horse", "000000", ip="1")
+    assert wrong.result is Result.INCORRECT and wrong.field == "code"
+    assert core.accounts.reauthenticate(session, user, "correct horse",
+                                        code_at(secret, clock()), ip="1").ok
+    fresh = core.sessions.validate_session_token(out.token).session
+    other = core.accounts.log_in("alice", "correct horse", ip="1")
+    assert core.accounts.disable_second_factor(fresh, user).ok
+    assert not core.accounts.second_factors.enabled(user.id)
+    assert core.sessions.validate_session_token(other.token).session is None  # others ended
+    assert core.sessions.validate_session_token(out.token).valid  # this one stays

@@ -1,0 +1,102 @@
+"""The second factor across both apps, running as real server processes: a password
+alone is a pending log-in that both apps treat as logged out; the code rotates the token.
+(Codes are computed here from the secret the page shows, at the servers' real time.)"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import httpx
+import pyotp
+import pytest
+
+from devtools.testing import csrf_token
+
+pytestmark = pytest.mark.e2e
+
+
+def post(client, url, data, origin):
+    return client.post(url, data=data, headers={"Origin": origin})
+
+
+def enrol(client, W) -> tuple[str, list[str]]:
+    """Turn the second factor on in the web app as a user would; (secret, recovery codes)."""
+    r = post(client, f"{W}/account/security/totp",
+             {"csrfmiddlewaretoken": csrf_token(client, f"{W}/account/security")}, W)
+    assert r.status_code == 303
+    page = client.get(f"{W}/account/security").text
+    assert "<svg" in page and 'autocomplete="one-time-code"' in page  # the QR code, inline
+    secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
+    r = post(client, f"{W}/account/security/totp/confirm",
+             {"csrfmiddlewaretoken": csrf_token(page), "code": pyotp.TOTP(secret).now()}, W)
+    assert r.status_code == 200
+    codes = re.findall(r"<code>([A-Z2-7]{4}(?:-[A-Z2-7]{4}){3})</code>", r.text)
+    assert len(codes) == 10
+    return secret, codes
+
+
+def next_step_code(secret: str) -> str:
+    """The code of the step after this one (accepted: one step of drift), so a code used a
+    moment ago in this step is not a replay."""
+    return pyotp.TOTP(secret).at(time.time() + 30)
+
+
+def test_password_alone_is_logged_out_in_both_apps_until_the_code(live_system, db):
+    L, W = live_system.landing_url, live_system.web_url
+    with httpx.Client(follow_redirects=False, timeout=10) as me:
+        assert post(me, f"{L}/signup", {"username": "totp_user", "password": "correct horse"},
+                    L).status_code == 303
+        secret, codes = enrol(me, W)
+        post(me, f"{W}/logout", {"csrfmiddlewaretoken": csrf_token(me, W)}, W)
+
+        r = post(me, f"{L}/login?next={W}/account", {"username": "totp_user",
+                                                      "password": "correct horse"}, L)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login/verify?next=")
+        pending = me.cookies["auth_session"]
+        r = me.get(f"{W}/account")  # the web app sends a pending visitor to the code page
+        assert r.status_code == 302
+        assert r.headers["location"].startswith(f"{L}/login/verify?next=")
+        assert me.get(f"{L}/").status_code == 200  # landing: still a visitor
+        assert me.get(f"{L}/login").status_code == 200
+        r = me.get(f"{L}/login/verify?next={W}/account")
+        assert r.status_code == 200 and 'autocomplete="one-time-code"' in r.text
+
+        r = post(me, f"{L}/login/verify", {"code": "000000", "next": f"{W}/account"}, L)
+        assert r.status_code == 400 and "not right" in r.text
+        r = post(me, f"{L}/login/verify", {"code": next_step_code(secret),
+                                            "next": f"{W}/account"}, L)
+        assert r.status_code == 303 and r.headers["location"] == f"{W}/account"
+        assert me.cookies["auth_session"] != pending  # rotated
+        assert me.get(f"{W}/account").status_code == 200
+
+        with httpx.Client(follow_redirects=False, timeout=10) as replay:
+            cookie = {"Cookie": f"auth_session={pending}"}
+            r = replay.get(f"{W}/account", headers=cookie)
+            assert r.status_code == 302 and "/login?next=" in r.headers["location"]
+            assert replay.get(f"{L}/login/verify", headers=cookie).status_code == 303
+
+        # A recovery code, once.
+        with httpx.Client(follow_redirects=False, timeout=10) as other:
+            post(other, f"{L}/login", {"username": "totp_user", "password": "correct horse"}, L)
+            r = post(other, f"{L}/login/verify", {"code": codes[0].lower()}, L)
+            assert r.status_code == 303 and other.get(f"{W}/").status_code == 200
+        with httpx.Client(follow_redirects=False, timeout=10) as third:
+            post(third, f"{L}/login", {"username": "totp_user", "password": "correct horse"}, L)
+            assert post(third, f"{L}/login/verify", {"code": codes[0]}, L).status_code == 400
+    stored = db.second_factors.find_one({})
+    assert secret not in str(stored) and codes[1] not in str(stored)
+
+
+def test_five_wrong_codes_send_the_visitor_back_to_the_password(live_system, db):
+    L, W = live_system.landing_url, live_system.web_url
+    with httpx.Client(follow_redirects=False, timeout=10) as me:
+        post(me, f"{L}/signup", {"username": "guesser", "password": "correct horse"}, L)
+        enrol(me, W)
+        me.cookies.clear()
+        post(me, f"{L}/login", {"username": "guesser", "password": "correct horse"}, L)
+        statuses = [post(me, f"{L}/login/verify", {"code": f"{n:06d}"}, L).status_code
+                    for n in range(5)]
+        assert statuses == [400] * 5
+        assert "auth_session" not in me.cookies  # blanked: the pending log-in ended
+        assert me.get(f"{L}/login/verify").status_code == 303
