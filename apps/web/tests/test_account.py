@@ -118,7 +118,7 @@ def test_account_posts_need_csrf(web, alice, db):
 
 
 def test_user_agent_names():
-    from web.agents import describe_user_agent
+    from auth_utils.agents import describe_user_agent
 
     assert describe_user_agent("") == "Unknown browser"
     assert describe_user_agent(
@@ -128,3 +128,37 @@ def test_user_agent_names():
         "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
         "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1") == "Safari on iOS"
     assert describe_user_agent("python-httpx/0.28.1") == "Python"
+
+
+def test_activity_page_lists_only_the_users_own_events_newest_first_paged(
+        web, alice, web_services, clock):
+    from auth_utils.activity import Actor, Kind
+
+    _, me, _ = alice
+    activity = web_services.accounts.activity
+    bob = web_services.accounts.sign_up("bob", "bob's password", ip="192.0.2.99").user
+    for n in range(22):
+        clock.advance(seconds=1)
+        activity.record(Kind.LOGIN_FAILED, Actor(me.id, "alice", ip=f"198.51.100.{n}"),
+                        success=False)
+    activity.record(Kind.LOGIN, Actor(bob.id, "bob", ip="192.0.2.99"))
+    page1 = web.get("/account/activity").content.decode()
+    page2 = web.get("/account/activity?page=2").content.decode()
+    assert page1.count("<tr>") == 21 and "Older" in page1  # header row + 20
+    assert "198.51.100.21" in page1 and "198.51.100.0" not in page1  # newest first
+    assert "198.51.100.0" in page2 and "Newer" in page2
+    assert "192.0.2.99" not in page1 + page2  # bob's events are bob's
+    assert web.get("/account/activity?page=x").status_code == 200
+
+
+def test_failed_log_ins_notice_appears_then_goes_once_seen(web, alice, web_services,
+                                                          clock):
+    clock.advance(seconds=1)
+    web_services.accounts.log_in("alice", "wrong guess 1", ip="203.0.113.1")
+    web_services.accounts.log_in("alice", "wrong guess 2", ip="203.0.113.1")
+    clock.advance(seconds=1)
+    page = web.get("/account").content.decode()
+    assert "2 failed log-in attempts since your last visit" in page
+    assert 'action="/account/sessions/revoke-others"' in page.split('id="failed-logins"')[1]
+    clock.advance(seconds=1)
+    assert 'id="failed-logins"' not in web.get("/account").content.decode()

@@ -115,3 +115,23 @@ def test_mfa_reset_turns_the_second_factor_off_and_ends_sessions(db, make_core):
     assert db.second_factors.count_documents({}) == 0
     assert not core.sessions.validate_session_token(out.token).valid
     assert admin("mfa-reset", "erin", "--yes").returncode == 1  # nothing to reset
+
+
+def test_every_action_is_an_event_and_events_can_be_queried(db, make_core):
+    import json
+
+    core = make_core()
+    core.accounts.sign_up("frank", "correct horse", ip="198.51.100.4")
+    core.accounts.log_in("frank", "wrong horse!", ip="198.51.100.4")
+    assert admin("revoke", "frank").returncode == 0
+    assert admin("stats").returncode == 0
+    admin_events = [e["detail"] for e in db.security_events.find({"kind": "admin"})]
+    assert admin_events == ["auth-admin revoke", "auth-admin stats"]
+    r = admin("events", "frank", "--json")
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [e["kind"] for e in lines] == ["admin", "session_revoked", "login_failed", "signup"]
+    assert lines[1]["detail"] == "1 session(s), by an operator"
+    r = admin("events", "--kind", "login_failed", "--since", "1h")
+    assert r.returncode == 0 and "frank" in r.stdout and "1 event(s)" in r.stderr
+    assert admin("events", "--kind", "nonsense").returncode == 1
+    assert admin("events", "--since", "yesterday").returncode == 2

@@ -22,7 +22,7 @@ from auth_utils.http import database_unavailable, error_page, security_headers
 from landing.auth import SessionBackend, on_auth_error
 from landing.middleware import AuthGlueMiddleware
 from landing.pages import render_error
-from landing.views import healthz, home, login, signup, verify
+from landing.views import healthz, home, login, metrics, signup, verify
 
 __all__ = ["create_app"]
 
@@ -66,6 +66,7 @@ def create_app(core: AuthCore | None = None) -> Starlette:
             Route("/login", login, methods=["GET", "HEAD", "POST"]),
             Route("/login/verify", verify, methods=["GET", "HEAD", "POST"]),
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
+            Route("/metrics", metrics, methods=["GET", "HEAD"]),
             Mount("/static", StaticFiles(directory=theme.STATIC_DIR), name="static"),
         ],
         middleware=[

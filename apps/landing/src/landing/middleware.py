@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -12,6 +14,7 @@ from auth_utils.http import (
     MAX_BODY_BYTES,
     body_refusal,
     cookie_after,
+    observe,
     origin_refusal,
     security_headers,
 )
@@ -32,7 +35,7 @@ class AuthGlueMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        headers, received = Headers(scope=scope), 0
+        headers, received, started = Headers(scope=scope), 0, time.perf_counter()
         refusal = body_refusal(headers.get("content-length")) or origin_refusal(
             scope["method"], headers.get("origin"), headers.get("referer"),
             self.core.settings.allowed_origins)
@@ -47,6 +50,8 @@ class AuthGlueMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                route = getattr(scope.get("endpoint"), "__name__", "unmatched")
+                observe("landing", route, scope["method"], time.perf_counter() - started)
                 out, name = MutableHeaders(scope=message), self.core.cookie.name
                 for header, value in self.headers.items():
                     out.setdefault(header, value)

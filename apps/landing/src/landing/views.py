@@ -6,16 +6,17 @@ import functools
 from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from auth_utils import Outcome, Result, blank_session_cookie, client_ip, safe_next_url
 from auth_utils import session_cookie as make_session_cookie
-from auth_utils.http import is_form_submission, status_of
+from auth_utils.http import is_form_submission, metrics_for, status_of
 from landing.auth import validation_of
 from landing.pages import templates
 
-__all__ = ["healthz", "home", "login", "signup", "verify"]
+__all__ = ["healthz", "home", "login", "metrics", "signup", "verify"]
 
 
 def _next_url(request: Request, value: str | None = None) -> str:
@@ -34,6 +35,16 @@ async def home(request: Request) -> Response:
     if redirect := _redirect_logged_in(request):
         return redirect
     return templates.TemplateResponse(request, "index.html")
+
+
+async def metrics(request: Request) -> Response:
+    core = request.app.state.core
+    ip = client_ip(request.client.host if request.client else None,
+                   request.headers.get("x-forwarded-for"), core.settings.trusted_proxies)
+    found = await run_in_threadpool(metrics_for, core.settings, ip)
+    if found is None:
+        raise HTTPException(404)
+    return Response(found[0], media_type=found[1])
 
 
 async def healthz(request: Request) -> Response:

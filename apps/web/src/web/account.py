@@ -7,14 +7,15 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_POST, require_safe
 
-from auth_utils import Outcome, Result, SessionUser, blank_session_cookie, client_ip
+from auth_utils import Outcome, Result, SessionUser, blank_session_cookie
+from auth_utils.activity import TITLES
+from auth_utils.agents import describe_user_agent
 from auth_utils.http import status_of
 from web import services
-from web.agents import describe_user_agent
 from web.errors import apply_cookie
-from web.security import reauth_redirect
+from web.security import reauth_redirect, request_ip
 
-__all__ = ["account", "change_password", "revoke_others", "revoke_session"]
+__all__ = ["account", "activity", "change_password", "revoke_others", "revoke_session"]
 
 NOTICES = {
     "password": "Your password was changed. Every other session was logged out.",
@@ -22,6 +23,24 @@ NOTICES = {
     "others": "Every other session was logged out.",
     "confirmed": "Thanks: you can make changes for ten minutes.",
 }
+
+
+def _user(request: HttpRequest) -> SessionUser:
+    return SessionUser(request.user.id, request.user.username)
+
+
+def _failed_logins_notice(request: HttpRequest) -> int:
+    """Failed log-ins since the user last saw this notice (or since the log-in before
+    this session); seeing it marks them seen."""
+    svc = services.get()
+    user = svc.storage.users.by_id(request.user.id)
+    if user is None:
+        return 0
+    since = max(filter(None, [user.failures_seen_at, user.created_at]))
+    count = svc.accounts.activity.failed_logins_since(request.user.id, since)
+    if count:
+        svc.storage.users.set_failures_seen(request.user.id, svc.sessions.clock())
+    return count
 
 
 def _render(request: HttpRequest, outcome: Outcome | None = None, status: int = 200
@@ -36,6 +55,7 @@ def _render(request: HttpRequest, outcome: Outcome | None = None, status: int = 
     ]
     response = render(request, "account.html", {
         "sessions": sessions,
+        "failed_logins": _failed_logins_notice(request) if not outcome else 0,
         "second_factor": svc.accounts.second_factors.enabled(request.user.id),
         "notice": NOTICES.get(request.GET.get("done", "")),
         "error": outcome.message if outcome else None,
@@ -51,14 +71,28 @@ def account(request: HttpRequest) -> HttpResponse:
     return _render(request)
 
 
+@require_safe
+def activity(request: HttpRequest) -> HttpResponse:
+    """The user's own security activity, newest first, 20 a page."""
+    try:
+        page = max(1, min(int(request.GET.get("page", "1")), 10_000))
+    except ValueError:
+        page = 1
+    events = services.get().accounts.activity.page(request.user.id, page, per_page=21)
+    rows = [{"at": e.at, "title": TITLES.get(e.kind, e.kind), "ok": e.outcome == "success",
+             "ip": e.ip or "unknown", "browser": e.browser, "detail": e.detail,
+             "session": e.session_ref} for e in events[:20]]
+    return render(request, "activity.html", {"events": rows, "page": page,
+                                              "more": len(events) > 20})
+
+
 @require_POST
 def revoke_session(request: HttpRequest, session_id: str) -> HttpResponse:
     """End one of the user's own sessions; another user's (or no) session is a 404."""
     svc = services.get()
-    own = {s.id for s in svc.sessions.list_user_sessions(request.user.id)}
-    if session_id not in own:
+    if not svc.accounts.revoke_session(_user(request), session_id,
+                                       current_session_id=request.auth_session.id):
         raise Http404("no such session")
-    svc.sessions.invalidate_session(session_id)
     if session_id == request.auth_session.id:  # revoked the one in use: logged out here
         response = HttpResponseRedirect(settings.LANDING_URL, status=303)
         apply_cookie(response, blank_session_cookie(svc.cookie))
@@ -68,21 +102,19 @@ def revoke_session(request: HttpRequest, session_id: str) -> HttpResponse:
 
 @require_POST
 def revoke_others(request: HttpRequest) -> HttpResponse:
-    services.get().sessions.invalidate_user_sessions(request.user.id,
-                                                     keep=request.auth_session.id)
+    services.get().accounts.revoke_other_sessions(_user(request), keep=request.auth_session.id)
     return HttpResponseRedirect("/account?done=others", status=303)
 
 
 @require_POST
 def change_password(request: HttpRequest) -> HttpResponse:
     svc = services.get()
-    ip = client_ip(request.META.get("REMOTE_ADDR"), request.headers.get("X-Forwarded-For"),
-                   svc.settings.trusted_proxies)
     outcome = svc.accounts.change_password(
-        SessionUser(request.user.id, request.user.username),
+        _user(request),
         request.POST.get("current_password", ""),
         request.POST.get("new_password", ""), request.POST.get("confirm_password", ""),
-        ip=ip, keep_session_id=request.auth_session.id, session=request.auth_session,
+        ip=request_ip(request), keep_session_id=request.auth_session.id,
+        session=request.auth_session,
     )
     if outcome.result is Result.REAUTH:
         return reauth_redirect("/account")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from django.contrib.auth.middleware import AuthenticationMiddleware, LoginRequiredMiddleware
@@ -65,6 +66,7 @@ class AuthGlueMiddleware:
         self.headers = http.security_headers(services.get().settings)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
         refusal = http.body_refusal(request.META.get("CONTENT_LENGTH")) or http.origin_refusal(
             request.method or "GET", request.headers.get("Origin"),
             request.headers.get("Referer"), services.get().settings.allowed_origins)
@@ -74,6 +76,9 @@ class AuthGlueMiddleware:
         user = getattr(request, "user", None)
         if (user is not None and user.is_authenticated) or response.cookies:
             response["Cache-Control"] = "no-store"
+        match = getattr(request, "resolver_match", None)
+        http.observe("web", match.url_name if match else "unmatched", request.method or "GET",
+                     time.perf_counter() - started)
         return response
 
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:

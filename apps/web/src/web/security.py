@@ -16,8 +16,8 @@ from auth_utils import Outcome, Result, SessionUser, client_ip
 from auth_utils.http import status_of
 from web import services
 
-__all__ = ["confirm_identity", "recovery_download", "recovery_regenerate", "security",
-           "totp_confirm", "totp_disable", "totp_start"]
+__all__ = ["confirm_identity", "recovery_download", "recovery_regenerate", "request_ip",
+           "security", "totp_confirm", "totp_disable", "totp_start"]
 
 NOTICES = {"on": "The second factor is on.", "off": "The second factor is off. Every other "
            "session was logged out.", "confirmed": "Thanks: you can make changes for ten minutes."}
@@ -28,7 +28,8 @@ def _user(request: HttpRequest) -> SessionUser:
     return SessionUser(request.user.id, request.user.username)
 
 
-def _ip(request: HttpRequest) -> str:
+def request_ip(request: HttpRequest) -> str:
+    """The client's address, as auth_utils finds it behind trusted proxies."""
     return client_ip(request.META.get("REMOTE_ADDR"), request.headers.get("X-Forwarded-For"),
                      services.get().settings.trusted_proxies)
 
@@ -78,8 +79,8 @@ def totp_start(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def totp_confirm(request: HttpRequest) -> HttpResponse:
-    codes = services.get().accounts.second_factors.confirm(
-        request.user.id, request.POST.get("code", "")[:32])
+    codes = services.get().accounts.confirm_second_factor(
+        request.auth_session, _user(request), request.POST.get("code", "")[:32])
     if codes is None:
         wrong = Outcome(Result.INCORRECT, "That code is not right. Check the time on your "
                         "phone and enter the code the app shows now.", "code")
@@ -133,7 +134,7 @@ def confirm_identity(request: HttpRequest) -> HttpResponse:
         return render(request, "confirm.html", context)
     outcome = core.accounts.reauthenticate(
         request.auth_session, _user(request), request.POST.get("password", ""),
-        request.POST.get("code", ""), ip=_ip(request))
+        request.POST.get("code", ""), ip=request_ip(request))
     if outcome.ok:
         return HttpResponseRedirect(f"{next_path}?done=confirmed", status=303)
     response = render(request, "confirm.html", {**context, "error": outcome.message,

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
-from auth_utils import blank_session_cookie
+from auth_utils import SessionUser, blank_session_cookie, http
 from web import services
 from web.errors import apply_cookie
+from web.security import request_ip
 
-__all__ = ["healthz", "home", "logout"]
+__all__ = ["healthz", "home", "logout", "metrics"]
 
 
 @require_safe
@@ -27,10 +28,24 @@ def home(request: HttpRequest) -> HttpResponse:
 def logout(request: HttpRequest) -> HttpResponse:
     """Revoke the session server-side (so a replayed cookie fails in both apps)."""
     core = services.get()
-    core.accounts.log_out(request.auth_session.id if request.auth_session else None)
+    user = SessionUser(request.user.id, request.user.username) if request.auth_session else None
+    core.accounts.log_out(request.auth_session.id if request.auth_session else None, user,
+                          ip=request_ip(request),
+                          user_agent=request.headers.get("User-Agent", ""))
     response = HttpResponseRedirect(settings.LANDING_URL, status=303)
     apply_cookie(response, blank_session_cookie(core.cookie))
     return response
+
+
+@csrf_exempt
+@login_not_required
+@require_safe
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus text for allowed addresses (METRICS_ALLOWED_NETWORKS); others: 404."""
+    found = http.metrics_for(services.get().settings, request_ip(request))
+    if found is None:
+        raise Http404("no such page")
+    return HttpResponse(found[0], content_type=found[1])
 
 
 @csrf_exempt  # changes nothing: any other method is a plain 405, as on landing

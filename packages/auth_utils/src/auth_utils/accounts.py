@@ -9,8 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
+from auth_utils.activity import Activity, Actor, Kind
 from auth_utils.client_ip import throttle_bucket
 from auth_utils.config import Settings
+from auth_utils.metrics import HASH_SECONDS
 from auth_utils.passwords import (
     HasherBusy,
     HashingGate,
@@ -76,14 +78,24 @@ def _busy(busy: HasherBusy, username: str) -> Outcome:
 
 class Accounts:
     def __init__(self, settings: Settings, sessions: SessionManager, users: UserStore,
-                 throttler: Throttler, second_factors: SecondFactors,
+                 throttler: Throttler, second_factors: SecondFactors, activity: Activity,
                  gate: HashingGate | None = None) -> None:
         self.settings = settings
         self.sessions = sessions
         self.users = users
         self.throttler = throttler
         self.second_factors = second_factors
+        self.activity = activity
         self.gate = gate or HashingGate()
+
+    def _event(self, kind: Kind, user: StoredUser | SessionUser | None, *, ip: str = "",
+               user_agent: str = "", session_id: str | None = None, success: bool = True,
+               detail: str = "") -> None:
+        """Record an event; one about a name nobody has is logged but not stored."""
+        actor = Actor(user.id if user else None, user.username if user else None, ip,
+                      user_agent, session_id)
+        self.activity.record(kind, actor, success=success, detail=detail,
+                             store=user is not None)
 
     def _client(self, ip: str) -> str:
         return throttle_bucket(ip, self.settings.throttle_ipv6_prefix)
@@ -100,7 +112,7 @@ class Accounts:
     def _verify(self, password_hash: str | None, password: str, ip: str) -> PasswordCheck:
         """One argon2 verify through the gate (a dummy one for a user that does not
         exist, so both cost the same); raises HasherBusy."""
-        with self.gate.slot(self._client(ip)):
+        with self.gate.slot(self._client(ip)), HASH_SECONDS.time():
             if password_hash is None:
                 return verify_dummy(password[:PASSWORD_INPUT_MAX])
             return verify_password(password_hash, password[:PASSWORD_INPUT_MAX])
@@ -128,7 +140,7 @@ class Accounts:
         if message := validate_password(password):
             return Outcome(Result.INVALID, message, "password", username)
         try:
-            with self.gate.slot(self._client(ip)):
+            with self.gate.slot(self._client(ip)), HASH_SECONDS.time():
                 password_hash = hash_password(password)
         except HasherBusy as busy:
             return _busy(busy, username)
@@ -156,6 +168,8 @@ class Accounts:
             return Outcome(Result.INVALID, message, "password", username)
         attempt = self.throttler.begin_signup(ip)
         if not attempt.allowed:
+            self._event(Kind.LOGIN_THROTTLED, None, ip=ip, user_agent=user_agent,
+                        success=False, detail="sign-up")
             return _throttled(attempt, username)
         registered = self.register(username, password, ip=ip)
         if registered.result in (Result.BUSY, Result.THROTTLED):
@@ -165,8 +179,11 @@ class Accounts:
         user = self.users.by_id(registered.user.id) if registered.user else None
         if user is None:  # deleted in between by an operator
             return Outcome(Result.INVALID, "Please try again.", None, username)
-        return self._start_session(user, ip=ip, user_agent=user_agent,
-                                   previous_session_id=previous_session_id)
+        outcome = self._start_session(user, ip=ip, user_agent=user_agent,
+                                      previous_session_id=previous_session_id)
+        self._event(Kind.SIGNUP, user, ip=ip, user_agent=user_agent,
+                    session_id=outcome.session.id if outcome.session else None)
+        return outcome
 
     def log_in(
         self, raw_username: str, password: str, *, ip: str, user_agent: str = "",
@@ -188,6 +205,9 @@ class Accounts:
         # client's IP only: such a name is nobody's, so it has no per-user counter).
         attempt = self.throttler.begin_login(username if well_formed else None, ip)
         if not attempt.allowed:
+            # Not looked up (it costs a query the flood would pay for): logged, not stored.
+            self._event(Kind.LOGIN_THROTTLED, None, ip=ip, user_agent=user_agent,
+                        success=False)
             return _throttled(attempt, username[:64])
         user = self.users.by_username(username) if well_formed else None
         try:
@@ -197,15 +217,22 @@ class Accounts:
             self.throttler.refund(attempt)  # no password was checked: do not count it
             return _busy(busy, username[:64])
         if user is None or not check.ok:
+            # For a name nobody has: counted and logged, never stored (no enumeration).
+            self._event(Kind.LOGIN_FAILED, user, ip=ip, user_agent=user_agent, success=False,
+                        detail="wrong password" if user else "")
             return Outcome(Result.INCORRECT, INCORRECT, None, username[:64])
         self.throttler.login_succeeded(attempt)
         if check.needs_rehash:  # made with older parameters: upgrade it now
             self.users.set_password_hash(user.id, hash_password(password))
         # With a second factor, the password only opens a pending session: both apps
         # treat it as logged out until the code is given (`verify_second_factor`).
-        return self._start_session(user, ip=ip, user_agent=user_agent,
-                                   previous_session_id=previous_session_id,
-                                   pending=self.second_factors.enabled(user.id))
+        pending = self.second_factors.enabled(user.id)
+        outcome = self._start_session(user, ip=ip, user_agent=user_agent,
+                                      previous_session_id=previous_session_id, pending=pending)
+        self._event(Kind.LOGIN, user, ip=ip, user_agent=user_agent,
+                    session_id=outcome.session.id if outcome.session else None,
+                    detail="password; second factor next" if pending else "password")
+        return outcome
 
     def verify_second_factor(self, pending: Session, user: SessionUser, code: str, *,
                              ip: str, user_agent: str = "") -> Outcome:
@@ -217,8 +244,11 @@ class Accounts:
         window = self.settings.login_window_seconds
         now = self.sessions.clock()
         per_user, ends = self.throttler.counters.hit(f"mfa-user:{user.id}", window, now)
+        who = {"ip": ip, "user_agent": user_agent, "session_id": pending.id}
         if per_user > self.settings.mfa_max_failures_per_user and self.throttler.enabled:
             retry = max(1, int((ends - now).total_seconds() + 0.999))
+            self._event(Kind.LOGIN_THROTTLED, user, success=False, detail="second factor",
+                        **who)
             return Outcome(Result.THROTTLED, THROTTLED, "code", user.username,
                            retry_after=retry)
         check = self.second_factors.check(user.id, code[:128])
@@ -226,11 +256,18 @@ class Accounts:
             tries, _ = self.throttler.counters.hit(f"mfa-pending:{pending.id}", window, now)
             if tries >= PENDING_MAX_FAILURES:
                 self.sessions.invalidate_session(pending.id)
+                self._event(Kind.SECOND_FACTOR_FAILED, user, success=False,
+                            detail="five wrong codes: the log-in ended", **who)
                 return Outcome(Result.ENDED, TOO_MANY_CODES, None, user.username)
+            self._event(Kind.SECOND_FACTOR_FAILED, user, success=False, **who)
             return Outcome(Result.INCORRECT, WRONG_CODE, "code", user.username)
         self.throttler.counters.hit(f"mfa-user:{user.id}", window, now, -1)
-        return self._start_session(user, ip=ip, user_agent=user_agent,
-                                   previous_session_id=pending.id)
+        outcome = self._start_session(user, ip=ip, user_agent=user_agent,
+                                      previous_session_id=pending.id)
+        who["session_id"] = outcome.session.id if outcome.session else None
+        self._event(Kind.RECOVERY_CODE_USED if check is Check.RECOVERY
+                    else Kind.SECOND_FACTOR_PASSED, user, **who)
+        return outcome
 
     def reauthenticate(self, session: Session, user: SessionUser, password: str, code: str,
                        *, ip: str) -> Outcome:
@@ -251,6 +288,8 @@ class Accounts:
             self.throttler.refund(attempt)
             return _busy(busy, user.username)
         if record is None or not check.ok:
+            self._event(Kind.LOGIN_FAILED, user, ip=ip, session_id=session.id, success=False,
+                        detail="wrong password when confirming a change")
             return Outcome(Result.INCORRECT, "Your password is incorrect.", "password",
                            user.username)
         self.throttler.login_succeeded(attempt)
@@ -261,9 +300,12 @@ class Accounts:
                 return Outcome(Result.THROTTLED, THROTTLED, "code", user.username,
                                retry_after=max(1, int((ends - now).total_seconds() + 0.999)))
             if self.second_factors.check(user.id, code[:128]) is Check.WRONG:
+                self._event(Kind.SECOND_FACTOR_FAILED, user, ip=ip, session_id=session.id,
+                            success=False, detail="when confirming a change")
                 return Outcome(Result.INCORRECT, WRONG_CODE, "code", user.username)
             self.throttler.counters.hit(f"mfa-user:{user.id}", window, now, -1)
         self.sessions.mark_verified(session.id)
+        self._event(Kind.REAUTHENTICATED, user, ip=ip, session_id=session.id)
         return Outcome(Result.OK, username=user.username, user=user)
 
     def _sudo(self, session: Session, user: SessionUser) -> Outcome | None:
@@ -277,7 +319,11 @@ class Accounts:
         if refused := self._sudo(session, user):
             return refused
         self.second_factors.disable(user.id)
-        self.sessions.invalidate_user_sessions(user.id, keep=session.id)
+        ended = self.sessions.invalidate_user_sessions(user.id, keep=session.id)
+        self._event(Kind.SECOND_FACTOR_OFF, user, session_id=session.id)
+        if ended:
+            self._event(Kind.SESSION_REVOKED, user, session_id=session.id,
+                        detail=f"{ended} other session(s), when the second factor was turned off")
         return Outcome(Result.OK, username=user.username, user=user)
 
     def regenerate_recovery_codes(self, session: Session, user: SessionUser
@@ -288,11 +334,41 @@ class Accounts:
         if codes is None:
             return Outcome(Result.INVALID, "The second factor is off.", None,
                            user.username), []
+        self._event(Kind.RECOVERY_CODES_REGENERATED, user, session_id=session.id)
         return Outcome(Result.OK, username=user.username, user=user), codes
 
-    def log_out(self, session_id: str | None) -> None:
+    def confirm_second_factor(self, session: Session, user: SessionUser, code: str
+                              ) -> list[str] | None:
+        """Turn the second factor on with a code from the app: the recovery codes."""
+        codes = self.second_factors.confirm(user.id, code)
+        if codes is not None:
+            self._event(Kind.SECOND_FACTOR_ON, user, session_id=session.id)
+        return codes
+
+    def revoke_session(self, user: SessionUser, session_id: str, *, by: str = "the user",
+                       current_session_id: str | None = None) -> bool:
+        """End one of `user`'s own sessions (another user's id does nothing)."""
+        if session_id not in {s.id for s in self.sessions.list_user_sessions(user.id)}:
+            return False
+        self.sessions.invalidate_session(session_id)
+        self._event(Kind.SESSION_REVOKED, user, session_id=current_session_id,
+                    detail=f"by {by}")
+        return True
+
+    def revoke_other_sessions(self, user: SessionUser, *, keep: str | None,
+                              by: str = "the user") -> int:
+        ended = self.sessions.invalidate_user_sessions(user.id, keep=keep)
+        self._event(Kind.SESSION_REVOKED, user, session_id=keep,
+                    detail=f"{ended} session(s), by {by}")
+        return ended
+
+    def log_out(self, session_id: str | None, user: SessionUser | None = None, *,
+                ip: str = "", user_agent: str = "") -> None:
         if session_id:
             self.sessions.invalidate_session(session_id)
+            if user is not None:
+                self._event(Kind.LOGOUT, user, ip=ip, user_agent=user_agent,
+                            session_id=session_id)
 
     def set_password(self, user_id: str, new: str, *, keep_session_id: str | None = None
                      ) -> Outcome:
@@ -302,7 +378,12 @@ class Accounts:
             return Outcome(Result.INVALID, message, "new")
         if not self.users.set_password_hash(user_id, hash_password(new)):
             return Outcome(Result.INVALID, "There is no such user.", None)
-        self.sessions.invalidate_user_sessions(user_id, keep=keep_session_id)
+        ended = self.sessions.invalidate_user_sessions(user_id, keep=keep_session_id)
+        user = self.users.by_id(user_id)
+        self._event(Kind.PASSWORD_CHANGED, user, session_id=keep_session_id)
+        if ended:
+            self._event(Kind.SESSION_REVOKED, user, session_id=keep_session_id,
+                        detail=f"{ended} session(s), by a password change")
         return Outcome(Result.OK)
 
     def change_password(

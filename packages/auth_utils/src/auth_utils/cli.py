@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
+import re
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 
+from auth_utils.activity import Actor, Kind
 from auth_utils.config import SettingsError, load_settings
 from auth_utils.core import AuthCore, build_core
+from auth_utils.sessions import SessionUser
 from auth_utils.storage import StoredUser
 from auth_utils.validation import normalize_username, validate_password
 
@@ -81,8 +86,9 @@ def sessions(core: AuthCore, args: argparse.Namespace) -> None:
 
 def revoke(core: AuthCore, args: argparse.Namespace) -> None:
     user = _user(core, args.username)
-    print(f"ended {core.sessions.invalidate_user_sessions(user.id)} session(s) of "
-          f"{user.username}")
+    ended = core.accounts.revoke_other_sessions(SessionUser(user.id, user.username), keep=None,
+                                                by="an operator")
+    print(f"ended {ended} session(s) of {user.username}")
 
 
 def mfa_reset(core: AuthCore, args: argparse.Namespace) -> None:
@@ -103,7 +109,8 @@ def mfa_reset(core: AuthCore, args: argparse.Namespace) -> None:
         if answer.strip().lower() != user.username:
             raise CommandError("not confirmed; nothing changed")
     core.accounts.second_factors.disable(user.id)
-    ended = core.sessions.invalidate_user_sessions(user.id)
+    ended = core.accounts.revoke_other_sessions(SessionUser(user.id, user.username), keep=None,
+                                                by="an operator (mfa-reset)")
     print(f"second factor of {user.username} turned off; {ended} session(s) ended")
 
 
@@ -117,6 +124,37 @@ def stats(core: AuthCore, args: argparse.Namespace) -> None:
     print(f"users\t{core.storage.users.count()}")
     print(f"active sessions\t{store.count(now)}")
     print(f"expired sessions awaiting TTL\t{store.count() - store.count(now)}")
+
+
+def _duration(raw: str) -> timedelta:
+    """`30m`, `24h`, `7d` (or seconds: `90s`)."""
+    match = re.fullmatch(r"(\d{1,6})([smhd])", raw.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a duration like 30m, 24h or 7d: {raw!r}")
+    unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
+    return timedelta(**{unit: int(match.group(1))})
+
+
+def events(core: AuthCore, args: argparse.Namespace) -> None:
+    user = _user(core, args.username) if args.username else None
+    since = core.sessions.clock() - args.since if args.since else None
+    kind = args.kind
+    if kind is not None and kind not in {k.value for k in Kind}:
+        raise CommandError(f"no event kind {kind!r}; kinds: "
+                           + ", ".join(sorted(k.value for k in Kind)))
+    found = core.storage.events.query(user_id=user.id if user else None, since=since,
+                                      kind=kind, limit=args.limit)
+    for e in found:
+        fields = {"at": e.at.isoformat(), "kind": e.kind, "outcome": e.outcome,
+                  "user_id": e.user_id, "username": e.username, "ip": e.ip,
+                  "browser": e.browser, "session_ref": e.session_ref, "detail": e.detail}
+        if args.json:
+            print(json.dumps(fields))
+        else:
+            print(f"{e.at:%Y-%m-%d %H:%M:%S}\t{e.kind}\t{e.outcome}\t{e.username or '-'}\t"
+                  f"{e.ip or '-'}\t{e.browser or '-'}\t{e.detail}")
+    if not args.json:
+        print(f"{len(found)} event(s)", file=sys.stderr)
 
 
 def _positive(raw: str) -> int:
@@ -155,7 +193,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     add("purge-expired", purge_expired, "delete expired sessions now (TTL does it too)")
     add("stats", stats, "count users and sessions")
+    p = add("events", events, "security events, newest first")
+    p.add_argument("username", nargs="?", help="only this user's")
+    p.add_argument("--since", type=_duration, help="only the last 30m, 24h, 7d...")
+    p.add_argument("--kind", help="only this kind (e.g. login_failed)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--limit", type=_positive, default=1000, help="at most this many")
     return parser
+
+
+def _record(core: AuthCore, args: argparse.Namespace) -> None:
+    """Every operator action is itself an event (after it succeeded)."""
+    user = None
+    if getattr(args, "username", None):
+        user = core.storage.users.by_username(normalize_username(args.username))
+    core.accounts.activity.record(
+        Kind.ADMIN, Actor(user.id if user else None, user.username if user else None,
+                          user_agent="auth-admin"),
+        detail=f"auth-admin {args.command}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -166,6 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # without the session cache (a one-shot process has nothing to cache).
         core = build_core(load_settings(), cache=False, throttling=False)
         args.func(core, args)
+        _record(core, args)
     except (CommandError, SettingsError) as exc:
         print(f"auth-admin: {exc}", file=sys.stderr)
         return 1

@@ -61,6 +61,9 @@ class Settings:
     # Seals TOTP secrets at rest (a dev value in .env; production refuses it).
     mfa_encryption_key: str = f"{DEV_SECRET_MARKER}-mfa-key-only-for-local-development"
     mfa_max_failures_per_user: int = 10  # wrong second-factor codes per user per window
+    security_events_retention_days: int = 180  # how long the activity log keeps events
+    metrics_allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (
+        ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
     login_window_seconds: int = 15 * 60
     signup_window_seconds: int = 60 * 60
 
@@ -131,14 +134,14 @@ def _prefix(env: Mapping[str, str]) -> int:
     return value
 
 
-def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+def _networks(raw: str, name: str = "TRUSTED_PROXIES"
+              ) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     nets = []
     for item in filter(None, (p.strip() for p in raw.split(","))):
         try:
             nets.append(ipaddress.ip_network(item, strict=False))
         except ValueError:
-            raise SettingsError(f"TRUSTED_PROXIES: {item!r} is not an address or network"
-                                ) from None
+            raise SettingsError(f"{name}: {item!r} is not an address or network") from None
     return tuple(nets)
 
 
@@ -194,4 +197,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         mfa_encryption_key=require_secret(
             "MFA_ENCRYPTION_KEY", production=app_env == "production", environ=env),
         mfa_max_failures_per_user=_int(env, "MFA_MAX_FAILURES_PER_USER", 10),
+        security_events_retention_days=_int(env, "SECURITY_EVENTS_RETENTION_DAYS", 180),
+        metrics_allowed_networks=_networks(
+            env.get("METRICS_ALLOWED_NETWORKS", "") or "127.0.0.0/8,::1/128",
+            "METRICS_ALLOWED_NETWORKS"),
     )

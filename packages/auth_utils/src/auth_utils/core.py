@@ -6,8 +6,10 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 from auth_utils.accounts import Accounts
+from auth_utils.activity import Activity
 from auth_utils.clock import Clock, utc_now
 from auth_utils.config import Settings
 from auth_utils.cookies import CookieSettings
@@ -79,5 +81,7 @@ def build_core(settings: Settings, *, storage: Storage | None = None,
     gate = HashingGate(per_client=settings.hashing_max_per_client)
     factors = SecondFactors(storage.second_factors, SecretBox(settings.mfa_encryption_key),
                             clock=clock)
-    accounts = Accounts(settings, sessions, storage.users, throttler, factors, gate)
+    activity = Activity(storage.events, clock=clock,
+                        retention=timedelta(days=settings.security_events_retention_days))
+    accounts = Accounts(settings, sessions, storage.users, throttler, factors, activity, gate)
     return AuthCore(settings, storage, sessions, accounts, CookieSettings.from_settings(settings))

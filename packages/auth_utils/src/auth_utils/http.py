@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlencode
 
+from auth_utils import metrics
 from auth_utils.accounts import Outcome, Result
 from auth_utils.config import Settings
 from auth_utils.cookies import Cookie, CookieSettings, blank_session_cookie, session_cookie
@@ -28,6 +29,8 @@ __all__ = [
     "database_unavailable",
     "error_page",
     "is_form_submission",
+    "metrics_for",
+    "observe",
     "origin_refusal",
     "security_headers",
     "skips_authentication",
@@ -144,6 +147,21 @@ def verify_url(settings: Settings, next_url: str = "") -> str:
     """The landing app's second-factor page, where a pending log-in continues."""
     query = f"?{urlencode({'next': next_url[:2048]})}" if next_url else ""
     return f"{settings.landing_url}/login/verify{query}"
+
+
+def metrics_for(settings: Settings, address: str) -> tuple[bytes, str] | None:
+    """`/metrics` (body, content type) for an allowed address, else None: answer 404, as
+    if there were no such page."""
+    if not metrics.allowed(address, settings.metrics_allowed_networks):
+        return None
+    return metrics.render()
+
+
+def observe(app: str, route: str, method: str, seconds: float) -> None:
+    """Request latency by route (methods outside the usual few are counted as OTHER, so
+    a scanner cannot grow the label set)."""
+    method = method if method in ("GET", "HEAD", "POST", "OPTIONS") else "OTHER"
+    metrics.REQUEST_SECONDS.labels(app, route, method).observe(seconds)
 
 
 def status_of(outcome: Outcome) -> int:

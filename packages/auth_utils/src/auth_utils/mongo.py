@@ -16,6 +16,7 @@ from pymongo.errors import ConfigurationError
 import db_utils
 from auth_utils.config import SettingsError
 from auth_utils.storage import Evict, FeedUnsupported, Flush, Invalidation
+from db_utils import events as event_queries
 from db_utils import second_factors as factor_queries
 from db_utils import sessions as session_queries
 from db_utils import throttles as counter_queries
@@ -93,6 +94,28 @@ class MongoUserStore:
 
     def count(self) -> int:
         return user_queries.count_users(self._db())
+
+    def set_failures_seen(self, user_id: str, at: datetime) -> None:
+        user_queries.set_failures_seen(self._db(), user_id, at)
+
+
+class MongoEventStore:
+    def __init__(self, database: DatabaseSource) -> None:
+        self._db = database
+
+    def add(self, **fields: object) -> None:
+        event_queries.insert_event(self._db(), db_utils.EventRecord(**fields))
+
+    def for_user(self, user_id: str, skip: int, limit: int) -> list[db_utils.EventRecord]:
+        return event_queries.list_user_events(self._db(), user_id, skip, limit)
+
+    def count_for_user(self, user_id: str, kinds: list[str], since: datetime) -> int:
+        return event_queries.count_user_events(self._db(), user_id, kinds, since)
+
+    def query(self, *, user_id: str | None, since: datetime | None, kind: str | None,
+              limit: int) -> list[db_utils.EventRecord]:
+        return event_queries.query_events(self._db(), user_id=user_id, since=since,
+                                          kind=kind, limit=limit)
 
 
 class MongoSecondFactorStore:
@@ -175,6 +198,7 @@ class MongoStorage:
         self.users = MongoUserStore(source)
         self.counters = MongoCounterStore(source)
         self.second_factors = MongoSecondFactorStore(source)
+        self.events = MongoEventStore(source)
         self.invalidations = MongoInvalidationFeed(database.name if database is not None
                                                    else None)
 

@@ -26,6 +26,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 
+from auth_utils.metrics import CACHE_ENTRIES, FEED_LAG, FEED_RESTARTS
 from auth_utils.storage import (
     Evict,
     FeedUnsupported,
@@ -73,6 +74,7 @@ class CachedSessionStore:
             if self._entries:
                 self.flush()  # fell behind: what it holds may be revoked; start afresh
                 self.stream_restarts += 1  # (pymongo may resume the stream itself)
+                FEED_RESTARTS.inc()
             return False
         return True
 
@@ -214,6 +216,8 @@ class CachedSessionStore:
                             self.evict(event.session_id)
                         else:  # None: came back empty from a wait that began at `began`
                             self._caught_up_at = began
+                        CACHE_ENTRIES.set(len(self._entries))
+                        FEED_LAG.set(time.monotonic() - self._caught_up_at)
             except FeedUnsupported as exc:
                 self._set_unhealthy()
                 self.disabled_reason = str(exc)
@@ -224,6 +228,7 @@ class CachedSessionStore:
             # However the feed ended: flush and serve direct lookups until it reopens.
             self._set_unhealthy()
             self.stream_restarts += 1
+            FEED_RESTARTS.inc()
             self._stop.wait(backoff)
             backoff = min(backoff * 2, 5.0)
 

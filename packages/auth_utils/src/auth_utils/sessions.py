@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from auth_utils.clock import Clock, utc_now
+from auth_utils.metrics import VALIDATIONS
 from auth_utils.storage import SessionStore, StoredSession
 from auth_utils.tokens import generate_session_token, hash_token, is_well_formed
 
@@ -154,11 +155,13 @@ class SessionManager:
         """A cache hit, else one read on the primary; a write only to extend the session,
         refresh last-seen or delete an expired one, each decided on that fresh read."""
         if (cached := self.validate_cached(token)) is not None:
+            VALIDATIONS.labels("cache" if cached.session else "invalid").inc()
             return cached
         session_id = hash_token(token)  # type: ignore[arg-type]
         record = self.store.get(session_id)
         now = self.clock()
         verdict = judge(record, now, self.policy)
+        VALIDATIONS.labels("database" if record is not None else "invalid").inc()
         if record is None or verdict is Verdict.UNKNOWN:
             return INVALID
         if verdict is Verdict.EXPIRED:

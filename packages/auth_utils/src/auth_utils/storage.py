@@ -16,6 +16,7 @@ from typing import Protocol
 
 __all__ = [
     "CounterStore",
+    "EventStore",
     "Evict",
     "FeedUnsupported",
     "Flush",
@@ -24,6 +25,7 @@ __all__ = [
     "SecondFactorStore",
     "SessionStore",
     "Storage",
+    "StoredEvent",
     "StoredSecondFactor",
     "StoredSession",
     "StoredUser",
@@ -63,6 +65,27 @@ class StoredUser(Protocol):
     def password_hash(self) -> str: ...
     @property
     def created_at(self) -> datetime: ...
+
+
+class StoredEvent(Protocol):
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def user_id(self) -> str | None: ...
+    @property
+    def username(self) -> str | None: ...
+    @property
+    def ip(self) -> str: ...
+    @property
+    def browser(self) -> str: ...
+    @property
+    def session_ref(self) -> str: ...
+    @property
+    def detail(self) -> str: ...
 
 
 class StoredSecondFactor(Protocol):
@@ -125,6 +148,9 @@ class UserStore(Protocol):
 
     def count(self) -> int: ...
 
+    def set_failures_seen(self, user_id: str, at: datetime) -> None:
+        """Failed log-ins up to `at` have been shown to the user."""
+
 
 class SecondFactorStore(Protocol):
     def get(self, user_id: str) -> StoredSecondFactor | None: ...
@@ -143,6 +169,20 @@ class SecondFactorStore(Protocol):
     def set_recovery(self, user_id: str, recovery_hashes: list[str]) -> bool: ...
 
     def delete(self, user_id: str) -> bool: ...
+
+
+class EventStore(Protocol):
+    def add(self, *, at: datetime, expires_at: datetime, kind: str, outcome: str,
+            user_id: str | None, username: str | None, ip: str, browser: str,
+            session_ref: str, detail: str) -> None: ...
+
+    def for_user(self, user_id: str, skip: int, limit: int) -> list[StoredEvent]:
+        """Newest first."""
+
+    def count_for_user(self, user_id: str, kinds: list[str], since: datetime) -> int: ...
+
+    def query(self, *, user_id: str | None, since: datetime | None, kind: str | None,
+              limit: int) -> list[StoredEvent]: ...
 
 
 class CounterStore(Protocol):
@@ -187,6 +227,7 @@ class Storage(Protocol):
     users: UserStore
     counters: CounterStore
     second_factors: SecondFactorStore
+    events: EventStore
     invalidations: InvalidationFeed
     # What the storage raises when it cannot answer now: apps show a 503 for it.
     Unavailable: type[Exception]

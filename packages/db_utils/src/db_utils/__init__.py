@@ -6,7 +6,7 @@ use and raises `DatabaseUnavailable` when MongoDB does not answer; `create_user`
 `UsernameTaken` when the unique index refuses.
 """
 
-from db_utils import second_factors, sessions, throttles, users
+from db_utils import events, second_factors, sessions, throttles, users
 from db_utils.connection import (
     DEFAULT_MONGO_URI,
     connect,
@@ -19,7 +19,7 @@ from db_utils.connection import (
     new_client,
     ping,
 )
-from db_utils.documents import SecondFactor, Session, Throttle, User
+from db_utils.documents import SecondFactor, SecurityEvent, Session, Throttle, User
 from db_utils.errors import (
     ChangeStreamUnsupported,
     DatabaseUnavailable,
@@ -27,15 +27,17 @@ from db_utils.errors import (
     StreamInvalidated,
     UsernameTaken,
 )
-from db_utils.records import SecondFactorRecord, SessionRecord, UserRecord
+from db_utils.records import EventRecord, SecondFactorRecord, SessionRecord, UserRecord
 
 __all__ = [
     "DEFAULT_MONGO_URI",
     "ChangeStreamUnsupported",
     "DatabaseUnavailable",
     "DbError",
+    "EventRecord",
     "SecondFactor",
     "SecondFactorRecord",
+    "SecurityEvent",
     "Session",
     "SessionRecord",
     "StreamInvalidated",
@@ -48,6 +50,7 @@ __all__ = [
     "database_name",
     "disconnect",
     "ensure_indexes",
+    "events",
     "get_client",
     "get_database",
     "new_client",

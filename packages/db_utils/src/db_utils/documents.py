@@ -21,6 +21,7 @@ from mongoengine import (
 __all__ = [
     "ALL_DOCUMENTS",
     "SecondFactor",
+    "SecurityEvent",
     "Session",
     "Throttle",
     "User",
@@ -34,6 +35,8 @@ class User(Document):
     username = StringField(required=True, unique=True, max_length=31)
     password_hash = StringField(required=True, max_length=512)
     created_at = DateTimeField(required=True)
+    # Failed log-ins up to this time have been shown to the user (the account notice).
+    failures_seen_at = DateTimeField()
 
     meta = {"collection": "users", "auto_create_index": False}
 
@@ -97,7 +100,33 @@ class SecondFactor(Document):
     meta = {"collection": "second_factors", "auto_create_index": False}
 
 
-ALL_DOCUMENTS: tuple[type[Document], ...] = (User, Session, Throttle, SecondFactor)
+class SecurityEvent(Document):
+    """One authentication event: what the user's activity page, `auth-admin events` and
+    the log pipeline read. Never a token, password, secret, code or full session id."""
+
+    at = DateTimeField(required=True)
+    expires_at = DateTimeField(required=True)  # at + SECURITY_EVENTS_RETENTION_DAYS
+    kind = StringField(required=True, max_length=40)
+    outcome = StringField(required=True, max_length=10)  # success / failure
+    user_id = StringField()  # none for an attempt on a name nobody has
+    username = StringField(max_length=31)
+    ip = StringField(default="", max_length=64)
+    browser = StringField(default="", max_length=80)
+    session_ref = StringField(default="", max_length=16)  # not reversible to the session
+    detail = StringField(default="", max_length=200)
+
+    meta = {
+        "collection": "security_events",
+        "auto_create_index": False,
+        "indexes": [
+            ("user_id", "-at"),
+            "-at",
+            {"fields": ["expires_at"], "expireAfterSeconds": 0},
+        ],
+    }
+
+
+ALL_DOCUMENTS: tuple[type[Document], ...] = (User, Session, Throttle, SecondFactor, SecurityEvent)
 
 
 def validated(document: type[Document], record: Any) -> dict[str, Any]:

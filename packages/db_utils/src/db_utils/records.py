@@ -16,15 +16,22 @@ from mongoengine import (
     Document,
     IntField,
     ListField,
+    ObjectIdField,
     StringField,
 )
 
-from db_utils.documents import SecondFactor, Session, User
+from db_utils.documents import SecondFactor, SecurityEvent, Session, User
 
-__all__ = ["SecondFactorRecord", "SessionRecord", "UserRecord", "record_type"]
+__all__ = [
+    "EventRecord",
+    "SecondFactorRecord",
+    "SessionRecord",
+    "UserRecord",
+    "record_type",
+]
 
 _TYPES = {StringField: str, DateTimeField: datetime, IntField: int, BooleanField: bool,
-          ListField: tuple}
+          ListField: tuple, ObjectIdField: object}
 
 
 def record_type(document: type[Document], name: str) -> type:
@@ -39,6 +46,7 @@ def record_type(document: type[Document], name: str) -> type:
         elif not field.required and not field.primary_key:
             spec = (*spec, dataclasses.field(default=None))
         specs.append(spec)
+    specs.sort(key=lambda spec: len(spec) == 3)  # fields with defaults last (stable)
     db_names = {f: document._fields[f].db_field for f in document._fields}
 
     def from_mongo(cls, doc: dict[str, Any]) -> Any:
@@ -59,3 +67,4 @@ def record_type(document: type[Document], name: str) -> type:
 UserRecord = record_type(User, "UserRecord")
 SessionRecord = record_type(Session, "SessionRecord")
 SecondFactorRecord = record_type(SecondFactor, "SecondFactorRecord")
+EventRecord = record_type(SecurityEvent, "EventRecord")

@@ -20,6 +20,7 @@ __all__ = [
     "get_user_by_id",
     "get_user_by_username",
     "list_users",
+    "set_failures_seen",
     "set_password_hash",
 ]
 
@@ -56,6 +57,11 @@ def get_user_by_id(db: Database, user_id: str) -> UserRecord | None:
 def set_password_hash(db: Database, user_id: str, password_hash: str) -> bool:
     return _users(db).update_one(
         {"_id": user_id}, {"$set": {"password_hash": password_hash}}).matched_count == 1
+
+
+@translate_errors
+def set_failures_seen(db: Database, user_id: str, at: datetime) -> None:
+    _users(db).update_one({"_id": user_id}, {"$max": {"failures_seen_at": at}})
 
 
 @translate_errors

@@ -25,6 +25,7 @@ __all__ = [
     "assert_only_valid_users",
     "assert_redirect_stays_home",
     "csrf_token",
+    "metric_value",
     "start_live_system",
     "wait_for",
 ]
@@ -63,6 +64,13 @@ def wait_for(predicate: Callable[[], object], timeout: float = 5.0) -> bool:
             return True
         time.sleep(0.005)
     return False
+
+
+def metric_value(text: str, series: str) -> float:
+    """The sample of `series` (name and labels, as exposed) in Prometheus text; 0 when
+    absent."""
+    found = re.search(rf"^{re.escape(series)} ([0-9.e+]+)$", text, re.M)
+    return float(found.group(1)) if found else 0.0
 
 
 def csrf_token(page: object, path: str = "/") -> str:

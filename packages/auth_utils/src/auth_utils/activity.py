@@ -1,0 +1,110 @@
+"""The security activity log: every authentication event, stored (TTL) for the user's
+activity page and `auth-admin events`, and written as one JSON line to the log.
+
+Recording never fails the request it belongs to: a storage error while recording is
+itself logged and the request goes on. An event never holds a token, a password, a
+secret, a code or a full session id (`session_ref` is a short one-way reference).
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from auth_utils.agents import describe_user_agent
+from auth_utils.clock import Clock, utc_now
+from auth_utils.metrics import SECURITY_EVENTS
+from auth_utils.storage import EventStore, StoredEvent
+
+__all__ = ["Activity", "Kind", "session_ref"]
+
+log = logging.getLogger("auth.events")
+
+
+class Kind(enum.StrEnum):
+    SIGNUP = "signup"
+    LOGIN = "login"
+    LOGIN_FAILED = "login_failed"
+    LOGIN_THROTTLED = "login_throttled"
+    SECOND_FACTOR_PASSED = "second_factor_passed"
+    SECOND_FACTOR_FAILED = "second_factor_failed"
+    RECOVERY_CODE_USED = "recovery_code_used"
+    LOGOUT = "logout"
+    SESSION_REVOKED = "session_revoked"
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 - an event name
+    SECOND_FACTOR_ON = "second_factor_on"
+    SECOND_FACTOR_OFF = "second_factor_off"
+    RECOVERY_CODES_REGENERATED = "recovery_codes_regenerated"
+    REAUTHENTICATED = "reauthenticated"
+    ADMIN = "admin"  # every auth-admin action; `detail` says which
+
+
+TITLES = {
+    Kind.SIGNUP: "Account created", Kind.LOGIN: "Logged in",
+    Kind.LOGIN_FAILED: "Failed log-in", Kind.LOGIN_THROTTLED: "Log-in blocked (too many tries)",
+    Kind.SECOND_FACTOR_PASSED: "Second factor given", Kind.SECOND_FACTOR_FAILED:
+    "Wrong second-factor code", Kind.RECOVERY_CODE_USED: "Recovery code used",
+    Kind.LOGOUT: "Logged out", Kind.SESSION_REVOKED: "Session ended",
+    Kind.PASSWORD_CHANGED: "Password changed", Kind.SECOND_FACTOR_ON: "Second factor on",
+    Kind.SECOND_FACTOR_OFF: "Second factor off",
+    Kind.RECOVERY_CODES_REGENERATED: "New recovery codes",
+    Kind.REAUTHENTICATED: "Password entered again", Kind.ADMIN: "Operator action",
+}
+FAILED_LOGINS = [Kind.LOGIN_FAILED.value, Kind.SECOND_FACTOR_FAILED.value]
+
+
+def session_ref(session_id: str | None) -> str:
+    """Ten hex characters of a one-way hash: enough to tell sessions apart in a list,
+    useless to find or use one."""
+    if not session_id:
+        return ""
+    return hashlib.sha256(f"session-ref:{session_id}".encode()).hexdigest()[:10]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who and where: what every event records about the request."""
+
+    user_id: str | None = None
+    username: str | None = None
+    ip: str = ""
+    user_agent: str = ""
+    session_id: str | None = None
+
+
+class Activity:
+    def __init__(self, store: EventStore, *, retention: timedelta = timedelta(days=180),
+                 clock: Clock = utc_now) -> None:
+        self.store = store
+        self.retention = retention
+        self.clock = clock
+
+    def record(self, kind: Kind, actor: Actor, *, success: bool = True, detail: str = "",
+               store: bool = True) -> None:
+        """Log one JSON line and store the event (`store=False`: log only, e.g. a failed
+        log-in for a name nobody has: no per-user record, no enumeration)."""
+        now = self.clock()
+        event = {
+            "at": now, "kind": kind.value, "outcome": "success" if success else "failure",
+            "user_id": actor.user_id, "username": actor.username, "ip": actor.ip[:64],
+            "browser": describe_user_agent(actor.user_agent)[:80],
+            "session_ref": session_ref(actor.session_id), "detail": detail[:200],
+        }
+        log.info(json.dumps({**event, "at": now.isoformat(), "event": "auth"}))
+        SECURITY_EVENTS.labels(event["kind"], event["outcome"]).inc()
+        if not store:
+            return
+        try:
+            self.store.add(expires_at=now + self.retention, **event)
+        except Exception:  # the request goes on; the failure is logged, never hidden
+            log.exception("could not store security event %s", kind.value)
+
+    def page(self, user_id: str, page: int, per_page: int = 20) -> list[StoredEvent]:
+        return self.store.for_user(user_id, max(0, page - 1) * per_page, per_page)
+
+    def failed_logins_since(self, user_id: str, since: datetime) -> int:
+        return self.store.count_for_user(user_id, FAILED_LOGINS, since)
