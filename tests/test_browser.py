@@ -6,6 +6,7 @@ import re
 import time
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from devtools.testing import CHROMIUM_ARGS, start_live_system
 
@@ -186,3 +187,56 @@ def test_second_factor_journey(browser, live_system, db, screenshots):
     page.wait_for_url(f"{W}/account/security?done=off")
     assert "The second factor is off." in page.content()
     shoot(page, screenshots, "mfa-06-off")
+
+
+def test_passkey_journey(browser, live_system, db, screenshots):
+    """Chromium's virtual authenticator (DevTools WebAuthn domain) as the device: add a
+    passkey in the web app, log in with it on the landing app without a username, remove
+    it and see the log-in refused."""
+    L, W = live_system.landing_url, live_system.web_url
+    page = browser.new_page()
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
+        "hasUserVerification": True, "isUserVerified": True,
+        "automaticPresenceSimulation": True}})
+    page.goto(f"{L}/signup")
+    page.fill("#username", "passkey-user")
+    page.fill("#password", "correct horse battery")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{W}/")
+    page.goto(f"{W}/account/security")
+    page.fill("#passkey-name", "Virtual laptop")
+    shoot(page, screenshots, "passkey-01-add")
+    page.click("text=Add a passkey")
+    page.wait_for_url(f"{W}/account/security?done=passkey")
+    assert "Virtual laptop" in page.inner_text("table")
+    shoot(page, screenshots, "passkey-02-added")
+    assert db.passkeys.count_documents({}) == 1
+
+    page.click("header button:has-text('Log out')")
+    page.wait_for_url(f"{L}/")
+    page.goto(f"{L}/login?next={W}/account")
+    try:  # the browser may offer (here: use) the passkey from the username's autofill
+        page.wait_for_url(f"{W}/account", timeout=3000)
+    except PlaywrightTimeoutError:
+        page.click("text=Log in with a passkey")
+        page.wait_for_url(f"{W}/account")
+    assert "passkey-user" in page.inner_text("header")
+    shoot(page, screenshots, "passkey-03-logged-in")
+    page.goto(W)
+    assert page.locator("h1").inner_text() == "Hello, passkey-user!"
+
+    page.goto(f"{W}/account/security")
+    page.click("button:has-text('Remove')")
+    page.wait_for_url(f"{W}/account/security?done=passkey-removed")
+    page.click("header button:has-text('Log out')")
+    page.wait_for_url(f"{L}/")
+    page.goto(f"{L}/login")
+    page.click("text=Log in with a passkey")
+    error = page.locator("[data-passkey-error]")
+    error.wait_for(state="visible")
+    assert "not registered" in error.inner_text()
+    shoot(page, screenshots, "passkey-04-refused")
+    assert page.url.startswith(f"{L}/login")

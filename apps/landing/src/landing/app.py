@@ -22,7 +22,16 @@ from auth_utils.http import database_unavailable, error_page, security_headers
 from landing.auth import SessionBackend, on_auth_error
 from landing.middleware import AuthGlueMiddleware
 from landing.pages import render_error
-from landing.views import healthz, home, login, metrics, signup, verify
+from landing.views import (
+    healthz,
+    home,
+    login,
+    metrics,
+    passkey_login,
+    passkey_options,
+    signup,
+    verify,
+)
 
 __all__ = ["create_app"]
 
@@ -65,6 +74,9 @@ def create_app(core: AuthCore | None = None) -> Starlette:
             Route("/signup", signup, methods=["GET", "HEAD", "POST"]),
             Route("/login", login, methods=["GET", "HEAD", "POST"]),
             Route("/login/verify", verify, methods=["GET", "HEAD", "POST"]),
+            Route("/login/passkey/options", passkey_options, methods=["POST"]),
+            Route("/login/passkey", passkey_login, methods=["POST"]),
+            Route("/login/verify/passkey", passkey_login, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
             Route("/metrics", metrics, methods=["GET", "HEAD"]),
             Mount("/static", StaticFiles(directory=theme.STATIC_DIR), name="static"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -13,10 +14,12 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from auth_utils import Outcome, Result, blank_session_cookie, client_ip, safe_next_url
 from auth_utils import session_cookie as make_session_cookie
 from auth_utils.http import is_form_submission, metrics_for, status_of
+from auth_utils.passkeys import PasskeyError, credential_json
 from landing.auth import validation_of
 from landing.pages import templates
 
-__all__ = ["healthz", "home", "login", "metrics", "signup", "verify"]
+__all__ = ["healthz", "home", "login", "metrics", "passkey_login", "passkey_options", "signup",
+           "verify"]
 
 
 def _next_url(request: Request, value: str | None = None) -> str:
@@ -146,6 +149,63 @@ async def verify(request: Request) -> Response:
         request, "verify.html", {"error": outcome.message, "error_field": outcome.field,
                                  "next": next_value[:2048]},
         status_code=status_of(outcome), headers=headers)
+
+
+async def _json_body(request: Request) -> tuple[str, str]:
+    """(the credential as JSON text, next) from a passkey request's JSON body."""
+    body = await request.body()
+    credential = credential_json(body)
+    try:
+        next_value = json.loads(body).get("next") or ""
+    except (ValueError, AttributeError):
+        next_value = ""
+    return credential, next_value if isinstance(next_value, str) else ""
+
+
+def _passkey_answer(request: Request, outcome: Outcome, next_value: str) -> Response:
+    """JSON for the passkey module: where to go (with the new cookie), or what failed."""
+    core = request.app.state.core
+    if not outcome.ok:
+        headers = {"Retry-After": str(outcome.retry_after)} if outcome.retry_after else None
+        return JSONResponse({"error": outcome.message}, status_code=status_of(outcome),
+                            headers=headers)
+    response = JSONResponse({"redirect": _next_url(request, next_value)})
+    cookie = make_session_cookie(outcome.token, outcome.session.expires_at, core.cookie,
+                                 core.sessions.clock())
+    response.headers.append("set-cookie", cookie.serialize())
+    return response
+
+
+async def passkey_options(request: Request) -> Response:
+    """A fresh single-use challenge for a passkey log-in (POST: it stores one)."""
+    options = await run_in_threadpool(request.app.state.core.accounts.passkeys
+                                      .authentication_options)
+    return Response(options, media_type="application/json")
+
+
+async def passkey_login(request: Request) -> Response:
+    """Log in with a passkey (discoverable: no username), or use one as the second
+    factor on the verification page (`/login/verify/passkey`)."""
+    core = request.app.state.core
+    try:
+        credential, next_value = await _json_body(request)
+    except PasskeyError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    validation = validation_of(request.scope)
+    ip = client_ip(request.client.host if request.client else None,
+                   request.headers.get("x-forwarded-for"), core.settings.trusted_proxies)
+    user_agent = request.headers.get("user-agent", "")
+    if request.url.path.startswith("/login/verify/"):
+        if validation is None or not validation.pending:
+            return JSONResponse({"error": "There is no log-in waiting for a second factor.",
+                                 "redirect": "/login"}, status_code=400)
+        call = functools.partial(core.accounts.verify_with_passkey, validation.session,
+                                 validation.user, credential, ip=ip, user_agent=user_agent)
+    else:
+        previous = validation.session.id if validation and validation.session else None
+        call = functools.partial(core.accounts.log_in_with_passkey, credential, ip=ip,
+                                 user_agent=user_agent, previous_session_id=previous)
+    return _passkey_answer(request, await run_in_threadpool(call), next_value)
 
 
 async def signup(request: Request) -> Response:

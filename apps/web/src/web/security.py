@@ -4,23 +4,30 @@ and re-authentication ("sudo mode") for the sensitive changes. Decisions are the
 
 from __future__ import annotations
 
+import json
 import re
 from urllib.parse import urlencode
 
 import segno
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST, require_safe
 
 from auth_utils import Outcome, Result, SessionUser, client_ip
 from auth_utils.http import status_of
+from auth_utils.passkeys import PasskeyError, credential_json
 from web import services
 
-__all__ = ["confirm_identity", "recovery_download", "recovery_regenerate", "request_ip",
+__all__ = ["confirm_identity", "passkey_add", "passkey_options", "passkey_remove",
+           "passkey_rename", "recovery_download", "recovery_regenerate", "request_ip",
            "security", "totp_confirm", "totp_disable", "totp_start"]
 
 NOTICES = {"on": "The second factor is on.", "off": "The second factor is off. Every other "
-           "session was logged out.", "confirmed": "Thanks: you can make changes for ten minutes."}
+           "session was logged out.", "confirmed": "Thanks: you can make changes for ten minutes.",
+           "passkey": "Your passkey was added.", "passkey-removed": "The passkey was removed.",
+           "passkey-renamed": "The passkey was renamed."}
+REAUTH_JSON = {"error": "Enter your password again first.",
+               "redirect": "/account/confirm?next=%2Faccount%2Fsecurity"}
 _RECOVERY = re.compile(r"[A-Z2-7]{4}(-[A-Z2-7]{4}){3}")
 
 
@@ -52,6 +59,7 @@ def _page(request: HttpRequest, outcome: Outcome | None = None, status: int = 20
     enrolment = None if enabled else factors.enrolment(request.user.id, request.user.username)
     response = render(request, "security.html", {
         "enabled": enabled, "recovery_left": factors.recovery_left(request.user.id),
+        "passkeys": core.accounts.passkeys.for_user(request.user.id),
         "enrolment": enrolment, "qr": _qr_svg(enrolment.uri) if enrolment else "",
         "notice": NOTICES.get(request.GET.get("done", "")),
         "error": outcome.message if outcome else None,
@@ -118,6 +126,54 @@ def recovery_download(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(body, content_type="text/plain; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="recovery-codes.txt"'
     return response
+
+
+@require_POST
+def passkey_options(request: HttpRequest) -> HttpResponse:
+    """Registration options (a stored, single-use challenge); adding a passkey is a
+    sensitive change, so the session must have been verified recently."""
+    core = services.get()
+    if not core.sessions.recently_verified(request.auth_session):
+        return JsonResponse(REAUTH_JSON, status=403)
+    return HttpResponse(core.accounts.passkeys.registration_options(
+        request.user.id, request.user.username), content_type="application/json")
+
+
+@require_POST
+def passkey_add(request: HttpRequest) -> HttpResponse:
+    try:
+        credential = credential_json(request.body)
+        name = json.loads(request.body).get("name", "")
+    except (PasskeyError, ValueError, AttributeError):
+        return JsonResponse({"error": "The request did not carry a passkey response."},
+                            status=400)
+    outcome = services.get().accounts.add_passkey(request.auth_session, _user(request),
+                                                  credential, name if isinstance(name, str)
+                                                  else "")
+    if outcome.result is Result.REAUTH:
+        return JsonResponse(REAUTH_JSON, status=403)
+    if not outcome.ok:
+        return JsonResponse({"error": outcome.message}, status=status_of(outcome))
+    return JsonResponse({"redirect": "/account/security?done=passkey"})
+
+
+@require_POST
+def passkey_rename(request: HttpRequest, credential_id: str) -> HttpResponse:
+    if not services.get().accounts.passkeys.rename(request.user.id, credential_id,
+                                                   request.POST.get("name", "")):
+        return _page(request, Outcome(Result.INVALID, "Give the passkey a name."), 400)
+    return HttpResponseRedirect("/account/security?done=passkey-renamed", status=303)
+
+
+@require_POST
+def passkey_remove(request: HttpRequest, credential_id: str) -> HttpResponse:
+    outcome = services.get().accounts.remove_passkey(request.auth_session, _user(request),
+                                                     credential_id)
+    if outcome.result is Result.REAUTH:
+        return reauth_redirect("/account/security")
+    if not outcome.ok:
+        return _page(request, outcome, status_of(outcome))
+    return HttpResponseRedirect("/account/security?done=passkey-removed", status=303)
 
 
 def _safe_next(value: str | None) -> str:

@@ -40,6 +40,9 @@ class Kind(enum.StrEnum):
     SECOND_FACTOR_OFF = "second_factor_off"
     RECOVERY_CODES_REGENERATED = "recovery_codes_regenerated"
     REAUTHENTICATED = "reauthenticated"
+    PASSKEY_ADDED = "passkey_added"
+    PASSKEY_REMOVED = "passkey_removed"
+    PASSKEY_USED = "passkey_used"
     ADMIN = "admin"  # every auth-admin action; `detail` says which
 
 
@@ -53,6 +56,8 @@ TITLES = {
     Kind.SECOND_FACTOR_OFF: "Second factor off",
     Kind.RECOVERY_CODES_REGENERATED: "New recovery codes",
     Kind.REAUTHENTICATED: "Password entered again", Kind.ADMIN: "Operator action",
+    Kind.PASSKEY_ADDED: "Passkey added", Kind.PASSKEY_REMOVED: "Passkey removed",
+    Kind.PASSKEY_USED: "Logged in with a passkey",
 }
 FAILED_LOGINS = [Kind.LOGIN_FAILED.value, Kind.SECOND_FACTOR_FAILED.value]
 

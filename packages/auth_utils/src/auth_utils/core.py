@@ -13,6 +13,7 @@ from auth_utils.activity import Activity
 from auth_utils.clock import Clock, utc_now
 from auth_utils.config import Settings
 from auth_utils.cookies import CookieSettings
+from auth_utils.passkeys import Passkeys, RelyingParty
 from auth_utils.passwords import HashingGate
 from auth_utils.second_factor import SecondFactors, SecretBox
 from auth_utils.session_cache import CachedSessionStore
@@ -83,5 +84,7 @@ def build_core(settings: Settings, *, storage: Storage | None = None,
                             clock=clock)
     activity = Activity(storage.events, clock=clock,
                         retention=timedelta(days=settings.security_events_retention_days))
-    accounts = Accounts(settings, sessions, storage.users, throttler, factors, activity, gate)
+    passkeys = Passkeys(storage.passkeys, RelyingParty.from_settings(settings), clock=clock)
+    accounts = Accounts(settings, sessions, storage.users, throttler, factors, activity,
+                        passkeys, gate)
     return AuthCore(settings, storage, sessions, accounts, CookieSettings.from_settings(settings))

@@ -17,6 +17,7 @@ import db_utils
 from auth_utils.config import SettingsError
 from auth_utils.storage import Evict, FeedUnsupported, Flush, Invalidation
 from db_utils import events as event_queries
+from db_utils import passkeys as passkey_queries
 from db_utils import second_factors as factor_queries
 from db_utils import sessions as session_queries
 from db_utils import throttles as counter_queries
@@ -97,6 +98,36 @@ class MongoUserStore:
 
     def set_failures_seen(self, user_id: str, at: datetime) -> None:
         user_queries.set_failures_seen(self._db(), user_id, at)
+
+
+class MongoPasskeyStore:
+    def __init__(self, database: DatabaseSource) -> None:
+        self._db = database
+
+    def add(self, **fields: object) -> bool:
+        return passkey_queries.add_passkey(self._db(), db_utils.PasskeyRecord(**fields))
+
+    def get(self, credential_id: str) -> db_utils.PasskeyRecord | None:
+        return passkey_queries.get_passkey(self._db(), credential_id)
+
+    def for_user(self, user_id: str) -> list[db_utils.PasskeyRecord]:
+        return passkey_queries.list_passkeys(self._db(), user_id)
+
+    def use(self, credential_id: str, old_count: int, new_count: int, at: datetime) -> bool:
+        return passkey_queries.use_passkey(self._db(), credential_id, old_count, new_count, at)
+
+    def rename(self, user_id: str, credential_id: str, name: str) -> bool:
+        return passkey_queries.rename_passkey(self._db(), user_id, credential_id, name)
+
+    def delete(self, user_id: str, credential_id: str) -> bool:
+        return passkey_queries.delete_passkey(self._db(), user_id, credential_id)
+
+    def put_challenge(self, challenge: str, purpose: str, user_id: str,
+                      expires_at: datetime) -> None:
+        passkey_queries.put_challenge(self._db(), challenge, purpose, user_id, expires_at)
+
+    def take_challenge(self, challenge: str, purpose: str, now: datetime) -> str | None:
+        return passkey_queries.take_challenge(self._db(), challenge, purpose, now)
 
 
 class MongoEventStore:
@@ -199,6 +230,7 @@ class MongoStorage:
         self.counters = MongoCounterStore(source)
         self.second_factors = MongoSecondFactorStore(source)
         self.events = MongoEventStore(source)
+        self.passkeys = MongoPasskeyStore(source)
         self.invalidations = MongoInvalidationFeed(database.name if database is not None
                                                    else None)
 

@@ -52,10 +52,11 @@ def safe_next_url(next_url: str | None, allowed: Collection[str], default: str) 
 
 
 def content_security_policy(allowed: Collection[str]) -> str:
-    """The pages' CSP, the same in both apps: nothing but our own stylesheet, no framing,
-    and forms that post (and redirect) only to our two origins."""
+    """The pages' CSP, the same in both apps: nothing but our own stylesheet and script
+    module (and requests to our own origin), no framing, and forms that post (and
+    redirect) only to our two origins."""
     forms = " ".join(sorted(allowed))
     return (
-        "default-src 'none'; style-src 'self'; img-src 'self'; "
-        f"form-action 'self' {forms}; frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; "
+        f"img-src 'self'; form-action 'self' {forms}; frame-ancestors 'none'; base-uri 'none'"
     )

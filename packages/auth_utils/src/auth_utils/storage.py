@@ -22,10 +22,12 @@ __all__ = [
     "Flush",
     "Invalidation",
     "InvalidationFeed",
+    "PasskeyStore",
     "SecondFactorStore",
     "SessionStore",
     "Storage",
     "StoredEvent",
+    "StoredPasskey",
     "StoredSecondFactor",
     "StoredSession",
     "StoredUser",
@@ -86,6 +88,23 @@ class StoredEvent(Protocol):
     def session_ref(self) -> str: ...
     @property
     def detail(self) -> str: ...
+
+
+class StoredPasskey(Protocol):
+    @property
+    def id(self) -> str: ...  # the credential id, base64url
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def public_key(self) -> str: ...  # COSE, base64url
+    @property
+    def name(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def sign_count(self) -> int: ...
+    @property
+    def last_used_at(self) -> datetime | None: ...
 
 
 class StoredSecondFactor(Protocol):
@@ -171,6 +190,29 @@ class SecondFactorStore(Protocol):
     def delete(self, user_id: str) -> bool: ...
 
 
+class PasskeyStore(Protocol):
+    def add(self, *, id: str, user_id: str, public_key: str, name: str,
+            created_at: datetime, sign_count: int) -> bool:
+        """False when the credential id is registered already (to anyone)."""
+
+    def get(self, credential_id: str) -> StoredPasskey | None: ...
+
+    def for_user(self, user_id: str) -> list[StoredPasskey]: ...
+
+    def use(self, credential_id: str, old_count: int, new_count: int, at: datetime) -> bool:
+        """Record a use, only from the sign count the check was made on (atomic)."""
+
+    def rename(self, user_id: str, credential_id: str, name: str) -> bool: ...
+
+    def delete(self, user_id: str, credential_id: str) -> bool: ...
+
+    def put_challenge(self, challenge: str, purpose: str, user_id: str,
+                      expires_at: datetime) -> None: ...
+
+    def take_challenge(self, challenge: str, purpose: str, now: datetime) -> str | None:
+        """Use a challenge up: its user id ("" for none), or None (unknown, used, expired)."""
+
+
 class EventStore(Protocol):
     def add(self, *, at: datetime, expires_at: datetime, kind: str, outcome: str,
             user_id: str | None, username: str | None, ip: str, browser: str,
@@ -228,6 +270,7 @@ class Storage(Protocol):
     counters: CounterStore
     second_factors: SecondFactorStore
     events: EventStore
+    passkeys: PasskeyStore
     invalidations: InvalidationFeed
     # What the storage raises when it cannot answer now: apps show a 503 for it.
     Unavailable: type[Exception]

@@ -6,7 +6,7 @@ use and raises `DatabaseUnavailable` when MongoDB does not answer; `create_user`
 `UsernameTaken` when the unique index refuses.
 """
 
-from db_utils import events, second_factors, sessions, throttles, users
+from db_utils import events, passkeys, second_factors, sessions, throttles, users
 from db_utils.connection import (
     DEFAULT_MONGO_URI,
     connect,
@@ -27,7 +27,13 @@ from db_utils.errors import (
     StreamInvalidated,
     UsernameTaken,
 )
-from db_utils.records import EventRecord, SecondFactorRecord, SessionRecord, UserRecord
+from db_utils.records import (
+    EventRecord,
+    PasskeyRecord,
+    SecondFactorRecord,
+    SessionRecord,
+    UserRecord,
+)
 
 __all__ = [
     "DEFAULT_MONGO_URI",
@@ -35,6 +41,7 @@ __all__ = [
     "DatabaseUnavailable",
     "DbError",
     "EventRecord",
+    "PasskeyRecord",
     "SecondFactor",
     "SecondFactorRecord",
     "SecurityEvent",
@@ -54,6 +61,7 @@ __all__ = [
     "get_client",
     "get_database",
     "new_client",
+    "passkeys",
     "ping",
     "second_factors",
     "sessions",

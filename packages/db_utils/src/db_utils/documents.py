@@ -20,11 +20,13 @@ from mongoengine import (
 
 __all__ = [
     "ALL_DOCUMENTS",
+    "Passkey",
     "SecondFactor",
     "SecurityEvent",
     "Session",
     "Throttle",
     "User",
+    "WebAuthnChallenge",
     "validated",
 ]
 
@@ -126,7 +128,37 @@ class SecurityEvent(Document):
     }
 
 
-ALL_DOCUMENTS: tuple[type[Document], ...] = (User, Session, Throttle, SecondFactor, SecurityEvent)
+class Passkey(Document):
+    """A WebAuthn credential. Its id (base64url) is the primary key: unique across users."""
+
+    id = StringField(primary_key=True, max_length=1400)
+    user_id = StringField(required=True)
+    public_key = StringField(required=True, max_length=4096)  # COSE key, base64url
+    name = StringField(required=True, max_length=60)
+    created_at = DateTimeField(required=True)
+    sign_count = IntField(required=True, default=0)
+    last_used_at = DateTimeField()
+
+    meta = {"collection": "passkeys", "auto_create_index": False, "indexes": ["user_id"]}
+
+
+class WebAuthnChallenge(Document):
+    """A challenge handed to a browser: single use, five minutes."""
+
+    id = StringField(primary_key=True)  # the challenge itself, base64url
+    purpose = StringField(required=True)  # register / login
+    user_id = StringField(default="")
+    expires_at = DateTimeField(required=True)
+
+    meta = {
+        "collection": "webauthn_challenges",
+        "auto_create_index": False,
+        "indexes": [{"fields": ["expires_at"], "expireAfterSeconds": 0}],
+    }
+
+
+ALL_DOCUMENTS: tuple[type[Document], ...] = (
+    User, Session, Throttle, SecondFactor, SecurityEvent, Passkey, WebAuthnChallenge)
 
 
 def validated(document: type[Document], record: Any) -> dict[str, Any]:

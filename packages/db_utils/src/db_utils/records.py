@@ -20,10 +20,11 @@ from mongoengine import (
     StringField,
 )
 
-from db_utils.documents import SecondFactor, SecurityEvent, Session, User
+from db_utils.documents import Passkey, SecondFactor, SecurityEvent, Session, User
 
 __all__ = [
     "EventRecord",
+    "PasskeyRecord",
     "SecondFactorRecord",
     "SessionRecord",
     "UserRecord",
@@ -68,3 +69,4 @@ UserRecord = record_type(User, "UserRecord")
 SessionRecord = record_type(Session, "SessionRecord")
 SecondFactorRecord = record_type(SecondFactor, "SecondFactorRecord")
 EventRecord = record_type(SecurityEvent, "EventRecord")
+PasskeyRecord = record_type(Passkey, "PasskeyRecord")
