@@ -199,3 +199,53 @@ def test_revoking_waits_max_lag_and_is_seen_by_every_process(cached, database_se
         print(f"revocation answered after {max(waits) * 1000:.0f} ms at most")
     finally:
         other.close()
+
+
+def test_a_failing_feed_never_fails_a_request(cached, database_server):
+    """The watcher's getMores fail with "not primary" (code 91, which makes pymongo mark
+    the server unknown): on the watcher's own client only, so validations go on."""
+    from auth_utils.mongo import FEED_APP_NAME
+
+    token, _ = cached.create_session("u1", "alice")
+    cache = cached.store
+    admin = MongoClient(database_server.uri).admin
+    admin.command({"configureFailPoint": "failCommand", "mode": {"times": 20},
+                   "data": {"failCommands": ["getMore", "aggregate"], "errorCode": 91,
+                            "appName": FEED_APP_NAME}})
+    try:
+        started = time.monotonic()
+        while time.monotonic() - started < 2.0:  # requests keep working throughout
+            assert cached.validate_session_token(token).valid
+            time.sleep(0.02)
+        assert cache.stream_restarts >= 1  # the feed did fail
+    finally:
+        admin.command({"configureFailPoint": "failCommand", "mode": "off"})
+        admin.client.close()
+    assert wait_for(lambda: cache.active, 15)  # and comes back by itself
+
+
+def test_an_older_copy_never_writes_wrongly_or_extends_past_the_stored_expiry(db, clock):
+    """Refreshes and renewals do not reach other processes: one holding an older copy
+    may read once more, but takes every write decision on that fresh read."""
+    from datetime import timedelta
+
+    a, cache_a = cached_manager(ttl=3600, clock=clock)
+    b, cache_b = cached_manager(ttl=3600, clock=clock)
+    assert wait_for(lambda: cache_a.active and cache_b.active)
+    try:
+        token, session = a.create_session("u1", "alice")
+        assert a.validate_session_token(token).valid and b.validate_session_token(token).valid
+        clock.advance(days=16)  # renewal due
+        renewed = a.validate_session_token(token)
+        assert renewed.session.fresh
+        stored = db.sessions.find_one({"_id": session.id})
+        # B still holds the copy from before the renewal: it must not serve it (renewal
+        # looks due), and on its fresh read nothing is due any more.
+        result = b.validate_session_token(token)
+        assert result.valid and not result.session.fresh
+        assert result.session.expires_at == stored["expires_at"]
+        assert db.sessions.find_one({"_id": session.id}) == stored  # no extra write
+        assert stored["expires_at"] == clock.now + timedelta(days=30)
+    finally:
+        cache_a.close()
+        cache_b.close()

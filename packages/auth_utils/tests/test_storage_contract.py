@@ -131,3 +131,18 @@ def test_invalidation_feed_reports_deletions(storage, database_server):
         other.close()
         got = next(e for e in events if e is not None)
     assert got == Evict(record.id)
+
+
+def test_prepare_builds_the_indexes_on_its_own_database(database_server, db):
+    from pymongo import MongoClient
+
+    client = MongoClient(database_server.uri)
+    other = client["prepare_contract"]
+    try:
+        MongoStorage(other).prepare()
+        users = other.users.index_information()
+        assert any(s["key"] == [("username", 1)] and s.get("unique") for s in users.values())
+        assert "expires_at_1" in other.sessions.index_information()
+    finally:
+        client.drop_database("prepare_contract")
+        client.close()

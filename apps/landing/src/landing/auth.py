@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from starlette.authentication import (
-    AuthCredentials,
-    AuthenticationBackend,
-    AuthenticationError,
-    SimpleUser,
-)
+from starlette import authentication as auth
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
@@ -21,17 +16,18 @@ __all__ = ["SessionBackend", "on_auth_error", "validation_of"]
 VALIDATION_KEY = "auth.validation"
 
 
-class DatabaseDown(AuthenticationError):
+class DatabaseDown(auth.AuthenticationError):
     """The session cannot be checked because the storage is unavailable."""
 
 
-class SessionBackend(AuthenticationBackend):
+class SessionBackend(auth.AuthenticationBackend):
     """Reads the session cookie (only the cookie: never a query string or header)."""
 
     def __init__(self, core: AuthCore) -> None:
         self.core = core
 
-    async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, SimpleUser] | None:
+    async def authenticate(self, conn: HTTPConnection
+                           ) -> tuple[auth.AuthCredentials, auth.SimpleUser] | None:
         token = conn.cookies.get(self.core.cookie.name)
         if token is None or skips_authentication(conn.scope["path"]):
             return None
@@ -44,10 +40,10 @@ class SessionBackend(AuthenticationBackend):
         conn.scope[VALIDATION_KEY] = result  # the response glue re-sends or blanks it
         if not result.valid:
             return None
-        return AuthCredentials(["authenticated"]), SimpleUser(result.user.username)
+        return auth.AuthCredentials(["authenticated"]), auth.SimpleUser(result.user.username)
 
 
-def on_auth_error(conn: HTTPConnection, exc: AuthenticationError) -> Response:
+def on_auth_error(conn: HTTPConnection, exc: auth.AuthenticationError) -> Response:
     page = database_unavailable() if isinstance(exc, DatabaseDown) else error_page(400, BAD_SESSION)
     return render_error(Request(conn.scope), page)
 

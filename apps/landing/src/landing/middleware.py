@@ -9,15 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from auth_utils import AuthCore
-from auth_utils.http import (
-    MAX_BODY_BYTES,
-    body_refusal,
-    cookie_after,
-    observe,
-    origin_refusal,
-    security_headers,
-)
+from auth_utils import AuthCore, http
 from landing.auth import validation_of
 from landing.pages import render_error
 
@@ -30,13 +22,13 @@ class AuthGlueMiddleware:
     request's validation calls for (unless the view set one itself)."""
 
     def __init__(self, app: ASGIApp, core: AuthCore) -> None:
-        self.app, self.core, self.headers = app, core, security_headers(core.settings)
+        self.app, self.core, self.headers = app, core, http.security_headers(core.settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers, received, started = Headers(scope=scope), 0, time.perf_counter()
-        refusal = body_refusal(headers.get("content-length")) or origin_refusal(
+        refusal = http.body_refusal(headers.get("content-length")) or http.origin_refusal(
             scope["method"], headers.get("origin"), headers.get("referer"),
             self.core.settings.allowed_origins)
 
@@ -44,20 +36,20 @@ class AuthGlueMiddleware:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > MAX_BODY_BYTES:
+            if received > http.MAX_BODY_BYTES:
                 raise HTTPException(413)
             return message
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 route = getattr(scope.get("endpoint"), "__name__", "unmatched")
-                observe("landing", route, scope["method"], time.perf_counter() - started)
+                http.observe("landing", route, scope["method"], time.perf_counter() - started)
                 out, name = MutableHeaders(scope=message), self.core.cookie.name
                 for header, value in self.headers.items():
                     out.setdefault(header, value)
-                if not any(v.startswith(f"{name}=") for v in out.getlist("set-cookie")) and (
-                        cookie := cookie_after(validation_of(scope), Request(scope).cookies.get(
-                            name), self.core.cookie, self.core.sessions.clock())):
+                cookie = http.cookie_after(validation_of(scope), Request(scope).cookies.get(name),
+                                           self.core.cookie, self.core.sessions.clock())
+                if cookie and not any(v.startswith(f"{name}=") for v in out.getlist("set-cookie")):
                     out.append("set-cookie", cookie.serialize())
                 user = scope.get("user")
                 if (user is not None and user.is_authenticated) or "set-cookie" in out:

@@ -26,6 +26,7 @@ from db_utils import users as user_queries
 __all__ = ["DEFAULT_MONGO_URI", "MongoStorage", "connect_storage"]
 
 DEFAULT_MONGO_URI = db_utils.DEFAULT_MONGO_URI
+FEED_APP_NAME = "session-feed"  # the change stream's own client, as the server sees it
 
 DatabaseSource = Callable[[], Database]
 
@@ -197,7 +198,7 @@ class MongoInvalidationFeed:
 
     @contextlib.contextmanager
     def watch(self, max_await: float) -> Iterator[Iterator[Invalidation | None]]:
-        client = db_utils.new_client()
+        client = db_utils.new_client(app_name=FEED_APP_NAME)
         try:
             name = self._database_name or db_utils.database_name(db_utils.current_uri() or "")
             with session_queries.watch_session_deletes(
@@ -223,6 +224,7 @@ class MongoStorage:
     Unavailable = db_utils.DatabaseUnavailable
 
     def __init__(self, database: Database | None = None) -> None:
+        self._database = database
         source: DatabaseSource = (lambda: database) if database is not None \
             else db_utils.get_database
         self.sessions = MongoSessionStore(source)
@@ -235,7 +237,7 @@ class MongoStorage:
                                                    else None)
 
     def prepare(self) -> None:
-        db_utils.ensure_indexes()
+        db_utils.ensure_indexes(self._database)
 
     def ping(self, timeout: float = 1.0) -> bool:
         return db_utils.ping(timeout)

@@ -59,11 +59,13 @@ def current_uri() -> str | None:
     return _connected_uri
 
 
-def new_client(uri: str | None = None) -> MongoClient:
+def new_client(uri: str | None = None, app_name: str | None = None) -> MongoClient:
     """A client of its own (e.g. for a change stream, so its failures never mark the
     request path's server unknown); the caller closes it."""
     uri = uri or _connected_uri or os.environ.get("MONGO_URI") or DEFAULT_MONGO_URI
-    return MongoClient(uri, tz_aware=True, uuidRepresentation="standard", **_options(uri))
+    extra = {"appname": app_name} if app_name else {}
+    return MongoClient(uri, tz_aware=True, uuidRepresentation="standard", **_options(uri),
+                       **extra)
 
 
 def connect(uri: str | None = None) -> MongoClient:
@@ -104,13 +106,17 @@ def get_database() -> Database:
 
 
 @translate_errors
-def ensure_indexes() -> None:
-    """Create the indexes the documents declare (idempotent; run at every start-up)."""
+def ensure_indexes(database: Database | None = None) -> None:
+    """Create the indexes the documents declare (idempotent; run at every start-up), on
+    the process's database or on `database`."""
     from db_utils.documents import ALL_DOCUMENTS
 
-    get_client()
+    database = database if database is not None else get_database()
     for document in ALL_DOCUMENTS:
-        document.ensure_indexes()
+        collection = database[document._meta["collection"]]
+        for spec in document._meta["index_specs"]:
+            options = {k: v for k, v in spec.items() if k != "fields"}
+            collection.create_index(spec["fields"], **options)
 
 
 def ping(timeout: float = 1.0) -> bool:

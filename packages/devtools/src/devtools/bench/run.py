@@ -33,18 +33,20 @@ def _serve(module: str, args: tuple[str, ...], env: dict, port: int, logs: Path)
     return proc
 
 
-def _landing(env: dict, logs: Path) -> tuple[AppProcess, str]:
+def _landing(env: dict, logs: Path, workers: int = 1) -> tuple[AppProcess, str]:
     port = free_port()
     proc = _serve("uvicorn", ("landing.bench:create_bench_app", "--factory", "--port",
-                              str(port), "--log-level", "warning", "--no-access-log"),
+                              str(port), "--log-level", "warning", "--no-access-log",
+                              "--workers", str(workers)),
                   env, port, logs)
     return proc, f"http://127.0.0.1:{port}"
 
 
-def _web(env: dict, logs: Path, settings_module: str = "web.settings") -> tuple[AppProcess, str]:
+def _web(env: dict, logs: Path, settings_module: str = "web.settings", workers: int = 1
+         ) -> tuple[AppProcess, str]:
     port = free_port()
     proc = _serve("gunicorn", ("web.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                               "--workers", "1", "--log-level", "warning"),
+                               "--workers", str(workers), "--log-level", "warning"),
                   {**env, "DJANGO_SETTINGS_MODULE": settings_module}, port, logs)
     return proc, f"http://127.0.0.1:{port}"
 
@@ -127,6 +129,68 @@ def _storm(landing_url: str, origin: str, seconds: float, logins: int = 8) -> No
           f"clients; p99 ratio {p99(loud) / p99(quiet):.2f}x)", flush=True)
 
 
+def _several_workers(env: dict, logs: Path, origin: str, seconds: float, conns: int,
+                     driver: str, procs: list[AppProcess]) -> None:
+    """Issue 13's row 2: the apps as docs/deploy.md runs them, several workers each."""
+    servers = {}
+    for name, starter in (
+        ("landing w2", lambda: _landing(env, logs, workers=2)),
+        ("web w2", lambda: _web(env, logs, workers=2)),
+        ("web noauth w2", lambda: _web(env, logs, "web.bench.noauth_settings", workers=2)),
+        ("web w4", lambda: _web(env, logs, workers=4)),
+        ("web noauth w4", lambda: _web(env, logs, "web.bench.noauth_settings", workers=4)),
+    ):
+        proc, url = starter()
+        procs.append(proc)
+        servers[name] = url
+    token = _login(servers["landing w2"], origin, "workers")
+    cookie = {"Cookie": f"auth_session={token}"}
+    rows = {
+        "landing, 2 uvicorn workers: no cookie": (f"{servers['landing w2']}/bench/whoami", {}),
+        "landing, 2 uvicorn workers: session": (f"{servers['landing w2']}/bench/whoami",
+                                                cookie),
+        "web, 2 gunicorn workers: no authentication": (f"{servers['web noauth w2']}/", {}),
+        "web, 2 gunicorn workers: session": (f"{servers['web w2']}/", cookie),
+        "web, 4 gunicorn workers: no authentication": (f"{servers['web noauth w4']}/", {}),
+        "web, 4 gunicorn workers: session": (f"{servers['web w4']}/", cookie),
+    }
+    results = {name: drive(url, headers, seconds, conns, driver)
+               for name, (url, headers) in rows.items()}
+    _header("9. several workers per app (cache on)")
+    names = list(rows)
+    for base, authed in zip(names[::2], names[1::2], strict=True):
+        _row(base, results[base])
+        _row(authed, results[authed], results[base])
+    # Log-out seen everywhere: after each log-out answer, the old cookie against every
+    # worker of every server (new connections, so the workers take turns).
+    answers, accepted, tries = [], 0, 0
+    targets = [(servers["landing w2"] + "/bench/whoami", "anonymous"),
+               (servers["web w2"] + "/", None), (servers["web w4"] + "/", None)]
+    for n in range(10):
+        session = _login(servers["landing w2"], origin, f"worker{n}")
+        old = {"Cookie": f"auth_session={session}"}
+        for url, _ in targets:
+            for _ in range(8):
+                httpx.get(url, headers=old)
+        with httpx.Client(follow_redirects=False) as browser:
+            browser.cookies.set("auth_session", session)
+            page = browser.get(servers["web w2"] + "/").text
+            csrf = page.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
+            start = time.perf_counter()
+            browser.post(servers["web w2"] + "/logout", headers={"Origin": origin},
+                         data={"csrfmiddlewaretoken": csrf})
+            answers.append((time.perf_counter() - start) * 1000)
+        for url, anonymous in targets:
+            for _ in range(8):
+                r = httpx.get(url, headers=old, follow_redirects=False)
+                tries += 1
+                accepted += (r.text != anonymous) if anonymous else r.status_code == 200
+    print(f"  log-out answered in p50 {statistics.median(answers):.0f} ms, max "
+          f"{max(answers):.0f} ms (the {env.get('SESSION_CACHE_MAX_LAG_MS', '300')} ms "
+          f"settle included); revoked cookie accepted {accepted} of {tries} times right "
+          "after, across 8 workers of 3 servers", flush=True)
+
+
 def _flood(landing_url: str, origin: str, seconds: float, flooders: int = 32) -> None:
     """Issue 12's row: a legitimate log-in's latency alone and while one address floods
     the log-in form with malformed usernames (each would cost an argon2 verify)."""
@@ -194,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
                              "to insert)")
     parser.add_argument("--users", type=int, nargs="+", default=[1000, 10000],
                         help="active users refreshing in section 6")
+    parser.add_argument("--only", type=int, nargs="+", choices=range(1, 10),
+                        metavar="SECTION", help="run only these sections (1-9)")
     args = parser.parse_args(argv)
     seconds, conns, rounds = args.seconds, args.connections, max(1, args.rounds)
 
@@ -216,70 +282,78 @@ def main(argv: list[str] | None = None) -> int:
               f"{driver_name(args.driver)}; database: SecantusDB on "
               f"{db.host}:{db.port}", flush=True)
 
-        sessionid = _django_session(env)
-        off = {**env, "SESSION_CACHE": "off"}
-        on = {**env, "SESSION_CACHE": "on"}
-        servers: dict[str, str] = {}
-        for name, starter in (
-            ("landing off", lambda: _landing(off, workdir)),
-            ("landing on", lambda: _landing(on, workdir)),
-            ("web noauth", lambda: _web(off, workdir, "web.bench.noauth_settings")),
-            ("web django", lambda: _web(off, workdir,
-                                        "web.bench.django_auth_settings")),
-            ("web off", lambda: _web(off, workdir)),
-            ("web on", lambda: _web(on, workdir)),
-        ):
-            proc, url = starter()
-            procs.append(proc)
-            servers[name] = url
-        token = _login(servers["landing off"], origin, "bench")
-        cookie = {"Cookie": f"auth_session={token}"}
-        targets = {
-            "landing-noauth-cache off": (f"{servers['landing off']}/bench/whoami", {}),
-            "landing-cache off": (f"{servers['landing off']}/bench/whoami", cookie),
-            "landing-noauth-cache on": (f"{servers['landing on']}/bench/whoami", {}),
-            "landing-cache on": (f"{servers['landing on']}/bench/whoami", cookie),
-            "web-noauth": (f"{servers['web noauth']}/", {}),
-            "web-django": (f"{servers['web django']}/", {"Cookie": f"sessionid={sessionid}"}),
-            "web-cache off": (f"{servers['web off']}/", cookie),
-            "web-cache on": (f"{servers['web on']}/", cookie),
-        }
-        runs: dict[str, list[Result]] = {name: [] for name in targets}
-        for _ in range(rounds):  # interleaved, so drift on the machine hits every row alike
-            for name, (url, headers) in targets.items():
-                runs[name].append(drive(url, headers, seconds / rounds, conns, args.driver))
-        results = {name: _median(r) for name, r in runs.items()}
+        want = set(args.only or range(1, 10))
+        if want & {1, 2, 3, 4, 5}:  # the servers of sections 1-5
+            sessionid = _django_session(env)
+            off = {**env, "SESSION_CACHE": "off"}
+            on = {**env, "SESSION_CACHE": "on"}
+            servers: dict[str, str] = {}
+            for name, starter in (
+                ("landing off", lambda: _landing(off, workdir)),
+                ("landing on", lambda: _landing(on, workdir)),
+                ("web noauth", lambda: _web(off, workdir, "web.bench.noauth_settings")),
+                ("web django", lambda: _web(off, workdir,
+                                            "web.bench.django_auth_settings")),
+                ("web off", lambda: _web(off, workdir)),
+                ("web on", lambda: _web(on, workdir)),
+            ):
+                proc, url = starter()
+                procs.append(proc)
+                servers[name] = url
+            token = _login(servers["landing off"], origin, "bench")
+            cookie = {"Cookie": f"auth_session={token}"}
+            targets = {
+                "landing-noauth-cache off": (f"{servers['landing off']}/bench/whoami", {}),
+                "landing-cache off": (f"{servers['landing off']}/bench/whoami", cookie),
+                "landing-noauth-cache on": (f"{servers['landing on']}/bench/whoami", {}),
+                "landing-cache on": (f"{servers['landing on']}/bench/whoami", cookie),
+                "web-noauth": (f"{servers['web noauth']}/", {}),
+                "web-django": (f"{servers['web django']}/", {"Cookie": f"sessionid={sessionid}"}),
+                "web-cache off": (f"{servers['web off']}/", cookie),
+                "web-cache on": (f"{servers['web on']}/", cookie),
+            }
+            runs: dict[str, list[Result]] = {name: [] for name in targets}
+            for _ in range(rounds):  # interleaved, so drift on the machine hits every row alike
+                for name, (url, headers) in targets.items():
+                    runs[name].append(drive(url, headers, seconds / rounds, conns, args.driver))
+            results = {name: _median(r) for name, r in runs.items()}
 
-        _header("1. landing: GET /bench/whoami")
-        for tag in ("cache off", "cache on"):
-            _row(f"no authentication (no cookie), {tag} server",
-                 results[f"landing-noauth-{tag}"])
-            _row(f"session cookie validated, {tag}", results[f"landing-{tag}"],
-                 results[f"landing-noauth-{tag}"])
-        _header("2. web: GET / (gunicorn, 1 sync worker)")
-        _row("no authentication (fixed user)", results["web-noauth"])
-        _row("Django contrib.auth + contrib.sessions (SQLite)", results["web-django"],
-             results["web-noauth"])
-        for tag in ("cache off", "cache on"):
-            _row(f"shared session cookie, {tag}", results[f"web-{tag}"], results["web-noauth"])
-            _row("  same, vs Django's own stack", results[f"web-{tag}"], results["web-django"])
+            _header("1. landing: GET /bench/whoami")
+            for tag in ("cache off", "cache on"):
+                _row(f"no authentication (no cookie), {tag} server",
+                     results[f"landing-noauth-{tag}"])
+                _row(f"session cookie validated, {tag}", results[f"landing-{tag}"],
+                     results[f"landing-noauth-{tag}"])
+            _header("2. web: GET / (gunicorn, 1 sync worker)")
+            _row("no authentication (fixed user)", results["web-noauth"])
+            _row("Django contrib.auth + contrib.sessions (SQLite)", results["web-django"],
+                 results["web-noauth"])
+            for tag in ("cache off", "cache on"):
+                _row(f"shared session cookie, {tag}", results[f"web-{tag}"], results["web-noauth"])
+                _row("  same, vs Django's own stack", results[f"web-{tag}"], results["web-django"])
 
-        print("\n3. database commands per authenticated request", flush=True)
-        for cache in (False, True):
-            _count_round_trips({**env, "BENCH_TOKEN": token}, cache)
-        print(f"\n4. log-in storm (argon2id m=19456 t=2 p=1) vs /healthz, "
-              f"{seconds:g} s each", flush=True)
-        _storm(servers["landing on"], origin, seconds)
-        print("\n5. a legitimate log-in while 32 clients at one address log in with "
-              "malformed names", flush=True)
-        _flood(servers["landing on"], origin, seconds)
-        print("\n6. change events per process while N active users refresh", flush=True)
-        for users in args.users:
-            cache_scale.events_per_process(db.uri, users)
-        print(f"\n7. validation, cache off: 1k sessions vs {args.sessions}", flush=True)
-        cache_scale.validation_at_size(db.uri, args.sessions)
-        print("\n8. session cache at scale", flush=True)
-        cache_scale.hit_ratio_and_memory(db.uri)
+            print("\n3. database commands per authenticated request", flush=True)
+            for cache in (False, True):
+                _count_round_trips({**env, "BENCH_TOKEN": token}, cache)
+            print(f"\n4. log-in storm (argon2id m=19456 t=2 p=1) vs /healthz, "
+                  f"{seconds:g} s each", flush=True)
+            _storm(servers["landing on"], origin, seconds)
+            print("\n5. a legitimate log-in while 32 clients at one address log in with "
+                  "malformed names", flush=True)
+            _flood(servers["landing on"], origin, seconds)
+        if 6 in want:
+            print("\n6. change events per process while N active users refresh", flush=True)
+            for users in args.users:
+                cache_scale.events_per_process(db.uri, users)
+        if 7 in want:
+            print(f"\n7. validation, cache off: 1k sessions vs {args.sessions}", flush=True)
+            cache_scale.validation_at_size(db.uri, args.sessions)
+        if 8 in want:
+            print("\n8. session cache at scale", flush=True)
+            cache_scale.hit_ratio_and_memory(db.uri)
+        if 9 in want:
+            _several_workers({**env, "SESSION_CACHE": "on"}, workdir, origin, seconds, conns,
+                             args.driver, procs)
         print(f"\nbench: done ({os.cpu_count()} cores)", flush=True)
         return 0
     finally:
