@@ -12,7 +12,7 @@ from auth_utils.activity import TITLES
 from auth_utils.agents import describe_user_agent
 from auth_utils.http import status_of
 from web import services
-from web.errors import apply_cookie
+from web.errors import apply_cookie, render_page
 from web.security import reauth_redirect, request_ip
 
 __all__ = ["account", "activity", "change_password", "revoke_others", "revoke_session"]
@@ -53,17 +53,12 @@ def _render(request: HttpRequest, outcome: Outcome | None = None, status: int = 
          "pending": s.pending}
         for s in svc.sessions.list_user_sessions(request.user.id)
     ]
-    response = render(request, "account.html", {
+    return render_page(request, "account.html", {
         "sessions": sessions,
         "failed_logins": _failed_logins_notice(request) if not outcome else 0,
         "second_factor": svc.accounts.second_factors.enabled(request.user.id),
         "notice": NOTICES.get(request.GET.get("done", "")),
-        "error": outcome.message if outcome else None,
-        "error_field": outcome.field if outcome else None,
-    }, status=status)
-    if outcome and outcome.retry_after:
-        response["Retry-After"] = str(outcome.retry_after)
-    return response
+    }, outcome, status)
 
 
 @require_safe

@@ -4,13 +4,14 @@ and the CSRF failure view) and an auth_utils cookie applied to a Django response
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.template.loader import render_to_string
 
-from auth_utils import Cookie
+from auth_utils import Cookie, Outcome
 from auth_utils.http import CSRF_FAILED, ErrorPage, error_page
 
 __all__ = ["apply_cookie", "bad_request", "csrf_failure", "not_found", "permission_denied",
-           "render_error", "server_error"]
+           "render_error", "render_page", "server_error"]
 
 
 def apply_cookie(response: HttpResponse, cookie: Cookie) -> None:
@@ -28,6 +29,17 @@ def render_error(request: HttpRequest | None, page: ErrorPage) -> HttpResponse:
     html = render_to_string("error.html", {"title": page.title, "message": page.message,
                                            "status": page.status})
     return HttpResponse(html, status=page.status, headers=page.headers or None)
+
+
+def render_page(request: HttpRequest, template: str, context: dict,
+                outcome: Outcome | None = None, status: int = 200) -> HttpResponse:
+    """A page with the outcome's message on its field (and its Retry-After)."""
+    response = render(request, template, {
+        **context, "error": outcome.message if outcome else None,
+        "error_field": outcome.field if outcome else None}, status=status)
+    if outcome and outcome.retry_after:
+        response["Retry-After"] = str(outcome.retry_after)
+    return response
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -17,6 +17,7 @@ from auth_utils import Outcome, Result, SessionUser, client_ip
 from auth_utils.http import status_of
 from auth_utils.passkeys import PasskeyError, credential_json
 from web import services
+from web.errors import render_page
 
 __all__ = ["confirm_identity", "passkey_add", "passkey_options", "passkey_remove",
            "passkey_rename", "recovery_download", "recovery_regenerate", "request_ip",
@@ -57,17 +58,12 @@ def _page(request: HttpRequest, outcome: Outcome | None = None, status: int = 20
     factors = core.accounts.second_factors
     enabled = factors.enabled(request.user.id)
     enrolment = None if enabled else factors.enrolment(request.user.id, request.user.username)
-    response = render(request, "security.html", {
+    return render_page(request, "security.html", {
         "enabled": enabled, "recovery_left": factors.recovery_left(request.user.id),
         "passkeys": core.accounts.passkeys.for_user(request.user.id),
         "enrolment": enrolment, "qr": _qr_svg(enrolment.uri) if enrolment else "",
         "notice": NOTICES.get(request.GET.get("done", "")),
-        "error": outcome.message if outcome else None,
-        "error_field": outcome.field if outcome else None,
-    }, status=status)
-    if outcome and outcome.retry_after:
-        response["Retry-After"] = str(outcome.retry_after)
-    return response
+    }, outcome, status)
 
 
 def _codes_page(request: HttpRequest, codes: list[str]) -> HttpResponse:
@@ -193,9 +189,4 @@ def confirm_identity(request: HttpRequest) -> HttpResponse:
         request.POST.get("code", ""), ip=request_ip(request))
     if outcome.ok:
         return HttpResponseRedirect(f"{next_path}?done=confirmed", status=303)
-    response = render(request, "confirm.html", {**context, "error": outcome.message,
-                                                "error_field": outcome.field},
-                      status=status_of(outcome))
-    if outcome.retry_after:
-        response["Retry-After"] = str(outcome.retry_after)
-    return response
+    return render_page(request, "confirm.html", context, outcome, status_of(outcome))

@@ -76,7 +76,7 @@ STATICFILES_DIRS = [theme.STATIC_DIR]
 WHITENOISE_USE_FINDERS = True  # serve straight from the theme package: no collectstatic
 WHITENOISE_AUTOREFRESH = DEBUG
 
-# Bodies over 64 KiB get a 413 from BodyLimitMiddleware; this is Django's own backstop.
+# Bodies over 64 KiB get a 413 from the glue (AuthGlueMiddleware); this is Django's own backstop.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 50
 

@@ -278,8 +278,11 @@ class Accounts:
         return self._admitted(ip, user.username, lambda: self._reauthenticate(
             session, user, password, code, ip=ip))
 
-    def _reauthenticate(self, session: Session, user: SessionUser, password: str, code: str,
-                        *, ip: str) -> Outcome:
+    def _check_own_password(self, user: SessionUser, password: str, *, ip: str,
+                            session_id: str | None, why: str, message: str, field: str
+                            ) -> Outcome | None:
+        """A logged-in user's password entered again: counted and throttled like a log-in
+        (a stolen session cannot guess it faster); None when it is right."""
         attempt = self.throttler.begin_login(user.username, ip)
         if not attempt.allowed:
             return _throttled(attempt, user.username)
@@ -290,11 +293,18 @@ class Accounts:
             self.throttler.refund(attempt)
             return _busy(busy, user.username)
         if record is None or not check.ok:
-            self._event(Kind.LOGIN_FAILED, user, ip=ip, session_id=session.id, success=False,
-                        detail="wrong password when confirming a change")
-            return Outcome(Result.INCORRECT, "Your password is incorrect.", "password",
-                           user.username)
+            self._event(Kind.LOGIN_FAILED, user, ip=ip, session_id=session_id, success=False,
+                        detail=f"wrong password {why}")
+            return Outcome(Result.INCORRECT, message, field, user.username)
         self.throttler.login_succeeded(attempt)
+        return None
+
+    def _reauthenticate(self, session: Session, user: SessionUser, password: str, code: str,
+                        *, ip: str) -> Outcome:
+        if refused := self._check_own_password(
+                user, password, ip=ip, session_id=session.id, why="when confirming a change",
+                message="Your password is incorrect.", field="password"):
+            return refused
         if self.second_factors.enabled(user.id):
             now, window = self.sessions.clock(), self.settings.login_window_seconds
             tries, ends = self.throttler.counters.hit(f"mfa-user:{user.id}", window, now)
@@ -467,19 +477,10 @@ class Accounts:
 
     def _change_password(self, user: SessionUser, current: str, new: str, confirm: str, *,
                          ip: str, keep_session_id: str) -> Outcome:
-        attempt = self.throttler.begin_login(user.username, ip)
-        if not attempt.allowed:
-            return _throttled(attempt, user.username)
-        record = self.users.by_id(user.id)
-        try:
-            check = self._verify(record.password_hash if record else None, current, ip)
-        except HasherBusy as busy:
-            self.throttler.refund(attempt)
-            return _busy(busy, user.username)
-        if record is None or not check.ok:
-            return Outcome(Result.INCORRECT, "Your current password is incorrect.", "current",
-                           user.username)
-        self.throttler.login_succeeded(attempt)
+        if refused := self._check_own_password(
+                user, current, ip=ip, session_id=keep_session_id, why="when changing it",
+                message="Your current password is incorrect.", field="current"):
+            return refused
         if message := validate_password(new):
             return Outcome(Result.INVALID, message, "new", user.username)
         if new != confirm:
