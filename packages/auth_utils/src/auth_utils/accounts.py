@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from enum import Enum
 
 from auth_utils.activity import Activity, Actor, Kind
-from auth_utils.client_ip import throttle_bucket
 from auth_utils.config import Settings
 from auth_utils.metrics import HASH_SECONDS
 from auth_utils.passkeys import PasskeyError, Passkeys
@@ -99,14 +98,11 @@ class Accounts:
         self.activity.record(kind, actor, success=success, detail=detail,
                              store=user is not None)
 
-    def _client(self, ip: str) -> str:
-        return throttle_bucket(ip, self.settings.throttle_ipv6_prefix)
-
     def _admitted(self, ip: str, username: str, flow: Callable[[], Outcome]) -> Outcome:
         """Run a flow that checks a password only while this client has fewer than its
         share in progress (an in-memory check, before any database round trip)."""
         try:
-            with self.gate.admit(self._client(ip)):
+            with self.gate.admit(self.throttler.bucket(ip)):
                 return flow()
         except HasherBusy as busy:
             return _busy(busy, username)
@@ -114,7 +110,7 @@ class Accounts:
     def _verify(self, password_hash: str | None, password: str, ip: str) -> PasswordCheck:
         """One argon2 verify through the gate (a dummy one for a user that does not
         exist, so both cost the same); raises HasherBusy."""
-        with self.gate.slot(self._client(ip)), HASH_SECONDS.time():
+        with self.gate.slot(self.throttler.bucket(ip)), HASH_SECONDS.time():
             if password_hash is None:
                 return verify_dummy(password[:PASSWORD_INPUT_MAX])
             return verify_password(password_hash, password[:PASSWORD_INPUT_MAX])
@@ -142,7 +138,7 @@ class Accounts:
         if message := validate_password(password):
             return Outcome(Result.INVALID, message, "password", username)
         try:
-            with self.gate.slot(self._client(ip)), HASH_SECONDS.time():
+            with self.gate.slot(self.throttler.bucket(ip)), HASH_SECONDS.time():
                 password_hash = hash_password(password)
         except HasherBusy as busy:
             return _busy(busy, username)
@@ -176,11 +172,9 @@ class Accounts:
         registered = self.register(username, password, ip=ip)
         if registered.result in (Result.BUSY, Result.THROTTLED):
             self.throttler.refund(attempt)  # nothing was tried: do not count it
-        if not registered.ok:
+        if not registered.ok or registered.user is None:
             return registered
-        user = self.users.by_id(registered.user.id) if registered.user else None
-        if user is None:  # deleted in between by an operator
-            return Outcome(Result.INVALID, "Please try again.", None, username)
+        user = registered.user
         outcome = self._start_session(user, ip=ip, user_agent=user_agent,
                                       previous_session_id=previous_session_id)
         self._event(Kind.SIGNUP, user, ip=ip, user_agent=user_agent,
@@ -243,27 +237,23 @@ class Accounts:
         end the pending log-in after five."""
         if not pending.pending:
             return Outcome(Result.ENDED, TOO_MANY_CODES, None, user.username)
-        window = self.settings.login_window_seconds
-        now = self.sessions.clock()
-        per_user, ends = self.throttler.counters.hit(f"mfa-user:{user.id}", window, now)
         who = {"ip": ip, "user_agent": user_agent, "session_id": pending.id}
-        if per_user > self.settings.mfa_max_failures_per_user and self.throttler.enabled:
-            retry = max(1, int((ends - now).total_seconds() + 0.999))
+        attempt = self.throttler.begin_code(user.id)
+        if not attempt.allowed:
             self._event(Kind.LOGIN_THROTTLED, user, success=False, detail="second factor",
                         **who)
             return Outcome(Result.THROTTLED, THROTTLED, "code", user.username,
-                           retry_after=retry)
+                           retry_after=attempt.retry_after)
         check = self.second_factors.check(user.id, code[:128])
         if check is Check.WRONG:
-            tries, _ = self.throttler.counters.hit(f"mfa-pending:{pending.id}", window, now)
-            if tries >= PENDING_MAX_FAILURES:
+            if self.throttler.pending_code_failure(pending.id) >= PENDING_MAX_FAILURES:
                 self.sessions.invalidate_session(pending.id)
                 self._event(Kind.SECOND_FACTOR_FAILED, user, success=False,
                             detail="five wrong codes: the log-in ended", **who)
                 return Outcome(Result.ENDED, TOO_MANY_CODES, None, user.username)
             self._event(Kind.SECOND_FACTOR_FAILED, user, success=False, **who)
             return Outcome(Result.INCORRECT, WRONG_CODE, "code", user.username)
-        self.throttler.counters.hit(f"mfa-user:{user.id}", window, now, -1)
+        self.throttler.refund(attempt)
         outcome = self._start_session(user, ip=ip, user_agent=user_agent,
                                       previous_session_id=pending.id)
         who["session_id"] = outcome.session.id if outcome.session else None
@@ -306,16 +296,15 @@ class Accounts:
                 message="Your password is incorrect.", field="password"):
             return refused
         if self.second_factors.enabled(user.id):
-            now, window = self.sessions.clock(), self.settings.login_window_seconds
-            tries, ends = self.throttler.counters.hit(f"mfa-user:{user.id}", window, now)
-            if tries > self.settings.mfa_max_failures_per_user and self.throttler.enabled:
+            attempt = self.throttler.begin_code(user.id)
+            if not attempt.allowed:
                 return Outcome(Result.THROTTLED, THROTTLED, "code", user.username,
-                               retry_after=max(1, int((ends - now).total_seconds() + 0.999)))
+                               retry_after=attempt.retry_after)
             if self.second_factors.check(user.id, code[:128]) is Check.WRONG:
                 self._event(Kind.SECOND_FACTOR_FAILED, user, ip=ip, session_id=session.id,
                             success=False, detail="when confirming a change")
                 return Outcome(Result.INCORRECT, WRONG_CODE, "code", user.username)
-            self.throttler.counters.hit(f"mfa-user:{user.id}", window, now, -1)
+            self.throttler.refund(attempt)
         self.sessions.mark_verified(session.id)
         self._event(Kind.REAUTHENTICATED, user, ip=ip, session_id=session.id)
         return Outcome(Result.OK, username=user.username, user=user)

@@ -146,7 +146,10 @@ class SessionManager:
         then the caller runs `validate_session_token` in a thread."""
         if not is_well_formed(token):
             return INVALID
-        record = self.store.peek(hash_token(token))  # type: ignore[arg-type]
+        return self._from_cache(hash_token(token))  # type: ignore[arg-type]
+
+    def _from_cache(self, session_id: str) -> SessionValidation | None:
+        record = self.store.peek(session_id)
         if record is not None and judge(record, self.clock(), self.policy) is Verdict.VALID:
             return _valid(record)
         return None
@@ -154,10 +157,13 @@ class SessionManager:
     def validate_session_token(self, token: str | None) -> SessionValidation:
         """A cache hit, else one read on the primary; a write only to extend the session,
         refresh last-seen or delete an expired one, each decided on that fresh read."""
-        if (cached := self.validate_cached(token)) is not None:
-            VALIDATIONS.labels("cache" if cached.session else "invalid").inc()
-            return cached
+        if not is_well_formed(token):
+            VALIDATIONS.labels("invalid").inc()
+            return INVALID
         session_id = hash_token(token)  # type: ignore[arg-type]
+        if (cached := self._from_cache(session_id)) is not None:
+            VALIDATIONS.labels("cache").inc()
+            return cached
         record = self.store.get(session_id)
         now = self.clock()
         verdict = judge(record, now, self.policy)

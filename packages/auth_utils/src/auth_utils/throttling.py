@@ -60,14 +60,15 @@ class Throttler:
                 waits.append(_seconds_left(ends_at, now))
         return max(waits) if waits else None
 
-    def _bucket(self, ip: str) -> str:
+    def bucket(self, ip: str) -> str:
+        """The key per-client limits count under (an IPv4 address, an IPv6 network)."""
         return throttle_bucket(ip, self.settings.throttle_ipv6_prefix)
 
     def begin_login(self, username: str | None, ip: str) -> Attempt:
         """Count a log-in attempt (or a current-password check) before the password is
         checked; `username` None when it cannot name a user (malformed)."""
         now, window = self.clock(), self.settings.login_window_seconds
-        ip_key = f"login-ip:{self._bucket(ip)}"
+        ip_key = f"login-ip:{self.bucket(ip)}"
         user_key = f"login-user:{username}" if username else None
         if not self.enabled:
             return Attempt(None, ip_key, user_key, window, now)
@@ -86,15 +87,30 @@ class Throttler:
             self.counters.clear(attempt.username_key, attempt.window_seconds, self.clock())
 
     def refund(self, attempt: Attempt) -> None:
-        """Give an attempt back that never reached the hasher (it was busy)."""
+        """Give an attempt back: it never reached the hasher (busy), or a code was right."""
         if not self.enabled:
             return
         for key in filter(None, (attempt.ip_key, attempt.username_key)):
             self.counters.hit(key, attempt.window_seconds, attempt.counted_at, -1)
 
+    def begin_code(self, user_id: str) -> Attempt:
+        """Count a second-factor code before it is checked: per user, in every process
+        (a right code gives its reservation back with `refund`)."""
+        now, window = self.clock(), self.settings.login_window_seconds
+        key = f"mfa-user:{user_id}"
+        if not self.enabled:
+            return Attempt(None, key, None, window, now)
+        return Attempt(self._count([(key, self.settings.mfa_max_failures_per_user)], window,
+                                   now), key, None, window, now)
+
+    def pending_code_failure(self, session_id: str) -> int:
+        """One more wrong code for this pending log-in; how many it has had."""
+        return self.counters.hit(f"mfa-pending:{session_id}",
+                                 self.settings.login_window_seconds, self.clock())[0]
+
     def begin_signup(self, ip: str) -> Attempt:
         now, window = self.clock(), self.settings.signup_window_seconds
-        key = f"signup-ip:{self._bucket(ip)}"
+        key = f"signup-ip:{self.bucket(ip)}"
         if not self.enabled:
             return Attempt(None, key, None, window, now)
         return Attempt(self._count([(key, self.settings.signup_max_per_ip)], window, now),
