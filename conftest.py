@@ -130,6 +130,12 @@ def make_core(db, settings, clock):
 
 
 @pytest.fixture
+def core(make_core):
+    """An auth core with the test settings (no session cache)."""
+    return make_core()
+
+
+@pytest.fixture
 def landing_app(make_core):
     from landing.app import create_app
 

@@ -9,16 +9,10 @@ import re
 from datetime import timedelta
 
 import pyotp
-import pytest
 
 from auth_utils import Result
 from auth_utils.activity import Activity, Actor, Kind
 from auth_utils.mongo import MongoStorage
-
-
-@pytest.fixture
-def core(make_core):
-    return make_core()
 
 
 def kinds(db) -> list[str]:

@@ -11,12 +11,7 @@ import pytest
 
 from auth_utils import Result
 from auth_utils.passkeys import PasskeyError
-from devtools.testing import LANDING, WEB, SoftAuthenticator
-
-
-@pytest.fixture
-def core(make_core):
-    return make_core()
+from devtools.testing import LANDING, WEB, SoftAuthenticator, parallel
 
 
 @pytest.fixture
@@ -136,3 +131,13 @@ def test_expired_challenges_are_swept_by_ttl(core, db):
     assert doc["expires_at"] - core.sessions.clock() == timedelta(minutes=5)
     info = db.webauthn_challenges.index_information()
     assert any(s.get("expireAfterSeconds") == 0 for s in info.values())
+
+
+def test_one_assertion_sent_ten_times_at_once_logs_in_once(core, alice, db):
+    _, device = alice
+    assertion = json.dumps(device.assert_(core.accounts.passkeys.authentication_options()))
+    sessions = db.sessions.count_documents({})
+    results = parallel(10, lambda i: core.accounts.log_in_with_passkey(assertion,
+                                                                       ip="1").result)
+    assert results[Result.OK] == 1 and results[Result.INVALID] == 9, results
+    assert db.sessions.count_documents({}) == sessions + 1

@@ -15,31 +15,15 @@ import pytest
 
 from auth_utils import Result
 from auth_utils.passwords import HasherBusy, HashingGate
-
-
-def parallel(n: int, call) -> Counter:
-    """Run `call(i)` in n threads released at once; count the results."""
-    barrier, results, lock = threading.Barrier(n), Counter(), threading.Lock()
-
-    def run(i: int) -> None:
-        barrier.wait(timeout=30)
-        outcome = call(i)
-        with lock:
-            results[outcome.result] += 1
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
+from devtools.testing import parallel
 
 
 def test_parallel_wrong_passwords_check_at_most_the_limit(make_core):
     accounts = make_core(login_max_failures_per_user=10).accounts
     assert accounts.sign_up("alice", "correct horse", ip="1").ok
     # Every thread from its own address: only the per-user limit can stop them.
-    results = parallel(40, lambda i: accounts.log_in("alice", "wrong horse", ip=f"10.0.0.{i}"))
+    results = parallel(40, lambda i: accounts.log_in("alice", "wrong horse",
+                                                     ip=f"10.0.0.{i}").result)
     assert results[Result.INCORRECT] == 10, results  # passwords checked == the limit
     assert results[Result.THROTTLED] == 30, results
 
@@ -49,7 +33,7 @@ def test_parallel_current_password_checks_at_most_the_limit(make_core):
     alice = accounts.sign_up("alice", "correct horse", ip="1")
     results = parallel(40, lambda i: accounts.change_password(
         alice.user, "wrong horse", "new password", "new password", ip=f"10.0.1.{i}",
-        keep_session_id=alice.session.id))
+        keep_session_id=alice.session.id).result)
     assert results[Result.INCORRECT] == 10, results
     assert results[Result.THROTTLED] == 30, results
 
@@ -168,7 +152,8 @@ def test_a_free_slot_goes_to_the_client_served_least_recently():
 def test_a_flood_from_one_address_leaves_others_a_place_in_the_queue(make_core):
     accounts = make_core(hashing_max_per_client=2).accounts
     assert accounts.sign_up("alice", "correct horse", ip="1").ok
-    flood = parallel(32, lambda i: accounts.log_in("!!bad!!", "x" * 20, ip="203.0.113.7"))
+    flood = parallel(32, lambda i: accounts.log_in("!!bad!!", "x" * 20,
+                                                   ip="203.0.113.7").result)
     # At most the address's share reached the hasher; the rest were refused at once.
     assert flood[Result.INCORRECT] <= 32 and flood[Result.THROTTLED] >= 1, flood
     assert accounts.log_in("alice", "correct horse", ip="198.51.100.1").ok

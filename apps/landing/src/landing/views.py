@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -14,7 +13,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from auth_utils import Outcome, Result, blank_session_cookie, client_ip, safe_next_url
 from auth_utils import session_cookie as make_session_cookie
 from auth_utils.http import is_form_submission, metrics_for, status_of
-from auth_utils.passkeys import PasskeyError, credential_json
+from auth_utils.passkeys import PasskeyError, passkey_request
 from landing.auth import validation_of
 from landing.pages import templates
 
@@ -40,11 +39,16 @@ async def home(request: Request) -> Response:
     return templates.TemplateResponse(request, "index.html")
 
 
+def _ip(request: Request) -> str:
+    """The client's address, `X-Forwarded-For` believed only from trusted proxies."""
+    return client_ip(request.client.host if request.client else None,
+                     request.headers.get("x-forwarded-for"),
+                     request.app.state.core.settings.trusted_proxies)
+
+
 async def metrics(request: Request) -> Response:
     core = request.app.state.core
-    ip = client_ip(request.client.host if request.client else None,
-                   request.headers.get("x-forwarded-for"), core.settings.trusted_proxies)
-    found = await run_in_threadpool(metrics_for, core.settings, ip)
+    found = await run_in_threadpool(metrics_for, core.settings, _ip(request))
     if found is None:
         raise HTTPException(404)
     return Response(found[0], media_type=found[1])
@@ -76,13 +80,8 @@ async def _auth_form(request: Request, template: str, action: str) -> Response:
     validation = validation_of(request.scope)
     previous = validation.session.id if validation and validation.session else None
     flow = core.accounts.sign_up if action == "signup" else core.accounts.log_in
-    ip = client_ip(
-        request.client.host if request.client else None,
-        request.headers.get("x-forwarded-for"),
-        core.settings.trusted_proxies,
-    )
     call = functools.partial(
-        flow, username, password, ip=ip,
+        flow, username, password, ip=_ip(request),
         user_agent=request.headers.get("user-agent", ""), previous_session_id=previous,
     )
     # The core's hashing gate bounds argon2 and refuses at once when it is saturated.
@@ -106,10 +105,11 @@ def _verify_url(next_value: str) -> str:
         else "/login/verify"
 
 
-def _with_session(request: Request, outcome: Outcome, location: str) -> Response:
-    """303 to `location` with the outcome's new session cookie."""
+def _with_session(request: Request, outcome: Outcome, response: Response | str) -> Response:
+    """`response` (or a 303 to it) carrying the outcome's new session cookie."""
     core = request.app.state.core
-    response = RedirectResponse(location, status_code=303)
+    if isinstance(response, str):
+        response = RedirectResponse(response, status_code=303)
     cookie = make_session_cookie(outcome.token, outcome.session.expires_at, core.cookie,
                                  core.sessions.clock())
     response.headers.append("set-cookie", cookie.serialize())
@@ -131,11 +131,9 @@ async def verify(request: Request) -> Response:
     form = await request.form(max_files=0, max_fields=10)
     next_value = _field(form, "next") or next_param
     core = request.app.state.core
-    ip = client_ip(request.client.host if request.client else None,
-                   request.headers.get("x-forwarded-for"), core.settings.trusted_proxies)
     outcome: Outcome = await run_in_threadpool(functools.partial(
         core.accounts.verify_second_factor, validation.session, validation.user,
-        _field(form, "code"), ip=ip, user_agent=request.headers.get("user-agent", "")))
+        _field(form, "code"), ip=_ip(request), user_agent=request.headers.get("user-agent", "")))
     if outcome.ok:
         return _with_session(request, outcome, _next_url(request, next_value))
     headers = {"Retry-After": str(outcome.retry_after)} if outcome.retry_after else {}
@@ -151,29 +149,14 @@ async def verify(request: Request) -> Response:
         status_code=status_of(outcome), headers=headers)
 
 
-async def _json_body(request: Request) -> tuple[str, str]:
-    """(the credential as JSON text, next) from a passkey request's JSON body."""
-    body = await request.body()
-    credential = credential_json(body)
-    try:
-        next_value = json.loads(body).get("next") or ""
-    except (ValueError, AttributeError):
-        next_value = ""
-    return credential, next_value if isinstance(next_value, str) else ""
-
-
 def _passkey_answer(request: Request, outcome: Outcome, next_value: str) -> Response:
     """JSON for the passkey module: where to go (with the new cookie), or what failed."""
-    core = request.app.state.core
     if not outcome.ok:
         headers = {"Retry-After": str(outcome.retry_after)} if outcome.retry_after else None
         return JSONResponse({"error": outcome.message}, status_code=status_of(outcome),
                             headers=headers)
-    response = JSONResponse({"redirect": _next_url(request, next_value)})
-    cookie = make_session_cookie(outcome.token, outcome.session.expires_at, core.cookie,
-                                 core.sessions.clock())
-    response.headers.append("set-cookie", cookie.serialize())
-    return response
+    return _with_session(request, outcome,
+                         JSONResponse({"redirect": _next_url(request, next_value)}))
 
 
 async def passkey_options(request: Request) -> Response:
@@ -188,12 +171,12 @@ async def passkey_login(request: Request) -> Response:
     factor on the verification page (`/login/verify/passkey`)."""
     core = request.app.state.core
     try:
-        credential, next_value = await _json_body(request)
+        credential, fields = passkey_request(await request.body())
     except PasskeyError as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
+    next_value = fields.get("next", "")
     validation = validation_of(request.scope)
-    ip = client_ip(request.client.host if request.client else None,
-                   request.headers.get("x-forwarded-for"), core.settings.trusted_proxies)
+    ip = _ip(request)
     user_agent = request.headers.get("user-agent", "")
     if request.url.path.startswith("/login/verify/"):
         if validation is None or not validation.pending:

@@ -29,20 +29,6 @@ def _user(request: HttpRequest) -> SessionUser:
     return SessionUser(request.user.id, request.user.username)
 
 
-def _failed_logins_notice(request: HttpRequest) -> int:
-    """Failed log-ins since the user last saw this notice (or since the log-in before
-    this session); seeing it marks them seen."""
-    svc = services.get()
-    user = svc.storage.users.by_id(request.user.id)
-    if user is None:
-        return 0
-    since = max(filter(None, [user.failures_seen_at, user.created_at]))
-    count = svc.accounts.activity.failed_logins_since(request.user.id, since)
-    if count:
-        svc.storage.users.set_failures_seen(request.user.id, svc.sessions.clock())
-    return count
-
-
 def _render(request: HttpRequest, outcome: Outcome | None = None, status: int = 200
             ) -> HttpResponse:
     svc = services.get()
@@ -55,7 +41,8 @@ def _render(request: HttpRequest, outcome: Outcome | None = None, status: int = 
     ]
     return render_page(request, "account.html", {
         "sessions": sessions,
-        "failed_logins": _failed_logins_notice(request) if not outcome else 0,
+        "failed_logins": svc.accounts.unseen_failed_logins(request.user.id) if not outcome
+        else 0,
         "second_factor": svc.accounts.second_factors.enabled(request.user.id),
         "notice": NOTICES.get(request.GET.get("done", "")),
     }, outcome, status)

@@ -4,7 +4,6 @@ and re-authentication ("sudo mode") for the sensitive changes. Decisions are the
 
 from __future__ import annotations
 
-import json
 import re
 from urllib.parse import urlencode
 
@@ -15,7 +14,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from auth_utils import Outcome, Result, SessionUser, client_ip
 from auth_utils.http import status_of
-from auth_utils.passkeys import PasskeyError, credential_json
+from auth_utils.passkeys import PasskeyError, passkey_request
 from web import services
 from web.errors import render_page
 
@@ -138,14 +137,11 @@ def passkey_options(request: HttpRequest) -> HttpResponse:
 @require_POST
 def passkey_add(request: HttpRequest) -> HttpResponse:
     try:
-        credential = credential_json(request.body)
-        name = json.loads(request.body).get("name", "")
-    except (PasskeyError, ValueError, AttributeError):
-        return JsonResponse({"error": "The request did not carry a passkey response."},
-                            status=400)
+        credential, fields = passkey_request(request.body)
+    except PasskeyError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
     outcome = services.get().accounts.add_passkey(request.auth_session, _user(request),
-                                                  credential, name if isinstance(name, str)
-                                                  else "")
+                                                  credential, fields.get("name", ""))
     if outcome.result is Result.REAUTH:
         return JsonResponse(REAUTH_JSON, status=403)
     if not outcome.ok:

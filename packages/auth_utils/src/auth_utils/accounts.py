@@ -427,6 +427,18 @@ class Accounts:
                     detail=f"{ended} session(s), by {by}")
         return ended
 
+    def unseen_failed_logins(self, user_id: str) -> int:
+        """Failed log-ins (and wrong codes) the user has not been shown yet, since the last
+        time or since sign-up; reading them marks them seen."""
+        user = self.users.by_id(user_id)
+        if user is None:
+            return 0
+        since = max(filter(None, [user.failures_seen_at, user.created_at]))
+        count = self.activity.failed_logins_since(user_id, since)
+        if count:
+            self.users.set_failures_seen(user_id, self.sessions.clock())
+        return count
+
     def log_out(self, session_id: str | None, user: SessionUser | None = None, *,
                 ip: str = "", user_agent: str = "") -> None:
         if session_id:

@@ -179,10 +179,12 @@ class Passkeys:
         return self.store.delete(user_id, credential_id)
 
 
-def credential_json(body: bytes) -> str:
-    """The `credential` member of a JSON request body, as the JSON text webauthn reads."""
+def passkey_request(body: bytes) -> tuple[str, dict[str, str]]:
+    """A passkey request's JSON body: the `credential` as the JSON text webauthn reads,
+    and its other text fields (e.g. `next`, `name`)."""
     try:
         data = json.loads(body)
-        return json.dumps(data["credential"])
+        credential = json.dumps(data["credential"])
     except (ValueError, KeyError, TypeError) as exc:
         raise PasskeyError("The request did not carry a passkey response.") from exc
+    return credential, {k: v for k, v in data.items() if isinstance(v, str)}

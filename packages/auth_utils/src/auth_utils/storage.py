@@ -67,6 +67,8 @@ class StoredUser(Protocol):
     def password_hash(self) -> str: ...
     @property
     def created_at(self) -> datetime: ...
+    @property
+    def failures_seen_at(self) -> datetime | None: ...  # failed log-ins shown up to then
 
 
 class StoredEvent(Protocol):

@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,7 @@ __all__ = [
     "assert_redirect_stays_home",
     "csrf_token",
     "metric_value",
+    "parallel",
     "start_live_system",
     "wait_for",
 ]
@@ -73,6 +76,25 @@ def metric_value(text: str, series: str) -> float:
     absent."""
     found = re.search(rf"^{re.escape(series)} ([0-9.e+]+)$", text, re.M)
     return float(found.group(1)) if found else 0.0
+
+
+def parallel(n: int, call: Callable[[int], object]) -> Counter:
+    """Run `call(i)` in n threads released at once (a barrier), as an attacker's parallel
+    requests would arrive; count what the calls returned."""
+    barrier, results, lock = threading.Barrier(n), Counter(), threading.Lock()
+
+    def run(i: int) -> None:
+        barrier.wait(timeout=30)
+        result = call(i)
+        with lock:
+            results[result] += 1
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return results
 
 
 def csrf_token(page: object, path: str = "/") -> str:
