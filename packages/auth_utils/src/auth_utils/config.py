@@ -20,6 +20,7 @@ __all__ = [
     "require_secret",
 ]
 
+LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 DEV_SECRET_MARKER = "dev-insecure"  # noqa: S105 - a marker we refuse, not a secret
 
 
@@ -63,7 +64,7 @@ class Settings:
     mfa_max_failures_per_user: int = 10  # wrong second-factor codes per user per window
     security_events_retention_days: int = 180  # how long the activity log keeps events
     metrics_allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (
-        ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+        LOOPBACK)
     login_window_seconds: int = 15 * 60
     signup_window_seconds: int = 60 * 60
 
@@ -198,7 +199,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             "MFA_ENCRYPTION_KEY", production=app_env == "production", environ=env),
         mfa_max_failures_per_user=_int(env, "MFA_MAX_FAILURES_PER_USER", 10),
         security_events_retention_days=_int(env, "SECURITY_EVENTS_RETENTION_DAYS", 180),
-        metrics_allowed_networks=_networks(
-            env.get("METRICS_ALLOWED_NETWORKS", "") or "127.0.0.0/8,::1/128",
-            "METRICS_ALLOWED_NETWORKS"),
+        metrics_allowed_networks=_networks(env.get("METRICS_ALLOWED_NETWORKS", ""),
+                                           "METRICS_ALLOWED_NETWORKS") or LOOPBACK,
     )
