@@ -21,6 +21,7 @@ from devtools.bench import cache_scale
 from devtools.bench.load import Result, drive, driver_name
 from devtools.dbserver import LocalDatabase, free_port
 from devtools.processes import AppProcess, wait_until_answers
+from devtools.serving import landing_server, web_server
 
 PASSWORD = "correct horse battery"  # noqa: S105 - a benchmark account on loopback
 
@@ -35,9 +36,7 @@ def _serve(module: str, args: tuple[str, ...], env: dict, port: int, logs: Path)
 
 def _landing(env: dict, logs: Path, workers: int = 1) -> tuple[AppProcess, str]:
     port = free_port()
-    proc = _serve("uvicorn", ("landing.bench:create_bench_app", "--factory", "--port",
-                              str(port), "--log-level", "warning", "--no-access-log",
-                              "--workers", str(workers)),
+    proc = _serve(*landing_server(port, workers, app="landing.bench:create_bench_app"),
                   env, port, logs)
     return proc, f"http://127.0.0.1:{port}"
 
@@ -45,8 +44,7 @@ def _landing(env: dict, logs: Path, workers: int = 1) -> tuple[AppProcess, str]:
 def _web(env: dict, logs: Path, settings_module: str = "web.settings", workers: int = 1
          ) -> tuple[AppProcess, str]:
     port = free_port()
-    proc = _serve("gunicorn", ("web.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                               "--workers", str(workers), "--log-level", "warning"),
+    proc = _serve(*web_server(port, workers),
                   {**env, "DJANGO_SETTINGS_MODULE": settings_module}, port, logs)
     return proc, f"http://127.0.0.1:{port}"
 
