@@ -201,6 +201,23 @@ def test_revoking_waits_max_lag_and_is_seen_by_every_process(cached, database_se
         other.close()
 
 
+def test_a_log_in_at_the_session_cap_does_not_wait_for_a_revocation(db):
+    """Trimming the oldest session at the cap is not a revocation: a log-in at the cap is
+    answered without the `max_lag` wait (here 5 s) that a log-out takes."""
+    manager, cache = cached_manager(ttl=5.0, max_lag=5.0)
+    assert wait_for(lambda: cache.active)
+    try:
+        for _ in range(manager.policy.max_per_user):
+            manager.create_session("capped", "capped")
+        start = time.monotonic()
+        manager.create_session("capped", "capped")
+        took = time.monotonic() - start
+        assert len(cache.list_for_user("capped", utc_now())) == manager.policy.max_per_user
+        assert took < 2.5, f"a log-in at the cap waited {took:.1f} s"
+    finally:
+        cache.close()
+
+
 def test_a_failing_feed_never_fails_a_request(cached, database_server):
     """The watcher's getMores fail with "not primary" (code 91, which makes pymongo mark
     the server unknown): on the watcher's own client only, so validations go on."""

@@ -130,10 +130,12 @@ class CachedSessionStore:
         return count
 
     def trim_for_user(self, user_id: str, keep_newest: int) -> int:
+        # No `_settle()`: the cap bounds storage, it is not a revocation anybody asked for
+        # and waits on. Other processes still drop the trimmed sessions through the feed
+        # within `max_lag`; a log-in at the cap must not cost every user `max_lag`.
         count = self.inner.trim_for_user(user_id, keep_newest)
         if count:
             self.evict_user(user_id)
-            self._settle()
         return count
 
     def list_for_user(self, user_id: str, now: datetime) -> list[StoredSession]:
