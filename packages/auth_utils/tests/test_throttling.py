@@ -14,6 +14,7 @@ from collections import Counter
 import pytest
 
 from auth_utils import Result
+from auth_utils.metrics import HASH_SECONDS
 from auth_utils.passwords import HasherBusy, HashingGate
 from devtools.testing import parallel
 
@@ -77,6 +78,18 @@ def test_malformed_usernames_count_against_the_ip(make_core, db):
     assert accounts.sign_up("kate", "correct horse", ip="1").ok
     assert accounts.log_in("kate", "correct horse", ip="203.0.113.9").result is Result.THROTTLED
     assert accounts.log_in("kate", "correct horse", ip="203.0.113.10").ok
+
+
+def test_malformed_usernames_are_answered_like_a_wrong_password_without_a_hash(make_core):
+    """The shape rule is public: hashing such a name hides nothing and would let a flood
+    of them hold the hasher in front of real log-ins."""
+    accounts = make_core().accounts
+    hashes_before = HASH_SECONDS.collect()[0].samples
+    outcome = accounts.log_in("bad name!", "some password", ip="203.0.113.9")
+    assert outcome.result is Result.INCORRECT
+    assert HASH_SECONDS.collect()[0].samples == hashes_before
+    accounts.log_in("nobody", "some password", ip="203.0.113.9")  # well formed: hashed
+    assert HASH_SECONDS.collect()[0].samples != hashes_before
 
 
 def test_ipv6_clients_are_counted_per_64_and_mapped_ipv4_as_ipv4(make_core):

@@ -205,7 +205,13 @@ class Accounts:
             self._event(Kind.LOGIN_THROTTLED, None, ip=ip, user_agent=user_agent,
                         success=False)
             return _throttled(attempt, username[:64])
-        user = self.users.by_username(username) if well_formed else None
+        if not well_formed:
+            # Counted above, answered as a wrong password, but never hashed: the shape rule
+            # is public, so equal timing would hide nothing, and a flood of such names
+            # would otherwise keep the hasher busy in front of real log-ins.
+            self._event(Kind.LOGIN_FAILED, None, ip=ip, user_agent=user_agent, success=False)
+            return Outcome(Result.INCORRECT, INCORRECT, None, username[:64])
+        user = self.users.by_username(username)
         try:
             # An unknown user still runs the hasher: it costs what a wrong password does.
             check = self._verify(user.password_hash if user else None, password, ip)
