@@ -4,7 +4,6 @@ drive them, print requests/s, p50/p99 and the ratios of one run."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import multiprocessing
 import os
@@ -193,25 +192,25 @@ def _several_workers(env: dict, logs: Path, origin: str, seconds: float, conns: 
 
 def _flood_clients(landing_url: str, origin: str, clients: int, seconds: float
                    ) -> dict[int, int]:
-    """`clients` connections from one address posting malformed names back to back."""
+    """`clients` threads at one address posting malformed names back to back (run in a
+    process of its own: here they would starve the measuring thread of the GIL)."""
+    stop, statuses, lock = time.monotonic() + seconds, Counter(), threading.Lock()
 
-    async def main() -> Counter:
-        statuses: Counter = Counter()
-        stop = time.monotonic() + seconds
+    def flood() -> None:
         headers = {"Origin": origin, "X-Forwarded-For": "203.0.113.66"}
-        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-        async with httpx.AsyncClient(headers=headers, limits=limits, timeout=30) as client:
-
-            async def one() -> None:
-                while time.monotonic() < stop:
-                    r = await client.post(f"{landing_url}/login", data={
-                        "username": "!!not a name!!", "password": PASSWORD})
+        with httpx.Client(follow_redirects=False, headers=headers) as client:
+            while time.monotonic() < stop:
+                r = client.post(f"{landing_url}/login",
+                                data={"username": "!!not a name!!", "password": PASSWORD})
+                with lock:
                     statuses[r.status_code] += 1
 
-            await asyncio.gather(*(one() for _ in range(clients)))
-        return statuses
-
-    return dict(asyncio.run(main()))
+    threads = [threading.Thread(target=flood) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return dict(statuses)
 
 
 def _flood(landing_url: str, origin: str, seconds: float, flooders: int = 32) -> None:
@@ -234,8 +233,6 @@ def _flood(landing_url: str, origin: str, seconds: float, flooders: int = 32) ->
         return out
 
     quiet = legit_latencies(time.monotonic() + seconds / 2)
-    # The flood runs in a process of its own: 32 client threads in this one would starve
-    # the measuring thread of the GIL and time the load generator instead of the server.
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(1) as pool:
         flood = pool.apply_async(_flood_clients, (landing_url, origin, flooders, seconds))
