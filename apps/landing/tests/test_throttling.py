@@ -69,3 +69,21 @@ def test_forwarded_for_only_from_trusted_proxy(db, make_core):
         r = client.post("/login", data={"username": "user7", "password": "wrong one!"},
                         headers={"X-Forwarded-For": "198.51.100.7"})
         assert r.status_code == 429
+
+
+
+def test_a_client_at_its_hashing_share_is_refused_before_its_body_is_read(make_core, db):
+    """A flood from one address costs no form parsing, no thread and no database work
+    once that address has its share of password checks in progress."""
+    with client_for(make_core, hashing_max_per_client=2) as client:
+        accounts = client.app.state.core.accounts
+        gate, throttler = accounts.gate, accounts.throttler
+        bucket = throttler.bucket("testclient")  # the address TestClient's requests have
+        too_many_fields = {f"f{n}": "x" for n in range(20)}  # parsing it would answer 400
+        with gate.admit(bucket), gate.admit(bucket):
+            for path in ("/login", "/signup"):
+                r = client.post(path, data=too_many_fields)
+                assert r.status_code == 429, (path, r.status_code)
+                assert r.headers["retry-after"] == "1"
+        assert db.throttles.count_documents({}) == 0
+        assert client.post("/login", data=too_many_fields).status_code == 400  # share back

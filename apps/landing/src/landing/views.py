@@ -73,10 +73,12 @@ async def _auth_form(request: Request, template: str, action: str) -> Response:
             return redirect
         return templates.TemplateResponse(request, template, {"next": next_param[:2048]})
 
+    core = request.app.state.core
+    if early := core.accounts.refuse_early(_ip(request)):
+        return _form_error(request, template, early, next_param)
     form = await request.form(max_files=0, max_fields=10)
     username, password = _field(form, "username"), _field(form, "password")
     next_value = _field(form, "next") or next_param
-    core = request.app.state.core
     validation = validation_of(request.scope)
     previous = validation.session.id if validation and validation.session else None
     flow = core.accounts.sign_up if action == "signup" else core.accounts.log_in
@@ -90,6 +92,11 @@ async def _auth_form(request: Request, template: str, action: str) -> Response:
         return _with_session(request, outcome, _verify_url(next_value))
     if outcome.ok:
         return _with_session(request, outcome, _next_url(request, next_value))
+    return _form_error(request, template, outcome, next_value)
+
+
+def _form_error(request: Request, template: str, outcome: Outcome, next_value: str
+                ) -> Response:
     headers = {"Retry-After": str(outcome.retry_after)} if outcome.retry_after else None
     shown_username = outcome.username if "\x00" not in outcome.username else ""
     return templates.TemplateResponse(

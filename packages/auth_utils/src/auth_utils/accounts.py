@@ -98,6 +98,16 @@ class Accounts:
         self.activity.record(kind, actor, success=success, detail=detail,
                              store=user is not None)
 
+    def refuse_early(self, ip: str) -> Outcome | None:
+        """The answer to a log-in or sign-up from a client whose share of password checks
+        is in progress, before its body is read: no I/O, safe on an event loop. A flood
+        from one address then costs the app almost nothing per request."""
+        try:
+            self.gate.refuse(self.throttler.bucket(ip))
+        except HasherBusy as busy:
+            return _busy(busy, "")
+        return None
+
     def _admitted(self, ip: str, username: str, flow: Callable[[], Outcome]) -> Outcome:
         """Run a flow that checks a password only while this client has fewer than its
         share in progress (an in-memory check, before any database round trip)."""

@@ -97,6 +97,12 @@ class HashingGate:
         self._served: dict[str, float] = {}  # client -> when its last hash began
         self._clients: collections.Counter[str] = collections.Counter()
 
+    def refuse(self, client: str) -> None:
+        """Raise HasherBusy when `client` has its share in progress already: an in-memory
+        peek an app can make before reading the request body (`admit` still decides)."""
+        if self._clients.get(client, 0) >= self.per_client:
+            raise HasherBusy(1, this_client=True)
+
     @contextlib.contextmanager
     def admit(self, client: str) -> Iterator[None]:
         with self._cond:
