@@ -100,6 +100,12 @@ class Survey:
         # An init script is injected by the browser itself, so the pages' strict
         # Content-Security-Policy (script-src 'self') stays on while axe runs.
         context.add_init_script(self.axe)
+        # A failed subresource (a missing favicon, stylesheet or script) is an error in
+        # the console of every page that asks for it.
+        context.on("response", lambda r: self.problems.append(
+            f"{r.status} for {r.url}") if r.status >= 400 and r.request.resource_type
+            != "document" else None)
+        context.on("weberror", lambda e: self.problems.append(f"script error: {e.error}"))
         return context
 
     def check(self, page, name: str) -> None:
