@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from devtools.testing import ARTIFACTS, start_live_system
+from devtools.testing import ARTIFACTS, CHROMIUM_ARGS, start_live_system
+
+ROOT = Path(__file__).resolve().parents[1]
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +40,34 @@ def playwright_instance():
 
     with sync_playwright() as p:
         yield p
+
+
+@pytest.fixture
+def browser(playwright_instance, chromium_path):
+    """One headless Chromium for a test."""
+    browser = playwright_instance.chromium.launch(
+        executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
+    )
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core's script, from the npm package package-lock.json pins (installed with
+    `npm ci` once if missing: the only network use, before any test runs a page)."""
+    if not AXE.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            if os.environ.get("CI"):
+                pytest.fail("npm is not installed: the accessibility test needs axe-core "
+                            "(`npm ci` at the repository root)")
+            pytest.skip("npm not installed: run `npm ci` for the accessibility test")
+        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=300, check=False)
+        if done.returncode != 0 or not AXE.exists():
+            pytest.fail(f"`npm ci` did not install axe-core:\n{done.stderr[-2000:]}")
+    return AXE.read_text(encoding="utf-8")
 
 
 @pytest.fixture

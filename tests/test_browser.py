@@ -13,15 +13,6 @@ from devtools.testing import CHROMIUM_ARGS, start_live_system
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 
-@pytest.fixture
-def browser(playwright_instance, chromium_path):
-    browser = playwright_instance.chromium.launch(
-        executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
-    )
-    yield browser
-    browser.close()
-
-
 def shoot(page, folder, name):
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
@@ -31,7 +22,7 @@ def test_signup_logout_login_journey(browser, live_system, db, screenshots):
     started = time.monotonic()
     page = browser.new_page()
     page.goto(L)
-    assert page.title().startswith("Welcome")
+    assert page.title().startswith("One login for all your apps")
     shoot(page, screenshots, "01-landing")
 
     page.click("text=Create an account")
@@ -46,7 +37,7 @@ def test_signup_logout_login_journey(browser, live_system, db, screenshots):
     assert page.locator("h1").inner_text() == "Hello, alice!"
     shoot(page, screenshots, "03-web-home")
 
-    page.click("main button:has-text('Log out')")
+    page.click("header button:has-text('Log out')")
     page.wait_for_url(f"{L}/")
     shoot(page, screenshots, "04-after-logout")
     page.goto(W)

@@ -13,10 +13,8 @@ from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.routing import Route
 
-import theme
 from auth_utils import AuthCore, build_core, load_settings
 from auth_utils.http import database_unavailable, error_page, security_headers
 from landing.auth import SessionBackend, on_auth_error
@@ -29,7 +27,9 @@ from landing.views import (
     metrics,
     passkey_login,
     passkey_options,
+    robots,
     signup,
+    static_file,
     verify,
 )
 
@@ -79,7 +79,9 @@ def create_app(core: AuthCore | None = None) -> Starlette:
             Route("/login/verify/passkey", passkey_login, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
             Route("/metrics", metrics, methods=["GET", "HEAD"]),
-            Mount("/static", StaticFiles(directory=theme.STATIC_DIR), name="static"),
+            Route("/static/{path:path}", static_file, methods=["GET", "HEAD"]),
+            Route("/favicon.ico", static_file, methods=["GET", "HEAD"]),
+            Route("/robots.txt", robots, methods=["GET", "HEAD"]),
         ],
         middleware=[
             Middleware(AuthGlueMiddleware, core=core),

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from auth_utils.http import ErrorPage
+from auth_utils.http import ErrorPage, retry_url
 from auth_utils.validation import (
     PASSWORD_MAX,
     PASSWORD_MIN,
@@ -16,6 +16,7 @@ from auth_utils.validation import (
     USERNAME_MIN,
     USERNAME_PATTERN,
 )
+from theme import assets
 
 __all__ = ["render_error", "templates"]
 
@@ -30,7 +31,9 @@ RULES = {
 
 def _context(request: Request) -> dict:
     settings = request.app.state.core.settings
-    return {"rules": RULES, "web_url": settings.web_url, "landing_url": settings.landing_url}
+    user = request.scope.get("user")  # absent when the glue refused the request first
+    return {"rules": RULES, "web_url": settings.web_url, "landing_url": settings.landing_url,
+            "asset": assets.urls(), "signed_in": bool(user and user.is_authenticated)}
 
 
 templates = Jinja2Templates(
@@ -43,6 +46,7 @@ def render_error(request: Request, page: ErrorPage, headers: dict[str, str] | No
     """A friendly HTML error page: never a traceback."""
     return templates.TemplateResponse(
         request, "error.html",
-        {"title": page.title, "message": page.message, "status": page.status},
+        {"title": page.title, "message": page.message, "status": page.status,
+         "retry_url": retry_url(request.url.path, request.url.query)},
         status_code=page.status, headers={**page.headers, **(headers or {})},
     )

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from auth_utils import Outcome, Result, blank_session_cookie, client_ip, safe_next_url
 from auth_utils import session_cookie as make_session_cookie
@@ -16,9 +16,10 @@ from auth_utils.http import is_form_submission, metrics_for, status_of
 from auth_utils.passkeys import PasskeyError, passkey_request
 from landing.auth import validation_of
 from landing.pages import templates
+from theme import assets
 
-__all__ = ["healthz", "home", "login", "metrics", "passkey_login", "passkey_options", "signup",
-           "verify"]
+__all__ = ["healthz", "home", "login", "metrics", "passkey_login", "passkey_options", "robots",
+           "signup", "static_file", "verify"]
 
 
 def _next_url(request: Request, value: str | None = None) -> str:
@@ -58,6 +59,23 @@ async def healthz(request: Request) -> Response:
     if await run_in_threadpool(request.app.state.core.storage.ping):
         return JSONResponse({"status": "ok"})
     return JSONResponse({"status": "unavailable"}, status_code=503)
+
+
+async def static_file(request: Request) -> Response:
+    """The theme's files and /favicon.ico, as theme.assets decides (hashed names cached
+    for a year, gzip)."""
+    found = assets.answer(request.url.path, request.method,
+                          request.headers.get("accept-encoding"),
+                          request.headers.get("if-none-match"))
+    if found is None:
+        raise HTTPException(404)
+    return Response(found.body, status_code=found.status, headers=found.headers)
+
+
+async def robots(request: Request) -> Response:
+    """The public site may be indexed."""
+    return PlainTextResponse(assets.robots_txt(private=False),
+                             headers={"cache-control": "public, max-age=86400"})
 
 
 def _field(form, name: str) -> str:

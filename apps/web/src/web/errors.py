@@ -4,11 +4,13 @@ and the CSRF failure view) and an auth_utils cookie applied to a Django response
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
 
 from auth_utils import Cookie, Outcome
-from auth_utils.http import CSRF_FAILED, ErrorPage, error_page
+from auth_utils.http import CSRF_FAILED, ErrorPage, error_page, retry_url
+from theme import assets
 
 __all__ = ["apply_cookie", "bad_request", "csrf_failure", "not_found", "permission_denied",
            "render_error", "render_page", "server_error"]
@@ -24,10 +26,17 @@ def apply_cookie(response: HttpResponse, cookie: Cookie) -> None:
 
 
 def render_error(request: HttpRequest | None, page: ErrorPage) -> HttpResponse:
-    # Rendered without the request context: an error page must not fail on a broken
-    # request (e.g. no CSRF token, no user yet).
-    html = render_to_string("error.html", {"title": page.title, "message": page.message,
-                                           "status": page.status})
+    # Rendered without the request context processors: an error page must not fail on a
+    # broken request (e.g. no user yet). Only a signed-in user's request is passed in, so
+    # the page keeps the header (its log-out form takes a fresh CSRF token).
+    context = {"title": page.title, "message": page.message, "status": page.status,
+               "asset": assets.urls(), "retry_url": "/"}
+    if request is not None:
+        context["retry_url"] = retry_url(request.path, request.META.get("QUERY_STRING", ""))
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            context.update(request=request, csrf_token=get_token(request))
+    html = render_to_string("error.html", context)
     return HttpResponse(html, status=page.status, headers=page.headers or None)
 
 

@@ -13,7 +13,6 @@ import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import theme
 from auth_utils import load_settings
 from auth_utils.config import require_secret
 
@@ -34,13 +33,11 @@ if not PRODUCTION:
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
-    "django.contrib.staticfiles",
     "web",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "web.middleware.AuthGlueMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -71,10 +68,9 @@ TEMPLATES = [
 LOGIN_URL = f"{SHARED.landing_url}/login"
 LANDING_URL = SHARED.landing_url
 
-STATIC_URL = "/static/"
-STATICFILES_DIRS = [theme.STATIC_DIR]
-WHITENOISE_USE_FINDERS = True  # serve straight from the theme package: no collectstatic
-WHITENOISE_AUTOREFRESH = DEBUG
+# The theme's files (/static/..., /favicon.ico) are served by web.views.static_file as
+# theme.assets decides, the same rule as on landing: content-hashed URLs cached for a year,
+# gzip. Neither staticfiles nor WhiteNoise gives hashed names without a collectstatic step.
 
 # Bodies over 64 KiB get a 413 from the glue (AuthGlueMiddleware); this is Django's own backstop.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024

@@ -10,11 +10,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
 from auth_utils import SessionUser, blank_session_cookie, http
+from theme import assets
 from web import services
 from web.errors import apply_cookie
 from web.security import request_ip
 
-__all__ = ["healthz", "home", "logout", "metrics"]
+__all__ = ["healthz", "home", "logout", "metrics", "robots", "static_file"]
 
 
 @require_safe
@@ -55,3 +56,26 @@ def healthz(request: HttpRequest) -> HttpResponse:
     if services.get().storage.ping():
         return JsonResponse({"status": "ok"})
     return JsonResponse({"status": "unavailable"}, status=503)
+
+
+@csrf_exempt
+@login_not_required
+@require_safe
+def static_file(request: HttpRequest, name: str = "") -> HttpResponse:
+    """The theme's files and /favicon.ico, as theme.assets decides (hashed names cached
+    for a year, gzip): the same rule as the landing app."""
+    found = assets.answer(request.path, request.method or "GET",
+                          request.headers.get("Accept-Encoding"),
+                          request.headers.get("If-None-Match"))
+    if found is None:
+        raise Http404("no such file")
+    return HttpResponse(found.body, status=found.status, headers=found.headers)
+
+
+@csrf_exempt
+@login_not_required
+@require_safe
+def robots(request: HttpRequest) -> HttpResponse:
+    """The app is private: nothing in it is for search engines."""
+    return HttpResponse(assets.robots_txt(private=True), content_type="text/plain; charset=utf-8",
+                        headers={"Cache-Control": "public, max-age=86400"})

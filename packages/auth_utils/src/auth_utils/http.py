@@ -32,6 +32,7 @@ __all__ = [
     "metrics_for",
     "observe",
     "origin_refusal",
+    "retry_url",
     "security_headers",
     "skips_authentication",
     "status_of",
@@ -95,6 +96,13 @@ def error_page(status: int, message: str | None = None,
 
 def database_unavailable() -> ErrorPage:
     return error_page(503, headers={"Retry-After": "5"})
+
+
+def retry_url(path: str, query: str = "") -> str:
+    """The "Try again" link of a 503 page: the same address, as a path on this site
+    (a path such as `//evil.example` would otherwise be read as another host)."""
+    path = "/" + path.lstrip("/\\")
+    return f"{path}?{query}" if query else path
 
 
 def changes_state(method: str) -> bool:

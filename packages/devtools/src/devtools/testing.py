@@ -117,8 +117,10 @@ class LiveSystem:
     env: dict
 
 
-def start_live_system(database_uri: str, artifacts: Path, **overrides: str):
-    """Start landing and web as `python -m landing` / `python -m web` processes."""
+def start_live_system(database_uri: str, artifacts: Path, ready_path: str = "/healthz",
+                      **overrides: str):
+    """Start landing and web as `python -m landing` / `python -m web` processes, ready
+    once `ready_path` answers (a path that needs no database when there is none)."""
     from devtools.dbserver import free_port
     from devtools.processes import AppProcess, wait_until_answers
 
@@ -136,7 +138,7 @@ def start_live_system(database_uri: str, artifacts: Path, **overrides: str):
     ]
     ports = [urlsplit(env[k]).port for k in ("LANDING_URL", "WEB_URL")]
     for proc, port in zip(procs, ports, strict=True):
-        if not wait_until_answers(f"http://127.0.0.1:{port}/healthz", 60, proc):
+        if not wait_until_answers(f"http://127.0.0.1:{port}{ready_path}", 60, proc):
             for p in procs:
                 p.stop()
             raise RuntimeError(f"{proc.module} did not start; see {artifacts}")

@@ -1,4 +1,6 @@
-"""The stylesheet both apps serve, so the landing site and the web app look alike."""
+"""The look both apps share: the stylesheet, the favicon and the passkey module
+(`static/`), how they are served (`theme.assets`) and how times read (`theme.times`).
+Framework-free: each app only adapts these to its own request and response types."""
 
 from pathlib import Path
 
