@@ -19,8 +19,8 @@ from devtools.loadtest.journal import CONNECTION_ERROR, Request, accepted
 from devtools.loadtest.stack import LoadStack
 from devtools.loadtest.workload import PASSWORD
 
-__all__ = ["Canaries", "Outage", "Replayer", "latency_ms", "lost_signups", "outage",
-           "replay", "revoked_accepted", "wait_healthy"]
+__all__ = ["Canaries", "Outage", "Probe", "Replayer", "latency_ms", "lost_signups",
+           "outage", "replay", "revoked_accepted", "wait_healthy"]
 
 APPS = ("landing", "web")
 
@@ -144,6 +144,37 @@ class Replayer:
                     self.replays += 1
                     if accepted(app, status):
                         self.accepted.append((time.time(), app, status))
+
+
+@dataclass
+class Probe:
+    """A normal client beside the load: an anonymous `GET /` on each app every
+    `every` seconds, on a new connection; its latencies (a timeout counts as `timeout`)."""
+
+    stack: LoadStack
+    every: float = 0.25
+    timeout: float = 5.0
+    seconds: list[float] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> Probe:
+        self._thread = threading.Thread(target=self._run, daemon=True, name="probe")
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            for url in self.stack.urls.values():
+                start = time.perf_counter()
+                status = _get(f"{url}/", timeout=self.timeout)
+                spent = time.perf_counter() - start
+                self.seconds.append(self.timeout if status == CONNECTION_ERROR else spent)
 
 
 @dataclass

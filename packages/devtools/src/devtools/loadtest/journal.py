@@ -87,14 +87,14 @@ class Journal:
     def follow(self) -> Journal:
         """Read what was appended to `source` since the last call."""
         assert self.source is not None
-        if not self.source.exists():
-            return self
-        with open(self.source, "rb") as f:
-            f.seek(self._offset)
-            data = f.read()
-        complete = data[:data.rfind(b"\n") + 1]  # a line being written is read next time
-        self._offset += len(complete)
-        with self._lock:
+        with self._lock:  # one reader at a time: the offset moves with what was read
+            if not self.source.exists():
+                return self
+            with open(self.source, "rb") as f:
+                f.seek(self._offset)
+                data = f.read()
+            complete = data[:data.rfind(b"\n") + 1]  # a line being written: next time
+            self._offset += len(complete)
             self._add(complete.decode("utf-8").splitlines())
         return self
 
