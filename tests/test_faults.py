@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import time
 
-import httpx
 import pytest
 
 from devtools.loadtest import checks, faults
 from devtools.loadtest.journal import CONNECTION_ERROR, Journal
 from devtools.loadtest.stack import LoadStack
-from devtools.loadtest.workload import Workload, csrf_of
-from devtools.testing import metric_value
+from devtools.loadtest.workload import Workload
 
 pytestmark = pytest.mark.e2e
 
@@ -32,13 +30,6 @@ def stack(tmp_path_factory):
 @pytest.fixture
 def journal():
     return Journal()
-
-
-def feed_restarts(stack: LoadStack) -> float:
-    """Times the session caches of all workers of both apps stopped trusting their feed."""
-    return sum(metric_value(httpx.get(f"{url}/metrics").text,
-                            "auth_session_feed_restarts_total")
-               for url in stack.urls.values())
 
 
 def test_killed_workers_are_replaced_and_no_session_is_lost(stack, journal):
@@ -73,27 +64,14 @@ def test_no_revoked_session_is_accepted_while_the_feed_is_broken(stack, journal,
     load = Workload(stack, journal, USERS, prefix=f"fb{how}").start()
     replayer = checks.Replayer(stack, journal.revoked_tokens).start()
     canaries = checks.Canaries(stack, 2, prefix=f"fb{how}")
-    restarts_before = feed_restarts(stack)
+    restarts_before = checks.feed_restarts(stack)
     try:
         with faults.feed_broken(stack.db.uri, how):
             # Sessions cached by every worker, then logged out, while the feed is broken.
             for n in range(4):
-                with httpx.Client(follow_redirects=False, timeout=15) as me:
-                    r = me.post(f"{stack.landing_url}/signup",
-                                headers={"Origin": stack.landing_url},
-                                data={"username": f"fb{how}{n}x{time.time_ns() % 10**9}",
-                                      "password": "correct horse"})
-                    assert r.status_code == 303
-                    token = me.cookies["auth_session"]
-                    for _ in range(4):
-                        checks.replay(stack, token)
-                    page = me.get(f"{stack.web_url}/").text
-                    r = me.post(f"{stack.web_url}/logout", headers={"Origin": stack.web_url},
-                                data={"csrfmiddlewaretoken": csrf_of(page)})
-                    assert r.status_code == 303
-                    journal.logged_out(token, time.time())
+                assert checks.revoke_a_cached_session(stack, journal, f"fb{how}{n}")
             time.sleep(1.0)
-            broken_restarts = feed_restarts(stack) - restarts_before
+            broken_restarts = checks.feed_restarts(stack) - restarts_before
             assert canaries.lost() == 0  # the caches fall back to the database
     finally:
         replayer.stop()

@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 import httpx
 from pymongo import MongoClient
 
-from devtools.loadtest.journal import CONNECTION_ERROR, Request, accepted
+from devtools.loadtest.journal import CONNECTION_ERROR, Journal, Request, accepted
 from devtools.loadtest.stack import LoadStack
-from devtools.loadtest.workload import PASSWORD
+from devtools.loadtest.workload import PASSWORD, csrf_of
 
-__all__ = ["Canaries", "Outage", "Probe", "Replayer", "latency_ms", "lost_signups",
-           "outage", "replay", "revoked_accepted", "wait_healthy"]
+__all__ = ["Canaries", "Outage", "Probe", "Replayer", "feed_restarts", "latency_ms",
+           "lost_signups", "outage", "replay", "revoke_a_cached_session", "revoked_accepted",
+           "wait_healthy"]
 
 APPS = ("landing", "web")
 
@@ -42,6 +43,28 @@ def replay(stack: LoadStack, token: str) -> dict[str, int]:
     return {app: _get(f"{stack.urls[app]}/", token) for app in APPS}
 
 
+def revoke_a_cached_session(stack: LoadStack, journal: Journal, prefix: str) -> bool:
+    """Sign up, get the session cached by the workers of both apps, log out through the
+    web app; the token goes to `journal`'s log-outs once the 303 has arrived (so a
+    Replayer checks it is refused from then on). False if a step was refused."""
+    with httpx.Client(follow_redirects=False, timeout=15) as me:
+        r = me.post(f"{stack.landing_url}/signup", headers={"Origin": stack.landing_url},
+                    data={"username": f"{prefix}x{time.time_ns() % 10**9}",
+                          "password": PASSWORD})
+        if r.status_code != 303:
+            return False
+        token = me.cookies["auth_session"]
+        for _ in range(4):  # new connections: every worker likely caches it
+            replay(stack, token)
+        page = me.get(f"{stack.web_url}/").text
+        r = me.post(f"{stack.web_url}/logout", headers={"Origin": stack.web_url},
+                    data={"csrfmiddlewaretoken": csrf_of(page)})
+        if r.status_code != 303:
+            return False
+        journal.logged_out(token, time.time())
+        return True
+
+
 def wait_healthy(stack: LoadStack, timeout: float = 30.0) -> float | None:
     """Poll both apps' /healthz until each has answered 200; when (time.time()), or None."""
     pending = set(APPS)
@@ -53,6 +76,16 @@ def wait_healthy(stack: LoadStack, timeout: float = 30.0) -> float | None:
         if pending:
             time.sleep(0.02)
     return None if pending else time.time()
+
+
+def feed_restarts(stack: LoadStack) -> float:
+    """Times the session caches of both apps (all workers: /metrics adds them up) stopped
+    trusting their change stream: the sign that a broken feed was noticed."""
+    from devtools.testing import metric_value
+
+    return sum(metric_value(httpx.get(f"{url}/metrics").text,
+                            "auth_session_feed_restarts_total")
+               for url in stack.urls.values())
 
 
 def lost_signups(mongo_uri: str, usernames: Iterable[str]) -> int:
@@ -149,32 +182,39 @@ class Replayer:
 @dataclass
 class Probe:
     """A normal client beside the load: an anonymous `GET /` on each app every
-    `every` seconds, on a new connection; its latencies (a timeout counts as `timeout`)."""
+    `every` seconds, on a new connection; its latencies per app (no answer within
+    `timeout` counts as `timeout`, and in `timeouts`)."""
 
     stack: LoadStack
     every: float = 0.25
     timeout: float = 5.0
-    seconds: list[float] = field(default_factory=list)
+    seconds: dict[str, list[float]] = field(default_factory=lambda: {a: [] for a in APPS})
+    timeouts: Counter = field(default_factory=Counter)
     _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    _threads: list[threading.Thread] = field(default_factory=list)
 
     def start(self) -> Probe:
-        self._thread = threading.Thread(target=self._run, daemon=True, name="probe")
-        self._thread.start()
+        # One thread per app, so a stalled app does not slow the probing of the other.
+        self._threads = [threading.Thread(target=self._run, args=(app,), daemon=True)
+                         for app in APPS]
+        for t in self._threads:
+            t.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+        for t in self._threads:
+            t.join(timeout=30)
 
-    def _run(self) -> None:
+    def _run(self, app: str) -> None:
         while not self._stop.wait(self.every):
-            for url in self.stack.urls.values():
-                start = time.perf_counter()
-                status = _get(f"{url}/", timeout=self.timeout)
-                spent = time.perf_counter() - start
-                self.seconds.append(self.timeout if status == CONNECTION_ERROR else spent)
+            start = time.perf_counter()
+            status = _get(f"{self.stack.urls[app]}/", timeout=self.timeout)
+            spent = time.perf_counter() - start
+            if status == CONNECTION_ERROR:
+                self.timeouts[app] += 1
+                spent = max(spent, self.timeout)
+            self.seconds[app].append(spent)
 
 
 @dataclass

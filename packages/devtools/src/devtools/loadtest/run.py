@@ -20,7 +20,6 @@ from pathlib import Path
 from devtools.loadtest import checks, faults
 from devtools.loadtest.journal import CONNECTION_ERROR, Journal
 from devtools.loadtest.stack import GENEROUS_THROTTLES, LoadStack
-from devtools.loadtest.workload import PASSWORD, csrf_of
 from devtools.processes import AppProcess, interrupt_on, stop_interrupting
 from devtools.testing import ARTIFACTS
 
@@ -114,27 +113,6 @@ def _wait_until(moment: float) -> None:
     time.sleep(max(0.0, moment - time.time()))
 
 
-def _sign_up_and_log_out(stack: LoadStack, journal: Journal, n: int) -> None:
-    """A session cached by the workers of both apps, then logged out: the replayer
-    checks that it is refused from the 303 on."""
-    import httpx
-
-    with httpx.Client(follow_redirects=False, timeout=15) as me:
-        r = me.post(f"{stack.landing_url}/signup", headers={"Origin": stack.landing_url},
-                    data={"username": f"revoked{n}x{time.time_ns() % 10**9}",
-                          "password": PASSWORD})
-        if r.status_code != 303:
-            return
-        token = me.cookies["auth_session"]
-        for _ in range(4):
-            checks.replay(stack, token)
-        page = me.get(f"{stack.web_url}/").text
-        r = me.post(f"{stack.web_url}/logout", headers={"Origin": stack.web_url},
-                    data={"csrfmiddlewaretoken": csrf_of(page)})
-        if r.status_code == 303:
-            journal.logged_out(token, time.time())
-
-
 def _db_kill(stack: LoadStack, journal: Journal, at: float, report: Report) -> None:
     _wait_until(at)
     killed = faults.kill_database(stack)
@@ -168,8 +146,10 @@ def _worker_kill(stack: LoadStack, journal: Journal, at: float, report: Report) 
     for app in ("landing", "web"):
         pid = faults.kill_worker(stack, app)
         replaced[app] = faults.wait_replaced(stack, app, pid)
-        _say(f"killed {app} worker {pid} (SIGKILL); replaced after "
-             f"{replaced[app] if replaced[app] is not None else 'never'} s")
+        seconds = replaced[app]
+        _say(f"killed {app} worker {pid} (SIGKILL); "
+             + (f"a new worker after {seconds:.2f} s" if seconds is not None
+                else "not replaced"))
     settled = time.time()
     time.sleep(2.0)
     lost = canaries.lost()
@@ -193,16 +173,20 @@ def _feed_break(stack: LoadStack, journal: Journal, at: float, end: float,
                 report: Report) -> None:
     phase = max(3.0, min(10.0, (end - at - 5) / len(faults.FEED_BREAKS)))
     _wait_until(at)
+    restarts = checks.feed_restarts(stack)
     n = 0
     for how in faults.FEED_BREAKS:
         _say(f"session feed broken ({how}) for {phase:.0f} s")
         with faults.feed_broken(stack.db.uri, how):
             stop = time.time() + phase
             while time.time() < stop:
-                _sign_up_and_log_out(stack, journal, n)
+                checks.revoke_a_cached_session(stack, journal, f"revoked{n}")
                 n += 1
     _say("session feed repaired")
+    restarts = checks.feed_restarts(stack) - restarts
     report.figures["revoked sessions made during the break"] = n
+    report.figures["feed restarts seen by the apps' caches"] = restarts
+    report.promise("feed breaks not noticed by the caches", float(restarts == 0), 0)
 
 
 def _slow_clients(stack: LoadStack, at: float, end: float, report: Report,
@@ -216,11 +200,16 @@ def _slow_clients(stack: LoadStack, at: float, end: float, report: Report,
     probe.stop()
     slow.stop()
     _say(f"slow clients gone (servers hung up on them {slow.closed_by_server} times)")
-    values = sorted(probe.seconds)
-    report.figures["probe answers"] = len(values)
-    report.figures["probe max (s)"] = round(values[-1], 3) if values else None
-    report.promise("a normal request while slow clients hold connections (s)",
-                   values[-1] if values else float("inf"), MAX_SLOW_CLIENT_ANSWER)
+    worst = 0.0
+    for app, values in probe.seconds.items():
+        values = sorted(values)
+        worst = max(worst, values[-1] if values else float("inf"))
+        report.figures[f"probe {app} GET /: answers, timeouts, p50/max (s)"] = [
+            len(values), probe.timeouts[app],
+            round(values[len(values) // 2], 3) if values else None,
+            round(values[-1], 3) if values else None]
+    report.promise("a normal request while slow clients hold connections (s)", worst,
+                   MAX_SLOW_CLIENT_ANSWER)
     if baseline:
         report.figures["none: p50/p99 (ms)"] = baseline["figures"].get("p50/p99 (ms)")
     return started, time.time()
@@ -244,6 +233,9 @@ def _summarise(stack: LoadStack, journal: Journal, report: Report,
         inside = [r for r in requests if r.overlaps(*window)]
         report.figures["p50/p99 with slow clients (ms)"] = [
             round(v, 1) for v in checks.latency_ms(inside)]
+        for app in ("landing", "web"):
+            report.figures[f"  {app} only (ms)"] = [
+                round(v, 1) for v in checks.latency_ms([r for r in inside if r.app == app])]
     revoked = journal.revoked_tokens()
     after = checks.revoked_accepted(stack, revoked)
     names = [name for name, _ in journal.signups]
@@ -271,6 +263,34 @@ def _print(report: Report) -> None:
         print(f"    {'ok    ' if ok else 'BROKEN'} {name:<58} {value} (limit {limit})")
     print(f"\nloadtest: {report.scenario}: "
           f"{'every promise kept' if report.kept else 'a promise was broken'}", flush=True)
+
+
+def _overview(root: Path) -> None:
+    """One line per scenario whose summary is under `root` (this run's and earlier ones)."""
+    rows = []
+    for name in SCENARIOS:
+        path = root / name / "summary.json"
+        if not path.exists():
+            continue
+        summary = json.loads(path.read_text())
+        f = summary["figures"]
+        kept = all(ok for _, _, ok in summary["promises"].values())
+        recovery = f.get("recovery (s)", f.get("worker replaced after (s)", "-"))
+        if isinstance(recovery, dict):
+            recovery = max((v for v in recovery.values() if v is not None), default="-")
+        revoked = (f["revoked sessions accepted (replayed during the run)"]
+                   + f["revoked sessions accepted (replayed after the run)"])
+        failures = ",".join(f"{k}:{v}" for k, v in f["failures by status"].items()) or "-"
+        rows.append((name, summary["date"], f["requests"], failures,
+                     "/".join(str(v) for v in f["p50/p99 (ms)"]), recovery,
+                     f["lost sign-ups"], revoked, f["5xx other than 503"],
+                     f.get("max latency in outage (s)", "-"), "yes" if kept else "NO"))
+    header = ("scenario", "date", "requests", "failures", "p50/p99 ms", "recovery s",
+              "lost sign-ups", "revoked accepted", "5xx!=503", "max in outage s", "kept")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    print("\nscenarios run so far (" + str(root) + ")")
+    for row in [header, *rows]:
+        print("  " + "  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -333,6 +353,7 @@ def run(args: argparse.Namespace) -> int:
              "figures": report.figures,
              "promises": {k: list(v) for k, v in report.promises.items()}}, indent=2))
         _print(report)
+        _overview(args.out)
         _say(f"reports in {out} (report.html, locust_*.csv, summary.json, locust.log)")
         return 0 if report.kept else 1
     except KeyboardInterrupt:
