@@ -65,17 +65,27 @@ def revoke_a_cached_session(stack: LoadStack, journal: Journal, prefix: str) -> 
         return True
 
 
-def wait_healthy(stack: LoadStack, timeout: float = 30.0) -> float | None:
-    """Poll both apps' /healthz until each has answered 200; when (time.time()), or None."""
-    pending = set(APPS)
+def wait_healthy(stack: LoadStack, timeout: float = 30.0, in_a_row: int = 4
+                 ) -> float | None:
+    """Poll both apps' /healthz (new connections, so the workers take turns) until each
+    has answered 200 `in_a_row` times running; when that began (time.time()), or None."""
+    first_ok: dict[str, float | None] = dict.fromkeys(APPS)
+    streak = dict.fromkeys(APPS, 0)
     deadline = time.monotonic() + timeout
-    while pending and time.monotonic() < deadline:
-        for app in sorted(pending):
+    while min(streak.values()) < in_a_row and time.monotonic() < deadline:
+        for app in APPS:
+            if streak[app] >= in_a_row:
+                continue
+            asked = time.time()
             if _get(f"{stack.urls[app]}/healthz", timeout=3.0) == 200:
-                pending.discard(app)
-        if pending:
-            time.sleep(0.02)
-    return None if pending else time.time()
+                first_ok[app] = first_ok[app] if streak[app] else asked
+                streak[app] += 1
+            else:
+                streak[app] = 0
+        time.sleep(0.01)
+    if min(streak.values()) < in_a_row:
+        return None
+    return max(t for t in first_ok.values() if t is not None)
 
 
 def feed_restarts(stack: LoadStack) -> float:
@@ -223,6 +233,7 @@ class Outage:
     statuses: Counter
     bad: int  # answers >= 500 other than 503, and requests with no answer
     max_seconds: float
+    slowest: str  # "<app> <method> <path>" of the slowest
 
 
 def outage(requests: Iterable[Request], start: float, end: float) -> Outage:
@@ -230,7 +241,9 @@ def outage(requests: Iterable[Request], start: float, end: float) -> Outage:
     during = [r for r in requests if r.overlaps(start, end)]
     statuses = Counter(r.status for r in during)
     bad = sum(n for s, n in statuses.items() if s == CONNECTION_ERROR or (s >= 500 and s != 503))
-    return Outage(len(during), statuses, bad, max((r.seconds for r in during), default=0.0))
+    slowest = max(during, key=lambda r: r.seconds, default=None)
+    return Outage(len(during), statuses, bad, slowest.seconds if slowest else 0.0,
+                  f"{slowest.app} {slowest.name} ({slowest.status})" if slowest else "-")
 
 
 def latency_ms(requests: list[Request]) -> tuple[float, float]:

@@ -123,13 +123,18 @@ def _db_kill(stack: LoadStack, journal: Journal, at: float, report: Report) -> N
     recovery = (healthy - restarted) if healthy else float("inf")
     _say(f"database restarted; both apps answered 200 after {recovery:.2f} s")
     time.sleep(2.0)  # requests that began during the outage have ended by then
-    during = checks.outage(journal.follow().requests, killed, healthy or time.time())
+    requests = journal.follow().requests
+    during = checks.outage(requests, killed, healthy or time.time())
+    last_503 = max((r.end for r in requests if r.status == 503 and r.at < restarted + 10),
+                   default=restarted)
     acked_before = [name for name, t in journal.signups if t < killed]
     report.figures.update({
         "outage requests": during.requests,
         "outage statuses": dict(sorted(during.statuses.items())),
         "max latency in outage (s)": round(during.max_seconds, 3),
+        "slowest in outage": during.slowest,
         "recovery (s)": round(recovery, 3),
+        "last 503 answered (s after the restart)": round(max(0.0, last_503 - restarted), 3),
         "sign-ups acknowledged before the kill": len(acked_before),
         "lost sign-ups (before the kill)": checks.lost_signups(stack.db.uri, acked_before),
     })
