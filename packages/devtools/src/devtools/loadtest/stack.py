@@ -17,6 +17,7 @@ from auth_utils.config import load_dotenv_files
 from devtools.dbserver import LocalDatabase, free_port
 from devtools.processes import AppProcess, die_with_parent, wait_until_answers
 from devtools.serving import landing_server, web_server
+from devtools.testing import wait_for
 
 __all__ = ["GENEROUS_THROTTLES", "LoadStack"]
 
@@ -87,8 +88,6 @@ class LoadStack:
         return self
 
     def _all_workers_up(self, name: str, timeout: float = 30.0) -> bool:
-        from devtools.testing import wait_for
-
         return wait_for(lambda: len(self.worker_pids(name)) >= self.workers, timeout)
 
     def worker_pids(self, name: str) -> list[int]:
