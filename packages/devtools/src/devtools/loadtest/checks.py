@@ -43,16 +43,18 @@ def replay(stack: LoadStack, token: str) -> dict[str, int]:
     return {app: _get(f"{stack.urls[app]}/", token) for app in APPS}
 
 
-def revoke_a_cached_session(stack: LoadStack, journal: Journal, prefix: str) -> bool:
+def revoke_a_cached_session(stack: LoadStack, journal: Journal, prefix: str,
+                            replays: int = 4) -> int | None:
     """Sign up, get the session cached by the workers of both apps, log out through the
-    web app; the token goes to `journal`'s log-outs once the 303 has arrived (so a
-    Replayer checks it is refused from then on). False if a step was refused."""
+    web app, then replay the cookie to both apps `replays` times at once: how many of
+    those accepted it (None if a step was refused). The token goes to `journal`'s
+    log-outs once the 303 has arrived, so a Replayer goes on checking it."""
     with httpx.Client(follow_redirects=False, timeout=15) as me:
         r = me.post(f"{stack.landing_url}/signup", headers={"Origin": stack.landing_url},
                     data={"username": f"{prefix}x{time.time_ns() % 10**9}",
                           "password": PASSWORD})
         if r.status_code != 303:
-            return False
+            return None
         token = me.cookies["auth_session"]
         for _ in range(4):  # new connections: every worker likely caches it
             replay(stack, token)
@@ -60,9 +62,10 @@ def revoke_a_cached_session(stack: LoadStack, journal: Journal, prefix: str) -> 
         r = me.post(f"{stack.web_url}/logout", headers={"Origin": stack.web_url},
                     data={"csrfmiddlewaretoken": csrf_of(page)})
         if r.status_code != 303:
-            return False
+            return None
         journal.logged_out(token, time.time())
-        return True
+        return sum(accepted(app, status) for _ in range(replays)
+                   for app, status in replay(stack, token).items())
 
 
 def wait_healthy(stack: LoadStack, timeout: float = 30.0, in_a_row: int = 4

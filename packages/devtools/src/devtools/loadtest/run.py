@@ -179,17 +179,20 @@ def _feed_break(stack: LoadStack, journal: Journal, at: float, end: float,
     phase = max(3.0, min(10.0, (end - at - 5) / len(faults.FEED_BREAKS)))
     _wait_until(at)
     restarts = checks.feed_restarts(stack)
-    n = 0
+    n = accepted = 0
     for how in faults.FEED_BREAKS:
         _say(f"session feed broken ({how}) for {phase:.0f} s")
         with faults.feed_broken(stack.db.uri, how):
             stop = time.time() + phase
             while time.time() < stop:
-                checks.revoke_a_cached_session(stack, journal, f"revoked{n}")
+                accepted += checks.revoke_a_cached_session(stack, journal,
+                                                           f"revoked{n}") or 0
                 n += 1
     _say("session feed repaired")
     restarts = checks.feed_restarts(stack) - restarts
     report.figures["revoked sessions made during the break"] = n
+    report.figures["of those, accepted right after the log-out"] = accepted
+    report.promise("revoked sessions accepted right after the log-out", accepted, 0)
     report.figures["feed restarts seen by the apps' caches"] = restarts
     report.promise("feed breaks not noticed by the caches", float(restarts == 0), 0)
 
