@@ -99,6 +99,8 @@ class Member(_Base):
 
     def _change_password(self) -> None:
         page = self.call("web", "GET", "/account")
+        if page.status_code != 200:  # e.g. 503 in an outage: no form to send
+            return
         new = f"{PASSWORD} {random.randrange(10**6)}"
         r = self.call("web", "POST", "/account/password", ok=(303,),
                       headers={"Origin": WEB_URL},
@@ -111,10 +113,11 @@ class Member(_Base):
     def _log_out(self) -> None:
         token = self.client.cookies.get("auth_session")
         page = self.call("web", "GET", "/")
-        r = self.call("web", "POST", "/logout", ok=(303,), headers={"Origin": WEB_URL},
-                      data={"csrfmiddlewaretoken": csrf_of(page.text)})
-        if r.status_code == 303 and token:
-            journal.logged_out(token, time.time())
+        if page.status_code == 200:  # a page with the log-out form (not a 503)
+            r = self.call("web", "POST", "/logout", ok=(303,), headers={"Origin": WEB_URL},
+                          data={"csrfmiddlewaretoken": csrf_of(page.text)})
+            if r.status_code == 303 and token:
+                journal.logged_out(token, time.time())
         self.client.cookies.clear()
 
     @task

@@ -113,7 +113,10 @@ def _wait_until(moment: float) -> None:
     time.sleep(max(0.0, moment - time.time()))
 
 
-def _db_kill(stack: LoadStack, journal: Journal, at: float, report: Report) -> None:
+def _db_kill(stack: LoadStack, journal: Journal, at: float, report: Report
+             ) -> Callable[[], None]:
+    """Kill and restart the database; what it returns judges the outage once the run is
+    over (a request that began in the outage may still be waiting now)."""
     _wait_until(at)
     killed = faults.kill_database(stack)
     _say(f"database killed (SIGKILL); restarting it in {OUTAGE_SECONDS:g} s")
@@ -122,25 +125,31 @@ def _db_kill(stack: LoadStack, journal: Journal, at: float, report: Report) -> N
     healthy = checks.wait_healthy(stack)
     recovery = (healthy - restarted) if healthy else float("inf")
     _say(f"database restarted; both apps answered 200 after {recovery:.2f} s")
-    time.sleep(2.0)  # requests that began during the outage have ended by then
-    requests = journal.follow().requests
-    during = checks.outage(requests, killed, healthy or time.time())
-    last_503 = max((r.end for r in requests if r.status == 503 and r.at < restarted + 10),
-                   default=restarted)
-    acked_before = [name for name, t in journal.signups if t < killed]
-    report.figures.update({
-        "outage requests": during.requests,
-        "outage statuses": dict(sorted(during.statuses.items())),
-        "max latency in outage (s)": round(during.max_seconds, 3),
-        "slowest in outage": during.slowest,
-        "recovery (s)": round(recovery, 3),
-        "last 503 answered (s after the restart)": round(max(0.0, last_503 - restarted), 3),
-        "sign-ups acknowledged before the kill": len(acked_before),
-        "lost sign-ups (before the kill)": checks.lost_signups(stack.db.uri, acked_before),
-    })
-    report.promise("5xx other than 503 (or no answer) in the outage", during.bad, 0)
-    report.promise("max latency in the outage (s)", during.max_seconds, MAX_OUTAGE_ANSWER)
-    report.promise("recovery after the restart (s)", recovery, MAX_RECOVERY)
+
+    def judge() -> None:
+        requests = journal.follow().requests
+        during = checks.outage(requests, killed, healthy or time.time())
+        last_503 = max((r.end for r in requests
+                        if r.status == 503 and r.at < restarted + 10), default=restarted)
+        acked_before = [name for name, t in journal.signups if t < killed]
+        report.figures.update({
+            "outage requests": during.requests,
+            "outage statuses": dict(sorted(during.statuses.items())),
+            "max latency in outage (s)": round(during.max_seconds, 3),
+            "slowest in outage": during.slowest,
+            "recovery (s)": round(recovery, 3),
+            "last 503 answered (s after the restart)":
+                round(max(0.0, last_503 - restarted), 3),
+            "sign-ups acknowledged before the kill": len(acked_before),
+            "lost sign-ups (before the kill)": checks.lost_signups(stack.db.uri,
+                                                                   acked_before),
+        })
+        report.promise("5xx other than 503 (or no answer) in the outage", during.bad, 0)
+        report.promise("max latency in the outage (s)", during.max_seconds,
+                       MAX_OUTAGE_ANSWER)
+        report.promise("recovery after the restart (s)", recovery, MAX_RECOVERY)
+
+    return judge
 
 
 def _worker_kill(stack: LoadStack, journal: Journal, at: float, report: Report) -> None:
@@ -342,9 +351,9 @@ def run(args: argparse.Namespace) -> int:
         end = started + args.run_time
         fault_at = started + max(5.0, args.run_time / 3)
         replayer = checks.Replayer(stack, lambda: journal.follow().revoked_tokens()).start()
-        window = None
+        window, judge_outage = None, None
         if scenario == "db-kill":
-            _db_kill(stack, journal, fault_at, report)
+            judge_outage = _db_kill(stack, journal, fault_at, report)
         elif scenario == "worker-kill":
             _worker_kill(stack, journal, fault_at, report)
         elif scenario == "feed-break":
@@ -354,6 +363,8 @@ def run(args: argparse.Namespace) -> int:
         assert locust.process is not None
         locust.process.wait(timeout=max(0.0, end - time.time()) + 60)
         replayer.stop()
+        if judge_outage is not None:
+            judge_outage()
         _summarise(stack, journal, report, window, replayer)
         (out / "summary.json").write_text(json.dumps(
             {"scenario": scenario, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),

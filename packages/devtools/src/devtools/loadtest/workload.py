@@ -65,11 +65,12 @@ class Workload:
     def _log_out(self, client: httpx.Client) -> None:
         token = client.cookies.get("auth_session")
         page = self._call(client, "web", "GET", "/")
-        r = self._call(client, "web", "POST", "/logout",
-                       headers={"Origin": self.stack.web_url},
-                       data={"csrfmiddlewaretoken": csrf_of(page.text) if page else ""})
-        if r is not None and r.status_code == 303 and token:
-            self.journal.logged_out(token, time.time())
+        if page is not None and page.status_code == 200:  # the form is there (not a 503)
+            r = self._call(client, "web", "POST", "/logout",
+                           headers={"Origin": self.stack.web_url},
+                           data={"csrfmiddlewaretoken": csrf_of(page.text)})
+            if r is not None and r.status_code == 303 and token:
+                self.journal.logged_out(token, time.time())
         client.cookies.clear()
 
     def _user(self) -> None:
