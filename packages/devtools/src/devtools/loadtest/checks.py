@@ -15,15 +15,21 @@ from dataclasses import dataclass, field
 import httpx
 from pymongo import MongoClient
 
-from devtools.loadtest.journal import CONNECTION_ERROR, Journal, Request, accepted
+from devtools.loadtest.journal import CONNECTION_ERROR, Journal, Request
 from devtools.loadtest.stack import LoadStack
 from devtools.loadtest.workload import PASSWORD, csrf_of
 
-__all__ = ["Canaries", "Outage", "Probe", "Replayer", "feed_restarts", "latency_ms",
+__all__ = ["Canaries", "Outage", "Probe", "Replayer", "accepted", "feed_restarts", "latency_ms",
            "lost_signups", "outage", "replay", "revoke_a_cached_session", "revoked_accepted",
            "wait_healthy"]
 
 APPS = ("landing", "web")
+
+
+def accepted(app: str, status: int) -> bool:
+    """Did `GET /` on this app treat the cookie as a live session? (Landing sends a
+    logged-in visitor on to the web app with 303; web greets them with 200.)"""
+    return status == (303 if app == "landing" else 200)
 
 
 def _get(url: str, token: str | None = None, timeout: float = 10.0) -> int:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-__all__ = ["Journal", "Request", "accepted"]
+__all__ = ["CONNECTION_ERROR", "Journal", "Request"]
 
 CONNECTION_ERROR = 0  # the status recorded when no HTTP answer came back
 
@@ -34,12 +34,6 @@ class Request:
 
     def overlaps(self, start: float, end: float) -> bool:
         return self.at <= end and self.end >= start
-
-
-def accepted(app: str, status: int) -> bool:
-    """Did `GET /` on this app treat the cookie as a live session? (Landing sends a
-    logged-in visitor on to the web app with 303; web greets them with 200.)"""
-    return status == (303 if app == "landing" else 200)
 
 
 @dataclass
