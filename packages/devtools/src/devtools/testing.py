@@ -28,6 +28,7 @@ __all__ = [
     "SoftAuthenticator",
     "assert_only_valid_users",
     "assert_redirect_stays_home",
+    "csrf_of",
     "csrf_token",
     "metric_value",
     "parallel",
@@ -103,9 +104,15 @@ def csrf_token(page: object, path: str = "/") -> str:
     if not isinstance(page, str):
         response = page.get(path)  # type: ignore[attr-defined]
         page = response.text if hasattr(response, "text") else response.content.decode()
+    token = csrf_of(page)
+    assert token, "no CSRF token on the page"
+    return token
+
+
+def csrf_of(page: str) -> str:
+    """Django's CSRF form token in a page's HTML ('' when there is none, e.g. a 503)."""
     found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
-    assert found, "no CSRF token on the page"
-    return found.group(1)
+    return found.group(1) if found else ""
 
 
 @dataclass

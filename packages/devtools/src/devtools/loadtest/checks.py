@@ -5,7 +5,6 @@ lost), answers during an outage (503/429 only, quickly), recovery time."""
 from __future__ import annotations
 
 import statistics
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -16,8 +15,10 @@ import httpx
 from pymongo import MongoClient
 
 from devtools.loadtest.journal import CONNECTION_ERROR, Journal, Request
+from devtools.loadtest.loops import Loops
 from devtools.loadtest.stack import LoadStack
-from devtools.loadtest.workload import PASSWORD, csrf_of
+from devtools.loadtest.workload import PASSWORD
+from devtools.testing import csrf_of
 
 __all__ = ["Canaries", "Outage", "Probe", "Replayer", "accepted", "feed_restarts", "latency_ms",
            "lost_signups", "outage", "replay", "revoke_a_cached_session", "revoked_accepted",
@@ -168,29 +169,23 @@ class Replayer:
     threads: int = 2
     replays: int = 0
     accepted: list[tuple[float, str, int]] = field(default_factory=list)  # (at, app, status)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _workers: list[threading.Thread] = field(default_factory=list)
+    _loops: Loops = field(default_factory=Loops)
 
     def start(self) -> Replayer:
-        self._workers = [threading.Thread(target=self._run, args=(n,), daemon=True)
-                         for n in range(self.threads)]
-        for t in self._workers:
-            t.start()
+        self._loops.start(self._run, ((n,) for n in range(self.threads)))
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        for t in self._workers:
-            t.join(timeout=30)
+        self._loops.stop()
 
     def _run(self, n: int) -> None:
-        while not self._stop.is_set():
+        while not self._loops.stopping.is_set():
             tokens = self.source()[n::self.threads]
             if not tokens:
-                self._stop.wait(0.05)
+                self._loops.stopping.wait(0.05)
                 continue
             for token in reversed(tokens):  # the newest revocations first
-                if self._stop.is_set():
+                if self._loops.stopping.is_set():
                     return
                 for app, status in replay(self.stack, token).items():
                     self.replays += 1
@@ -209,24 +204,18 @@ class Probe:
     timeout: float = 5.0
     seconds: dict[str, list[float]] = field(default_factory=lambda: {a: [] for a in APPS})
     timeouts: Counter = field(default_factory=Counter)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _threads: list[threading.Thread] = field(default_factory=list)
+    _loops: Loops = field(default_factory=Loops)
 
     def start(self) -> Probe:
         # One thread per app, so a stalled app does not slow the probing of the other.
-        self._threads = [threading.Thread(target=self._run, args=(app,), daemon=True)
-                         for app in APPS]
-        for t in self._threads:
-            t.start()
+        self._loops.start(self._run, ((app,) for app in APPS))
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        for t in self._threads:
-            t.join(timeout=30)
+        self._loops.stop()
 
     def _run(self, app: str) -> None:
-        while not self._stop.wait(self.every):
+        while not self._loops.stopping.wait(self.every):
             start = time.perf_counter()
             status = _get(f"{self.stack.urls[app]}/", timeout=self.timeout)
             spent = time.perf_counter() - start

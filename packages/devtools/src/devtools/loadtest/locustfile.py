@@ -19,7 +19,8 @@ from pathlib import Path
 from locust import HttpUser, between, events, task
 
 from devtools.loadtest.journal import CONNECTION_ERROR, Journal
-from devtools.loadtest.workload import PASSWORD, csrf_of
+from devtools.loadtest.workload import PASSWORD
+from devtools.testing import csrf_of
 
 WEB_URL = os.environ.get("LOADTEST_WEB_URL", "http://127.0.0.1:3000")
 journal = Journal(Path(os.environ["LOADTEST_JOURNAL"])) if os.environ.get(

@@ -5,26 +5,19 @@ recorded in a Journal."""
 from __future__ import annotations
 
 import itertools
-import re
-import threading
 import time
 
 import httpx
 
 from devtools.loadtest.journal import CONNECTION_ERROR, Journal
+from devtools.loadtest.loops import Loops
 from devtools.loadtest.stack import LoadStack
+from devtools.testing import csrf_of
 
-__all__ = ["PASSWORD", "Workload", "csrf_of"]
+__all__ = ["PASSWORD", "Workload"]
 
 PASSWORD = "correct horse battery"  # noqa: S105 - load-test accounts on loopback
-_CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 _names = itertools.count()
-
-
-def csrf_of(page: str) -> str:
-    """Django's CSRF form token in a page ('' when there is none, e.g. on a 503 page)."""
-    found = _CSRF.search(page)
-    return found.group(1) if found else ""
 
 
 class Workload:
@@ -35,19 +28,14 @@ class Workload:
     def __init__(self, stack: LoadStack, journal: Journal, users: int = 4,
                  prefix: str = "w") -> None:
         self.stack, self.journal, self.prefix = stack, journal, prefix
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._user, daemon=True, name=f"user{n}")
-                         for n in range(users)]
+        self.users, self._loops = users, Loops()
 
     def start(self) -> Workload:
-        for t in self._threads:
-            t.start()
+        self._loops.start(self._user, (() for _ in range(self.users)))
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        for t in self._threads:
-            t.join(timeout=30)
+        self._loops.stop()
 
     def _call(self, client: httpx.Client, app: str, method: str, path: str,
               **kw: object) -> httpx.Response | None:
@@ -76,7 +64,7 @@ class Workload:
     def _user(self) -> None:
         landing = {"Origin": self.stack.landing_url}
         with httpx.Client(follow_redirects=False, timeout=15) as client:
-            while not self._stop.is_set():
+            while not self._loops.stopping.is_set():
                 name = f"{self.prefix}{next(_names)}x{time.time_ns() % 10**9}"
                 form = {"username": name, "password": PASSWORD}
                 r = self._call(client, "landing", "POST", "/signup", headers=landing,
