@@ -31,6 +31,8 @@ ROWS = [
     "healthz alone:",
     "healthz during storm:",
     "5. a legitimate log-in while 32 clients",
+    "landing, 1 worker:",
+    "landing, 2 workers (as deployed):",
     "legitimate log-in alone:",
     "legitimate log-in during flood:",
     "6. change events per process",
