@@ -9,6 +9,7 @@ Each member's own fixtures are in its tests' conftest.py; helpers in devtools.te
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -21,7 +22,8 @@ from devtools.testing import TEST_ENV
 
 @dataclass
 class DatabaseServer:
-    """The run's database; `stop()`/`start()` simulate an outage on the same port."""
+    """The run's database; `stop()` or `kill()` then `start()` make an outage on the same
+    port and data."""
 
     uri: str
     local: object | None = None  # devtools.dbserver.LocalDatabase when we started it
@@ -30,6 +32,15 @@ class DatabaseServer:
         if self.local is None:
             pytest.skip("MONGO_TEST_URI is set: cannot stop an external server")
         self.local.stop()
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or the OOM killer would. The test server runs without
+        `--sync-on-commit` (writes of the last ~150 ms die with it), so this first waits
+        for what the test wrote to reach the disk: a crash test, not a durability one."""
+        if self.local is None:
+            pytest.skip("MONGO_TEST_URI is set: cannot kill an external server")
+        time.sleep(0.5)
+        self.local.kill()
 
     def start(self) -> None:
         if self.local is None:
