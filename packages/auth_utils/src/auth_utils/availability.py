@@ -1,7 +1,7 @@
 """Whether the database is known to be down, for this process: fail fast, probe once.
 
 Without it every storage call during an outage waits the driver's server-selection
-timeout (2 s) and sync workers queue behind one another (7 s seen). With it, the first
+timeout and sync workers queue behind one another (7 s seen). With it, the first
 call that fails marks the database down; until it answers again every later call raises
 the storage's `Unavailable` at once (a 503 in both apps through their existing error
 paths), and one background thread at a time pings it every `probe_every` seconds.
@@ -160,9 +160,19 @@ class GuardedStorage:
         self.events = _GuardedStore(inner.events, guard)
         self.passkeys = _GuardedStore(inner.passkeys, guard)
         self.invalidations = inner.invalidations
+        # Learn of a crash from the driver's monitor (milliseconds), not only from a call
+        # that waited out the server-selection timeout (1 s).
+        subscribe = getattr(inner, "on_unreachable", None)
+        self._unsubscribe = subscribe(
+            lambda reason: guard.failed(self.Unavailable(reason))) if subscribe else None
 
     def prepare(self) -> None:
         self.availability.run(self.inner.prepare)
 
     def ping(self, timeout: float = 1.0) -> bool:
         return self.availability.ping(timeout)
+
+    def close(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        self.availability.close()

@@ -61,7 +61,7 @@ class AuthCore:
 
     def close(self) -> None:
         if isinstance(self.storage, GuardedStorage):
-            self.storage.availability.close()
+            self.storage.close()
         if isinstance(self.sessions.store, CachedSessionStore):
             self.sessions.store.close()
 
