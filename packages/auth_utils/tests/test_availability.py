@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from devtools.testing import wait_for
+from auth_utils.metrics import render
+from devtools.testing import metric_value, wait_for
 
 
 class Outage:
@@ -66,6 +67,8 @@ def test_known_outage_fails_at_once_and_one_probe_finds_the_database_again(
     elapsed, _ = _timed(lambda: core.storage.ping())
     assert core.storage.ping() is False and elapsed < 0.1  # /healthz: 503 at once
     assert core.storage.availability.outages == 1  # one outage, not one per call
+    text = render()[0].decode()
+    assert metric_value(text, "auth_database_down") == 1
     assert core.storage.availability._prober.is_alive()  # the one probe
 
     outage.restart()
@@ -74,6 +77,7 @@ def test_known_outage_fails_at_once_and_one_probe_finds_the_database_again(
     print(f"first failure {first:.2f} s, later ones max {max(later) * 1000:.1f} ms, "
           f"recovered {time.monotonic() - restarted:.2f} s after the restart")
     assert core.storage.ping()
+    assert metric_value(render()[0].decode(), "auth_database_down") == 0
     assert core.accounts.log_in("alice", "correct horse", ip="10.0.0.1").ok
 
 

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from auth_utils.metrics import DATABASE_DOWN, DATABASE_OUTAGES
 from auth_utils.storage import Storage
 
 __all__ = ["Availability", "GuardedStorage"]
@@ -83,6 +84,8 @@ class Availability:
             if self._down_since is None:
                 self._down_since, self._reason = time.monotonic(), str(exc)[:200]
                 self.outages += 1
+                DATABASE_OUTAGES.inc()
+                DATABASE_DOWN.set(1)
                 log.warning("database unavailable (%s); answering 503 at once until it "
                             "answers a ping again", self._reason)
                 for listener in self.on_down:
@@ -103,6 +106,7 @@ class Availability:
                     since = self._down_since
                     self._down_since, self._prober = None, None
                     self._epoch += 1
+                    DATABASE_DOWN.set(0)
                 if since is not None:
                     log.warning("database answers again after %.2f s; serving resumes",
                                 time.monotonic() - since)
