@@ -13,7 +13,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -179,6 +179,7 @@ class LiveSystem:
     landing_url: str
     web_url: str
     env: dict
+    processes: list = field(default_factory=list)  # AppProcess of landing, web
 
 
 def start_live_system(database_uri: str, artifacts: Path, *, workers: int | None = None,
@@ -210,7 +211,7 @@ def start_live_system(database_uri: str, artifacts: Path, *, workers: int | None
             for p in procs:
                 p.stop()
             raise RuntimeError(f"{proc.module} did not start; see {artifacts}")
-    return LiveSystem(env["LANDING_URL"], env["WEB_URL"], env), procs
+    return LiveSystem(env["LANDING_URL"], env["WEB_URL"], env, procs), procs
 
 
 def assert_redirect_stays_home(response_status: int, location: str | None) -> None:

@@ -1,10 +1,15 @@
-"""Slow and idle clients against both apps as docs/deploy.md serves them (two workers
-each): they hold sockets, never the workers, so everyone else is still served."""
+"""Both apps as docs/deploy.md serves them (devtools.serving, two workers each): slow and
+idle clients hold sockets, never the workers; a body is read to 64 KiB at most; a killed
+worker is replaced while the others serve."""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -65,3 +70,40 @@ def test_an_oversized_body_is_refused_without_being_read(served_system):
         answer = sock.recv(200)
         assert answer.startswith(b"HTTP/1.1 413"), answer
         assert time.monotonic() - start < 2.0
+
+
+def _workers(master_pid: int) -> set[int]:
+    """The master's children that serve (not multiprocessing's resource tracker)."""
+    out = subprocess.run(["pgrep", "-P", str(master_pid)], capture_output=True, text=True)
+    found = set()
+    for pid in out.stdout.split():
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue  # gone meanwhile
+        if b"resource_tracker" not in command:
+            found.add(int(pid))
+    return found
+
+
+@pytest.mark.parametrize("app", ["landing_url", "web_url"])
+def test_a_killed_worker_is_replaced_while_the_other_serves(served_system, cookie, app):
+    url = getattr(served_system, app)
+    master = served_system.processes[0 if app == "landing_url" else 1].process.pid
+    workers = _workers(master)
+    assert len(workers) == 2, workers
+    victim = max(workers)
+    os.kill(victim, signal.SIGKILL)
+    killed, statuses = time.monotonic(), []
+    while time.monotonic() - killed < 10:
+        statuses.append(httpx.get(f"{url}/healthz", timeout=10).status_code)
+        now = _workers(master)
+        if victim not in now and len(now) >= len(workers):
+            break
+        time.sleep(0.02)
+    replaced = time.monotonic() - killed
+    print(f"{app}: worker {victim} SIGKILLed, replaced in {replaced:.2f} s; "
+          f"answers meanwhile {set(statuses)}")
+    assert victim not in _workers(master) and len(_workers(master)) >= len(workers)
+    assert set(statuses) == {200}
+    assert replaced < 5
