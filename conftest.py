@@ -9,7 +9,6 @@ Each member's own fixtures are in its tests' conftest.py; helpers in devtools.te
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -35,11 +34,14 @@ class DatabaseServer:
 
     def kill(self) -> None:
         """SIGKILL, as a crash or the OOM killer would. The test server runs without
-        `--sync-on-commit` (writes of the last ~150 ms die with it), so this first waits
-        for what the test wrote to reach the disk: a crash test, not a durability one."""
+        `--sync-on-commit` (recent writes die with it), so this first flushes what the
+        test wrote (`fsync`): a crash test, not a durability one."""
         if self.local is None:
             pytest.skip("MONGO_TEST_URI is set: cannot kill an external server")
-        time.sleep(0.5)
+        from pymongo import MongoClient
+
+        with MongoClient(self.uri, serverSelectionTimeoutMS=5000) as client:
+            client.admin.command("fsync")
         self.local.kill()
 
     def start(self) -> None:
