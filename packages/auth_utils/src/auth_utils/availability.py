@@ -164,8 +164,9 @@ class GuardedStorage:
         self.events = _GuardedStore(inner.events, guard)
         self.passkeys = _GuardedStore(inner.passkeys, guard)
         self.invalidations = inner.invalidations
-        # Learn of a crash from the driver's monitor (milliseconds), not only from a call
-        # that waited out the server-selection timeout (1 s).
+        # Learn of a crash from the driver's monitor too (within ~1 s, even with no
+        # request), and from any call that finds a dead connection, not only from a call
+        # that waited out the server-selection timeout.
         subscribe = getattr(inner, "on_unreachable", None)
         self._unsubscribe = subscribe(
             lambda reason: guard.failed(self.Unavailable(reason))) if subscribe else None
