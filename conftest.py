@@ -21,7 +21,8 @@ from devtools.testing import TEST_ENV
 
 @dataclass
 class DatabaseServer:
-    """The run's database; `stop()`/`start()` simulate an outage on the same port."""
+    """The run's database; `stop()` or `kill()` then `start()` make an outage on the same
+    port and data."""
 
     uri: str
     local: object | None = None  # devtools.dbserver.LocalDatabase when we started it
@@ -30,6 +31,18 @@ class DatabaseServer:
         if self.local is None:
             pytest.skip("MONGO_TEST_URI is set: cannot stop an external server")
         self.local.stop()
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or the OOM killer would. The test server runs without
+        `--sync-on-commit` (recent writes die with it), so this first flushes what the
+        test wrote (`fsync`): a crash test, not a durability one."""
+        if self.local is None:
+            pytest.skip("MONGO_TEST_URI is set: cannot kill an external server")
+        from pymongo import MongoClient
+
+        with MongoClient(self.uri, serverSelectionTimeoutMS=5000) as client:
+            client.admin.command("fsync")
+        self.local.kill()
 
     def start(self) -> None:
         if self.local is None:

@@ -24,6 +24,16 @@ def live_system(database_server, test_environment, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def served_system(database_server, test_environment, tmp_path_factory):
+    """Both apps as docs/deploy.md serves them (devtools.serving), two workers each."""
+    system, procs = start_live_system(database_server.uri, tmp_path_factory.mktemp("served"),
+                                      workers=2)
+    yield system
+    for proc in procs:
+        proc.stop()
+
+
+@pytest.fixture(scope="session")
 def chromium_path() -> str:
     """Debian's Chromium; CI installs it, so there it must be present."""
     path = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -16,7 +16,7 @@ ROWS = [
     "no authentication (no cookie), cache on server",
     "session cookie validated, cache off",
     "session cookie validated, cache on",
-    "2. web: GET / (gunicorn, 1 sync worker)",
+    "2. web: GET / (gunicorn, 1 asgi worker)",
     "no authentication (fixed user)",
     "Django contrib.auth + contrib.sessions (SQLite)",
     "shared session cookie, cache off",

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from devtools.testing import LANDING, csrf_token
+from devtools.testing import LANDING, csrf_token, wait_for
 
 
 def test_anonymous_home_redirects_to_landing_login_with_full_url(web, db):
@@ -121,7 +121,8 @@ def test_database_down_gives_503(web, login_session, database_server):
         assert web.get("/healthz").status_code == 503
     finally:
         database_server.start()
-    assert web.get("/").status_code == 200
+    # Recovers by itself once its probe sees the database (every 0.25 s).
+    assert wait_for(lambda: web.get("/").status_code == 200, 2.0)
 
 
 def _manage(*args, **env):

@@ -1,5 +1,6 @@
 """The storage interface's contract, run against every implementation the core can be
-given (MongoDB, and MongoDB behind the session cache), on the real server."""
+given (MongoDB, MongoDB behind the session cache, and MongoDB behind the availability
+guard that `build_core` puts around every storage), on the real server."""
 
 from __future__ import annotations
 
@@ -10,15 +11,21 @@ from datetime import timedelta
 import pytest
 
 from auth_utils import CachedSessionStore, utc_now
+from auth_utils.availability import GuardedStorage
 from auth_utils.mongo import MongoStorage
 from auth_utils.storage import Evict
 
 NOW = utc_now()
 
 
-@pytest.fixture(params=["mongo", "mongo+cache"])
+@pytest.fixture(params=["mongo", "mongo+cache", "mongo+guard"])
 def storage(request, db):
     storage = MongoStorage()
+    if request.param == "mongo+guard":
+        guarded = GuardedStorage(storage)
+        yield guarded
+        guarded.close()
+        return
     if request.param == "mongo+cache":
         storage.sessions = CachedSessionStore(storage.sessions, storage.invalidations)
         deadline = time.monotonic() + 10

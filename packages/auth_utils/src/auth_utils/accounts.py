@@ -5,11 +5,13 @@ Each returns an `Outcome` value the app turns into a status code and a page.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 
 from auth_utils.activity import Activity, Actor, Kind
+from auth_utils.availability import Availability
 from auth_utils.config import Settings
 from auth_utils.metrics import HASH_SECONDS
 from auth_utils.passkeys import PasskeyError, Passkeys
@@ -79,7 +81,8 @@ def _busy(busy: HasherBusy, username: str) -> Outcome:
 class Accounts:
     def __init__(self, settings: Settings, sessions: SessionManager, users: UserStore,
                  throttler: Throttler, second_factors: SecondFactors, activity: Activity,
-                 passkeys: Passkeys, gate: HashingGate | None = None) -> None:
+                 passkeys: Passkeys, gate: HashingGate | None = None, *,
+                 availability: Availability | None = None) -> None:
         self.settings = settings
         self.sessions = sessions
         self.users = users
@@ -88,6 +91,9 @@ class Accounts:
         self.activity = activity
         self.passkeys = passkeys
         self.gate = gate or HashingGate()
+        self.availability = availability
+        if availability is not None:  # a log-in waiting for the hasher ends with the outage
+            availability.on_down.append(self.gate.wake)
 
     def _event(self, kind: Kind, user: StoredUser | SessionUser | None, *, ip: str = "",
                user_agent: str = "", session_id: str | None = None, success: bool = True,
@@ -117,10 +123,31 @@ class Accounts:
         except HasherBusy as busy:
             return _busy(busy, username)
 
+    @contextlib.contextmanager
+    def _hashing(self, ip: str) -> Iterator[None]:
+        """A slot of the hashing gate, only while the database is not known to be down
+        (checked before queueing and again once the slot is granted): a hash whose result
+        could not be stored is wasted CPU, and a sign-up queued through an outage would
+        be confirmed seconds after its client gave up. Raises HasherBusy or Unavailable."""
+        availability = self.availability
+        if availability is None:
+            with self.gate.slot(self.throttler.bucket(ip)), HASH_SECONDS.time():
+                yield
+            return
+        availability.check()
+        try:
+            with self.gate.slot(self.throttler.bucket(ip), give_up=lambda: availability.down):
+                availability.check()
+                with HASH_SECONDS.time():
+                    yield
+        except HasherBusy:
+            availability.check()  # the wait ended because the database went down: 503
+            raise
+
     def _verify(self, password_hash: str | None, password: str, ip: str) -> PasswordCheck:
         """One argon2 verify through the gate (a dummy one for a user that does not
         exist, so both cost the same); raises HasherBusy."""
-        with self.gate.slot(self.throttler.bucket(ip)), HASH_SECONDS.time():
+        with self._hashing(ip):
             if password_hash is None:
                 return verify_dummy(password[:PASSWORD_INPUT_MAX])
             return verify_password(password_hash, password[:PASSWORD_INPUT_MAX])
@@ -148,7 +175,7 @@ class Accounts:
         if message := validate_password(password):
             return Outcome(Result.INVALID, message, "password", username)
         try:
-            with self.gate.slot(self.throttler.bucket(ip)), HASH_SECONDS.time():
+            with self._hashing(ip):
                 password_hash = hash_password(password)
         except HasherBusy as busy:
             return _busy(busy, username)

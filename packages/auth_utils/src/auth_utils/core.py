@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from auth_utils.accounts import Accounts
 from auth_utils.activity import Activity
+from auth_utils.availability import GuardedStorage
 from auth_utils.clock import Clock, utc_now
 from auth_utils.config import Settings
 from auth_utils.cookies import CookieSettings
@@ -59,6 +60,8 @@ class AuthCore:
             return
 
     def close(self) -> None:
+        if isinstance(self.storage, GuardedStorage):
+            self.storage.close()
         if isinstance(self.sessions.store, CachedSessionStore):
             self.sessions.store.close()
 
@@ -73,6 +76,10 @@ def build_core(settings: Settings, *, storage: Storage | None = None,
         from auth_utils.mongo import connect_storage
 
         storage = connect_storage(settings.mongo_uri)
+    # Once a call finds the database down, every later one fails at once (503) until a
+    # single probe sees it answer again (auth_utils.availability).
+    guarded = GuardedStorage(storage)
+    storage = guarded
     store: SessionStore = storage.sessions
     if settings.session_cache if cache is None else cache:
         store = CachedSessionStore(store, storage.invalidations, ttl=settings.session_cache_ttl,
@@ -86,5 +93,5 @@ def build_core(settings: Settings, *, storage: Storage | None = None,
                         retention=timedelta(days=settings.security_events_retention_days))
     passkeys = Passkeys(storage.passkeys, RelyingParty.from_settings(settings), clock=clock)
     accounts = Accounts(settings, sessions, storage.users, throttler, factors, activity,
-                        passkeys, gate)
+                        passkeys, gate, availability=guarded.availability)
     return AuthCore(settings, storage, sessions, accounts, CookieSettings.from_settings(settings))

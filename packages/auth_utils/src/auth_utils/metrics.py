@@ -25,6 +25,8 @@ from prometheus_client import (
 
 __all__ = [
     "CACHE_ENTRIES",
+    "DATABASE_DOWN",
+    "DATABASE_OUTAGES",
     "FEED_LAG",
     "FEED_RESTARTS",
     "HASH_SECONDS",
@@ -53,6 +55,11 @@ FEED_LAG = Gauge("auth_session_feed_seconds_since_caught_up",
                  multiprocess_mode="livemax")
 HASH_SECONDS = Histogram("auth_password_hash_seconds", "argon2id hashing and verifying time",
                          buckets=(.01, .02, .03, .04, .05, .075, .1, .2, .5, 1, 2))
+DATABASE_DOWN = Gauge("auth_database_down",
+                      "1 while a process knows the database is down (answering 503 at once)",
+                      multiprocess_mode="livemax")
+DATABASE_OUTAGES = Counter("auth_database_outages_total",
+                           "Times a process found the database down")
 REQUEST_SECONDS = Histogram("http_request_duration_seconds", "Request latency by route",
                             ["app", "route", "method"])
 

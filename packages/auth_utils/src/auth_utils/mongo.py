@@ -242,6 +242,10 @@ class MongoStorage:
     def ping(self, timeout: float = 1.0) -> bool:
         return db_utils.ping(timeout)
 
+    def on_unreachable(self, callback: Callable[[str], None]) -> Callable[[], None]:
+        """Tell `callback` as soon as the driver's monitor loses the primary."""
+        return db_utils.on_primary_lost(callback)
+
 
 def connect_storage(mongo_uri: str) -> MongoStorage:
     """The process's storage on `mongo_uri` (connecting is lazy: no I/O here); a URI

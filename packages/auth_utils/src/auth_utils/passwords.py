@@ -10,7 +10,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher, Type
@@ -117,22 +117,32 @@ class HashingGate:
                 if self._clients[client] <= 0:
                     del self._clients[client]
 
+    def wake(self) -> None:
+        """Make every waiter re-check its `give_up`."""
+        with self._cond:
+            self._cond.notify_all()
+
     def _next(self) -> object:
         """The ticket of the waiting client served least recently (arrival breaks ties)."""
         return min(self._waiting, key=lambda w: self._served.get(w[0], -math.inf))[1]
 
     @contextlib.contextmanager
-    def slot(self, client: str) -> Iterator[None]:
+    def slot(self, client: str, give_up: Callable[[], bool] = lambda: False
+             ) -> Iterator[None]:
+        """A hashing slot; the wait ends early (HasherBusy) when `give_up()` turns true,
+        checked whenever `wake()` is called (the database went down: the hash could not
+        be stored anyway)."""
         ticket = object()
         with self._cond:
             if len(self._waiting) >= self.max_waiting:
                 raise HasherBusy(math.ceil(self.max_wait), this_client=False)
             self._waiting.append((client, ticket))
             granted = self._cond.wait_for(
-                lambda: self._running < self.concurrency and self._next() is ticket,
+                lambda: give_up() or (self._running < self.concurrency
+                                      and self._next() is ticket),
                 timeout=self.max_wait)
             self._waiting.remove((client, ticket))
-            if not granted:
+            if not granted or give_up():
                 self._cond.notify_all()
                 raise HasherBusy(math.ceil(self.max_wait), this_client=False)
             self._running += 1

@@ -281,3 +281,7 @@ class Storage(Protocol):
         """Create what the storage needs (indexes); idempotent, run at start-up."""
 
     def ping(self, timeout: float = 1.0) -> bool: ...
+
+    # Optional: `on_unreachable(callback) -> unsubscribe` calls `callback(reason)` as soon
+    # as the storage learns the database went away (before any call times out); the
+    # availability guard uses it when present (auth_utils.availability).

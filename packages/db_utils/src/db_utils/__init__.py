@@ -17,6 +17,7 @@ from db_utils.connection import (
     get_client,
     get_database,
     new_client,
+    on_primary_lost,
     ping,
 )
 from db_utils.documents import SecondFactor, SecurityEvent, Session, Throttle, User
@@ -61,6 +62,7 @@ __all__ = [
     "get_client",
     "get_database",
     "new_client",
+    "on_primary_lost",
     "passkeys",
     "ping",
     "second_factors",

@@ -17,6 +17,10 @@ def landing_server(port: int, workers: int, app: str = "landing.app:create_app"
 
 
 def web_server(port: int, workers: int) -> tuple[str, tuple[str, ...]]:
-    """The web app under gunicorn, `workers` processes on 127.0.0.1:`port`."""
-    return "gunicorn", ("web.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                        "--workers", str(workers), "--log-level", "warning")
+    """The web app under gunicorn's ASGI worker (`-k asgi`), `workers` processes on
+    127.0.0.1:`port`: each worker's event loop holds slow and idle connections while
+    Django's sync code runs in a thread, so two silent sockets cannot stop it (the sync
+    worker they could, until its 30 s timeout; docs/deploy.md §4)."""
+    return "gunicorn", ("web.asgi:application", "--worker-class", "asgi",
+                        "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+                        "--log-level", "warning")

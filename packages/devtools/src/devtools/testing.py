@@ -4,14 +4,16 @@ holds what they and the tests import.)"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import socket
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -25,6 +27,7 @@ __all__ = [
     "WEB",
     "CommandCounter",
     "LiveSystem",
+    "SlowClients",
     "SoftAuthenticator",
     "assert_only_valid_users",
     "assert_redirect_stays_home",
@@ -98,6 +101,67 @@ def parallel(n: int, call: Callable[[int], object]) -> Counter:
     return results
 
 
+class SlowClients:
+    """What slow or idle clients do to a server, on real sockets: `idle` keep-alive
+    connections that made one request and stay open, `silent` connections that never send
+    a byte, and `trickling` POSTs whose body arrives one byte every `every` seconds. A
+    context manager; everything closes on exit (the trickle is bounded by `seconds`)."""
+
+    def __init__(self, host: str, port: int, *, idle: int = 200, silent: int = 2,
+                 trickling: int = 2, every: float = 0.5, seconds: float = 60.0,
+                 path: str = "/healthz", post_path: str = "/login") -> None:
+        self.address, self.path, self.post_path = (host, port), path, post_path
+        self.counts, self.every, self.seconds = (idle, silent, trickling), every, seconds
+        self.sockets: list[socket.socket] = []
+        self.idle_open = 0  # idle connections the server answered and kept open
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def _connect(self) -> socket.socket:
+        sock = socket.create_connection(self.address, timeout=10)
+        self.sockets.append(sock)
+        return sock
+
+    def _trickle(self, sock: socket.socket) -> None:
+        body = b"username=slow&password=slowslowslow"
+        deadline = time.monotonic() + self.seconds
+        host = f"{self.address[0]}:{self.address[1]}"
+        try:
+            sock.sendall(f"POST {self.post_path} HTTP/1.1\r\nHost: {host}\r\n"
+                         "Content-Type: application/x-www-form-urlencoded\r\n"
+                         f"Content-Length: {len(body)}\r\n\r\n".encode())
+            for byte in body:
+                if self._stop.wait(self.every) or time.monotonic() > deadline:
+                    return
+                sock.sendall(bytes([byte]))
+        except OSError:
+            return  # the server gave up on us: that is allowed
+
+    def __enter__(self) -> SlowClients:
+        idle, silent, trickling = self.counts
+        host = f"{self.address[0]}:{self.address[1]}"
+        for _ in range(idle):
+            sock = self._connect()
+            sock.sendall(f"GET {self.path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            with contextlib.suppress(OSError):
+                self.idle_open += bool(sock.recv(65536))
+        for _ in range(silent):
+            self._connect()
+        for _ in range(trickling):
+            thread = threading.Thread(target=self._trickle, args=(self._connect(),),
+                                      daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        for sock in self.sockets:
+            sock.close()
+
+
 def csrf_token(page: object, path: str = "/") -> str:
     """Django's CSRF form token from a page's HTML, or from `path` fetched with a client
     (Django's test client or httpx)."""
@@ -122,14 +186,18 @@ class LiveSystem:
     landing_url: str
     web_url: str
     env: dict
+    processes: list = field(default_factory=list)  # AppProcess of landing, web
 
 
-def start_live_system(database_uri: str, artifacts: Path, ready_path: str = "/healthz",
-                      **overrides: str):
-    """Start landing and web as `python -m landing` / `python -m web` processes, ready
-    once `ready_path` answers (a path that needs no database when there is none)."""
+def start_live_system(database_uri: str, artifacts: Path, *, workers: int | None = None,
+                      ready_path: str = "/healthz", **overrides: str):
+    """Start landing and web as real processes: `python -m landing` / `python -m web`
+    (as in development), or with `workers` as production serves them (devtools.serving:
+    uvicorn and gunicorn's ASGI worker, that many processes each); ready once
+    `ready_path` answers (a path that needs no database when there is none)."""
     from devtools.dbserver import free_port
     from devtools.processes import AppProcess, wait_until_answers
+    from devtools.serving import landing_server, web_server
 
     env = {
         **os.environ, **TEST_ENV, "MONGO_URI": database_uri,
@@ -139,17 +207,19 @@ def start_live_system(database_uri: str, artifacts: Path, ready_path: str = "/he
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     artifacts.mkdir(parents=True, exist_ok=True)
-    procs = [
-        AppProcess("landing", env, log_path=artifacts / "landing.log").start(),
-        AppProcess("web", env, args=("--noreload",), log_path=artifacts / "web.log").start(),
-    ]
     ports = [urlsplit(env[k]).port for k in ("LANDING_URL", "WEB_URL")]
+    if workers is None:
+        commands = [("landing", ()), ("web", ("--noreload",))]
+    else:
+        commands = [landing_server(ports[0], workers), web_server(ports[1], workers)]
+    procs = [AppProcess(module, env, args=args, log_path=artifacts / f"{name}.log").start()
+             for name, (module, args) in zip(("landing", "web"), commands, strict=True)]
     for proc, port in zip(procs, ports, strict=True):
         if not wait_until_answers(f"http://127.0.0.1:{port}{ready_path}", 60, proc):
             for p in procs:
                 p.stop()
             raise RuntimeError(f"{proc.module} did not start; see {artifacts}")
-    return LiveSystem(env["LANDING_URL"], env["WEB_URL"], env), procs
+    return LiveSystem(env["LANDING_URL"], env["WEB_URL"], env, procs), procs
 
 
 def assert_redirect_stays_home(response_status: int, location: str | None) -> None:

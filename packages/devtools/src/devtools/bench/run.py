@@ -148,10 +148,10 @@ def _several_workers(env: dict, logs: Path, origin: str, seconds: float, conns: 
         "landing, 2 uvicorn workers: no cookie": (f"{servers['landing w2']}/bench/whoami", {}),
         "landing, 2 uvicorn workers: session": (f"{servers['landing w2']}/bench/whoami",
                                                 cookie),
-        "web, 2 gunicorn workers: no authentication": (f"{servers['web noauth w2']}/", {}),
-        "web, 2 gunicorn workers: session": (f"{servers['web w2']}/", cookie),
-        "web, 4 gunicorn workers: no authentication": (f"{servers['web noauth w4']}/", {}),
-        "web, 4 gunicorn workers: session": (f"{servers['web w4']}/", cookie),
+        "web, 2 gunicorn asgi workers: no authentication": (f"{servers['web noauth w2']}/", {}),
+        "web, 2 gunicorn asgi workers: session": (f"{servers['web w2']}/", cookie),
+        "web, 4 gunicorn asgi workers: no authentication": (f"{servers['web noauth w4']}/", {}),
+        "web, 4 gunicorn asgi workers: session": (f"{servers['web w4']}/", cookie),
     }
     results = {name: drive(url, headers, seconds, conns, driver)
                for name, (url, headers) in rows.items()}
@@ -342,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
                      results[f"landing-noauth-{tag}"])
                 _row(f"session cookie validated, {tag}", results[f"landing-{tag}"],
                      results[f"landing-noauth-{tag}"])
-            _header("2. web: GET / (gunicorn, 1 sync worker)")
+            _header("2. web: GET / (gunicorn, 1 asgi worker)")
             _row("no authentication (fixed user)", results["web-noauth"])
             _row("Django contrib.auth + contrib.sessions (SQLite)", results["web-django"],
                  results["web-noauth"])

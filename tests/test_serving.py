@@ -1,0 +1,109 @@
+"""Both apps as docs/deploy.md serves them (devtools.serving, two workers each): slow and
+idle clients hold sockets, never the workers; a body is read to 64 KiB at most; a killed
+worker is replaced while the others serve."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from devtools.testing import SlowClients
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def cookie(served_system) -> dict[str, str]:
+    L = served_system.landing_url
+    with httpx.Client(follow_redirects=False, timeout=30) as client:
+        r = client.post(f"{L}/signup", headers={"Origin": L},
+                        data={"username": "patient", "password": "correct horse"})
+        assert r.status_code == 303
+        return {"Cookie": f"auth_session={client.cookies['auth_session']}"}
+
+
+@pytest.mark.parametrize(("app", "page", "post_path"), [
+    ("landing_url", "/login", "/login"), ("web_url", "/", "/logout")])
+def test_idle_silent_and_trickling_clients_do_not_stall_the_app(served_system, cookie, app,
+                                                                 page, post_path):
+    """200 idle keep-alive connections, 2 that never send a byte and 2 POST bodies
+    arriving one byte per 0.5 s: a normal request is still answered within 1 s. (Under
+    gunicorn's sync workers the web app answered after ~38-40 s: the worker timeout.)"""
+    url = getattr(served_system, app)
+    port = urlsplit(url).port
+    with SlowClients("127.0.0.1", port, idle=200, silent=2, trickling=2, every=0.5,
+                     seconds=30, post_path=post_path) as slow:
+        assert slow.idle_open == 200  # each idle connection was answered once
+        time.sleep(1.0)  # the slow ones have been accepted and are trickling
+        timings = []
+        for path, headers in (("/healthz", {}), (page, cookie), (page, cookie)):
+            start = time.monotonic()
+            r = httpx.get(f"{url}{path}", headers=headers, timeout=30, follow_redirects=False)
+            timings.append(time.monotonic() - start)
+            assert r.status_code in (200, 303), (path, r.status_code)
+    print(f"{app}: normal requests beside the slow clients took "
+          f"{[round(t, 3) for t in timings]} s")
+    assert max(timings) < 1.0, timings
+
+
+def test_an_oversized_body_is_refused_without_being_read(served_system):
+    """The ASGI server hands the body to Django, which spools all of it before any
+    middleware runs: web.asgi stops reading at 64 KiB, and the glue answers 413."""
+    W = served_system.web_url
+    chunks = (b"x" * 1024 for _ in range(200))  # 200 KiB, chunked: no Content-Length
+    r = httpx.post(f"{W}/logout", headers={"Origin": W}, content=chunks, timeout=30)
+    assert r.status_code == 413 and "Traceback" not in r.text
+    port = urlsplit(W).port
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        # Announces 1 GB and sends none of it: refused at once, not waited for.
+        sock.sendall(f"POST /logout HTTP/1.1\r\nHost: localhost:{port}\r\nOrigin: {W}\r\n"
+                     "Content-Length: 1000000000\r\n\r\n".encode())
+        start = time.monotonic()
+        answer = sock.recv(200)
+        assert answer.startswith(b"HTTP/1.1 413"), answer
+        assert time.monotonic() - start < 2.0
+
+
+def _workers(master_pid: int) -> set[int]:
+    """The master's children that serve (not multiprocessing's resource tracker)."""
+    out = subprocess.run(["pgrep", "-P", str(master_pid)], capture_output=True, text=True)
+    found = set()
+    for pid in out.stdout.split():
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue  # gone meanwhile
+        if b"resource_tracker" not in command:
+            found.add(int(pid))
+    return found
+
+
+@pytest.mark.parametrize("app", ["landing_url", "web_url"])
+def test_a_killed_worker_is_replaced_while_the_other_serves(served_system, cookie, app):
+    url = getattr(served_system, app)
+    master = served_system.processes[0 if app == "landing_url" else 1].process.pid
+    workers = _workers(master)
+    assert len(workers) == 2, workers
+    victim = max(workers)
+    os.kill(victim, signal.SIGKILL)
+    killed, statuses = time.monotonic(), []
+    while time.monotonic() - killed < 10:
+        statuses.append(httpx.get(f"{url}/healthz", timeout=10).status_code)
+        now = _workers(master)
+        if victim not in now and len(now) >= len(workers):
+            break
+        time.sleep(0.02)
+    replaced = time.monotonic() - killed
+    print(f"{app}: worker {victim} SIGKILLed, replaced in {replaced:.2f} s; "
+          f"answers meanwhile {set(statuses)}")
+    assert victim not in _workers(master) and len(_workers(master)) >= len(workers)
+    assert set(statuses) == {200}
+    assert replaced < 5
