@@ -14,7 +14,7 @@ from web import services
 from web.errors import apply_cookie, render_error
 from web.users import AnonymousUser, AuthenticatedUser
 
-__all__ = ["AuthGlueMiddleware", "LoginRequired", "SessionAuthMiddleware", "SyncChain"]
+__all__ = ["AuthGlueMiddleware", "LoginRequired", "SessionAuthMiddleware"]
 
 log = logging.getLogger("web")
 
@@ -86,18 +86,3 @@ class AuthGlueMiddleware:
             log.warning("database unavailable: %s", exc)
             return render_error(request, http.database_unavailable())
         return None
-
-
-class SyncChain:
-    """Last in MIDDLEWARE, sync only: under ASGI (gunicorn's ASGI worker) Django then runs
-    the whole middleware chain in one thread instead of hopping between the event loop
-    and a thread for every async-capable middleware's hooks (each hop costs: GET / with a
-    session went from 0.47x to 0.63x of the sync worker's throughput, docs/deploy.md)."""
-
-    sync_capable, async_capable = True, False
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)

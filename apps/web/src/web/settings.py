@@ -44,7 +44,7 @@ MIDDLEWARE = [
     "web.middleware.SessionAuthMiddleware",
     "web.middleware.LoginRequired",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "web.middleware.SyncChain",  # keeps the chain in one thread under ASGI (see there)
+    "web.sync_chain.SyncChain",  # keeps the chain in one thread under ASGI (see there)
 ]
 
 ROOT_URLCONF = "web.urls"
