@@ -23,4 +23,4 @@ def web_server(port: int, workers: int) -> tuple[str, tuple[str, ...]]:
     worker they could, until its 30 s timeout; docs/deploy.md §4)."""
     return "gunicorn", ("web.asgi:application", "--worker-class", "asgi",
                         "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-                        "--log-level", "warning")
+                        "--keep-alive", "5", "--log-level", "warning")
