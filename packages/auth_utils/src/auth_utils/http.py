@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from auth_utils import metrics
 from auth_utils.accounts import Outcome, Result
@@ -99,9 +99,11 @@ def database_unavailable() -> ErrorPage:
 
 
 def retry_url(path: str, query: str = "") -> str:
-    """The "Try again" link of a 503 page: the same address, as a path on this site
-    (a path such as `//evil.example` would otherwise be read as another host)."""
-    path = "/" + path.lstrip("/\\")
+    """The "Try again" link of a 503 page: the same address, as a path on this site.
+    `path` is the decoded request path: `//evil.example` would be read as another host,
+    and so would `/%09/evil.example` decoded (browsers drop tabs and newlines in URLs),
+    so the leading slashes go and everything else is percent-encoded again."""
+    path = "/" + quote(path.lstrip("/\\"), safe="/")
     return f"{path}?{query}" if query else path
 
 
