@@ -81,8 +81,8 @@ def _busy(busy: HasherBusy, username: str) -> Outcome:
 class Accounts:
     def __init__(self, settings: Settings, sessions: SessionManager, users: UserStore,
                  throttler: Throttler, second_factors: SecondFactors, activity: Activity,
-                 passkeys: Passkeys, gate: HashingGate | None = None, *,
-                 availability: Availability | None = None) -> None:
+                 passkeys: Passkeys, gate: HashingGate, *, availability: Availability
+                 ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.users = users
@@ -90,10 +90,9 @@ class Accounts:
         self.second_factors = second_factors
         self.activity = activity
         self.passkeys = passkeys
-        self.gate = gate or HashingGate()
+        self.gate = gate
         self.availability = availability
-        if availability is not None:  # a log-in waiting for the hasher ends with the outage
-            availability.on_down.append(self.gate.wake)
+        availability.on_down.append(gate.wake)  # a log-in waiting for the hasher ends with it
 
     def _event(self, kind: Kind, user: StoredUser | SessionUser | None, *, ip: str = "",
                user_agent: str = "", session_id: str | None = None, success: bool = True,
@@ -130,10 +129,6 @@ class Accounts:
         could not be stored is wasted CPU, and a sign-up queued through an outage would
         be confirmed seconds after its client gave up. Raises HasherBusy or Unavailable."""
         availability = self.availability
-        if availability is None:
-            with self.gate.slot(self.throttler.bucket(ip)), HASH_SECONDS.time():
-                yield
-            return
         availability.check()
         try:
             with self.gate.slot(self.throttler.bucket(ip), give_up=lambda: availability.down):

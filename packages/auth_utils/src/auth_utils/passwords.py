@@ -106,8 +106,7 @@ class HashingGate:
     @contextlib.contextmanager
     def admit(self, client: str) -> Iterator[None]:
         with self._cond:
-            if self._clients[client] >= self.per_client:
-                raise HasherBusy(1, this_client=True)
+            self.refuse(client)
             self._clients[client] += 1
         try:
             yield
