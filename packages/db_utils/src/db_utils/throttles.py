@@ -41,18 +41,19 @@ def hit_counter(db: Database, key: str, seconds: int, now: datetime, amount: int
     """Add `amount` (may be negative: a refund) to `key`'s counter in the current window;
     the new count and when the window ends."""
     doc_id, ends_at = _window(key, seconds, now)
-    # The throttles collection stays small (TTL-swept), so find_one_and_update is cheap.
     counters = _throttles(db)
     for _ in range(5):
-        # The window's document first (idempotent), then one atomic increment on it: an
-        # upsert that increments can be raced into a duplicate insert.
+        # One round trip while the window's document exists (every hit but the first).
+        doc = counters.find_one_and_update({"_id": doc_id}, {"$inc": {"count": amount}},
+                                           return_document=ReturnDocument.AFTER)
+        if doc is not None:
+            return int(doc["count"]), ends_at
+        # The first hit creates it (idempotent), then increments it on the next turn. Not
+        # one upsert that increments: parallel first hits race that into duplicate
+        # inserts (and SecantusDB then answers some of them with no document).
         with contextlib.suppress(DuplicateKeyError):  # another request created it
             counters.update_one({"_id": doc_id}, {"$setOnInsert": {
                 "count": 0, "expires_at": ends_at + timedelta(seconds=1)}}, upsert=True)
-        doc = counters.find_one_and_update({"_id": doc_id}, {"$inc": {"count": amount}},
-                                           return_document=ReturnDocument.AFTER)
-        if doc is not None:  # None: swept by the TTL in between; start again
-            return int(doc["count"]), ends_at
     raise DatabaseUnavailable(f"counter {key!r} could not be updated")
 
 
