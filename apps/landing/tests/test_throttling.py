@@ -87,3 +87,27 @@ def test_a_client_at_its_hashing_share_is_refused_before_its_body_is_read(make_c
                 assert r.headers["retry-after"] == "1"
         assert db.throttles.count_documents({}) == 0
         assert client.post("/login", data=too_many_fields).status_code == 400  # share back
+
+
+def test_a_client_over_its_limit_is_refused_before_its_body_is_read(make_core, db):
+    """Once this process has seen an address over its limit, its further log-ins (and,
+    separately, sign-ups) cost no form parsing, no thread and no database round trip."""
+    with client_for(make_core, login_max_failures_per_ip=2, signup_max_per_ip=1) as client:
+        for _ in range(2):
+            assert client.post("/login", data={"username": "bad name!", "password": "x"}
+                               ).status_code == 400
+        refused = client.post("/login", data={"username": "bad name!", "password": "x"})
+        assert refused.status_code == 429
+        too_many_fields = {f"f{n}": "x" for n in range(20)}  # parsing it would answer 400
+        r = client.post("/login", data=too_many_fields)
+        assert r.status_code == 429, r.status_code
+        assert r.headers["retry-after"] == refused.headers["retry-after"]
+        assert "Too many attempts" in r.text
+        assert db.throttles.find_one({"_id": {"$regex": "^login-ip:"}})["count"] == 3
+        # Sign-up has its own limit: not refused early until it is over it.
+        assert client.post("/signup", data=too_many_fields).status_code == 400
+        assert client.post("/signup", data={"username": "kate", "password": "correct horse"}
+                           ).status_code == 303
+        assert client.post("/signup", data={"username": "liam", "password": "correct horse"}
+                           ).status_code == 429
+        assert client.post("/signup", data=too_many_fields).status_code == 429

@@ -10,12 +10,14 @@ import sys
 import threading
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from auth_utils import Result
 from auth_utils.metrics import HASH_SECONDS
 from auth_utils.passwords import HasherBusy, HashingGate
+from auth_utils.throttling import OverLimit
 from devtools.testing import parallel
 
 
@@ -42,6 +44,7 @@ def test_parallel_current_password_checks_at_most_the_limit(make_core):
 RACER = """
 import json, sys, threading
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from auth_utils import build_core, load_settings
 core = build_core(load_settings(), cache=False)
 barrier, results, lock = threading.Barrier(20), Counter(), threading.Lock()
@@ -90,6 +93,45 @@ def test_malformed_usernames_are_answered_like_a_wrong_password_without_a_hash(m
     assert HASH_SECONDS.collect()[0].samples == hashes_before
     accounts.log_in("nobody", "some password", ip="203.0.113.9")  # well formed: hashed
     assert HASH_SECONDS.collect()[0].samples != hashes_before
+
+
+def test_a_bucket_over_its_limit_is_refused_from_memory_until_its_window_ends(
+        make_core, db, clock):
+    """A flood from one address costs one database round trip per process and window
+    once it is over its limit, not one per request."""
+    accounts = make_core(login_max_failures_per_ip=3).accounts
+
+    def count() -> int:
+        return db.throttles.find_one({"_id": {"$regex": "^login-ip:203.0.113.9:"}})["count"]
+
+    for _ in range(3):
+        assert accounts.log_in("bad name!", "x", ip="203.0.113.9").result is Result.INCORRECT
+    over = accounts.log_in("bad name!", "x", ip="203.0.113.9")
+    assert over.result is Result.THROTTLED and 0 < over.retry_after <= 15 * 60
+    assert count() == 4  # the hit that went over the limit was counted, and remembered
+    flood = parallel(20, lambda i: accounts.log_in("kate", "x", ip="203.0.113.9").result)
+    assert flood == {Result.THROTTLED: 20}
+    assert count() == 4  # nothing more was asked of the database
+    assert accounts.throttler.known_over_limit("203.0.113.9") == over.retry_after
+    assert accounts.throttler.known_over_limit("203.0.113.9", signup=True) is None
+    # Another process has not seen it: the database refuses it there, once.
+    other = make_core(login_max_failures_per_ip=3).accounts
+    assert other.log_in("kate", "x", ip="203.0.113.9").result is Result.THROTTLED
+    assert other.log_in("kate", "x", ip="203.0.113.9").result is Result.THROTTLED
+    assert count() == 5
+    clock.advance(seconds=over.retry_after)  # a new window: the database decides again
+    assert accounts.throttler.known_over_limit("203.0.113.9") is None
+    assert accounts.log_in("bad name!", "x", ip="203.0.113.9").result is Result.INCORRECT
+
+
+def test_over_limit_memory_is_bounded():
+    memory, now = OverLimit(max_keys=2), datetime(2026, 1, 1, tzinfo=UTC)
+    memory.remember("a", now + timedelta(seconds=1), now)
+    memory.remember("b", now + timedelta(seconds=60), now)
+    later = now + timedelta(seconds=2)
+    memory.remember("c", now + timedelta(seconds=60), later)  # "a" has ended: room made
+    memory.remember("d", now + timedelta(seconds=60), later)  # full: the database decides
+    assert [memory.wait(k, later) for k in "abcd"] == [None, 58, 58, None]
 
 
 def test_ipv6_clients_are_counted_per_64_and_mapped_ipv4_as_ipv4(make_core):

@@ -92,7 +92,7 @@ async def _auth_form(request: Request, template: str, action: str) -> Response:
         return templates.TemplateResponse(request, template, {"next": next_param[:2048]})
 
     core = request.app.state.core
-    if early := core.accounts.refuse_early(_ip(request)):
+    if early := core.accounts.refuse_early(_ip(request), signup=action == "signup"):
         return _form_error(request, template, early, next_param)
     form = await request.form(max_files=0, max_fields=10)
     username, password = _field(form, "username"), _field(form, "password")

@@ -103,10 +103,13 @@ class Accounts:
         self.activity.record(kind, actor, success=success, detail=detail,
                              store=user is not None)
 
-    def refuse_early(self, ip: str) -> Outcome | None:
-        """The answer to a log-in or sign-up from a client whose share of password checks
-        is in progress, before its body is read: no I/O, safe on an event loop. A flood
-        from one address then costs the app almost nothing per request."""
+    def refuse_early(self, ip: str, *, signup: bool = False) -> Outcome | None:
+        """The answer to a log-in (or sign-up) this process can give before the body is
+        read, from memory, with no I/O (safe on an event loop): the client's bucket is
+        known to be over its limit for this window, or its share of password checks is
+        in progress. A flood from one address then costs the app almost nothing."""
+        if wait := self.throttler.known_over_limit(ip, signup=signup):
+            return Outcome(Result.THROTTLED, THROTTLED, retry_after=wait)
         try:
             self.gate.refuse(self.throttler.bucket(ip))
         except HasherBusy as busy:

@@ -9,11 +9,16 @@ Fixed windows: a username may fail `login_max_failures_per_user` times per 15 mi
 an IP bucket (an IPv4 address, an IPv6 /64) `login_max_failures_per_ip` times (every
 attempt counts, whatever the username looks like), and an IP bucket may try
 `signup_max_per_ip` sign-ups an hour.
+
+A process that has seen an IP bucket over its limit remembers it until the window ends
+(`OverLimit`) and refuses that client from memory: a flood from one address then costs
+one database round trip per process and window, not one per request.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -22,7 +27,7 @@ from auth_utils.clock import Clock, utc_now
 from auth_utils.config import Settings
 from auth_utils.storage import CounterStore
 
-__all__ = ["Attempt", "Throttler"]
+__all__ = ["Attempt", "OverLimit", "Throttler"]
 
 
 @dataclass
@@ -44,6 +49,35 @@ def _seconds_left(ends_at: datetime, now: datetime) -> int:
     return max(1, math.ceil((ends_at - now).total_seconds()))
 
 
+class OverLimit:
+    """The IP buckets this process has seen over a limit, each until its window ends.
+
+    Only per-client keys: their count goes down only when an attempt already allowed is
+    given back, so a bucket seen over its limit stays over it for the rest of the window
+    (refusing it from memory is at worst stricter than asking the database). A username's
+    counter is cleared by a successful log-in in any process, so it is always asked.
+    At most `max_keys` are remembered (an attacker with many networks cannot grow it
+    without bound); past that, the database decides as before.
+    """
+
+    def __init__(self, max_keys: int = 10_000) -> None:
+        self.max_keys = max_keys
+        self._until: dict[str, datetime] = {}
+        self._lock = threading.Lock()
+
+    def remember(self, key: str, until: datetime, now: datetime) -> None:
+        with self._lock:
+            if len(self._until) >= self.max_keys:
+                self._until = {k: end for k, end in self._until.items() if end > now}
+            if len(self._until) < self.max_keys:
+                self._until[key] = until
+
+    def wait(self, key: str, now: datetime) -> int | None:
+        """Seconds until `key`'s window ends, when it is known to be over its limit."""
+        until = self._until.get(key)
+        return _seconds_left(until, now) if until is not None and until > now else None
+
+
 class Throttler:
     def __init__(self, settings: Settings, counters: CounterStore, *,
                  clock: Clock = utc_now, enabled: bool = True) -> None:
@@ -51,14 +85,32 @@ class Throttler:
         self.counters = counters
         self.clock = clock
         self.enabled = enabled  # off for an operator's own commands
+        self.over_limit = OverLimit()
 
-    def _count(self, keys: list[tuple[str, int]], window: int, now: datetime) -> int | None:
+    def _count(self, keys: list[tuple[str, int]], window: int, now: datetime, *,
+               client_key: str | None = None) -> int | None:
+        """Count the attempt under each key; seconds to wait when any is over its limit.
+        When `client_key` (the client's bucket, one of `keys`) is known to be over its
+        limit, nothing is counted: the client is refused for the rest of the window
+        however many more it sends. When a hit takes it over, that is remembered."""
+        if client_key and (wait := self.over_limit.wait(client_key, now)):
+            return wait
         waits = []
         for key, limit in keys:
             count, ends_at = self.counters.hit(key, window, now)
             if count > limit:
                 waits.append(_seconds_left(ends_at, now))
+                if key == client_key:
+                    self.over_limit.remember(key, ends_at, now)
         return max(waits) if waits else None
+
+    def known_over_limit(self, ip: str, *, signup: bool = False) -> int | None:
+        """Seconds to wait when this process already knows the client's bucket is over
+        its log-in (or sign-up) limit: no I/O, so an app can ask before reading a body."""
+        if not self.enabled:
+            return None
+        prefix = "signup-ip" if signup else "login-ip"
+        return self.over_limit.wait(f"{prefix}:{self.bucket(ip)}", self.clock())
 
     def bucket(self, ip: str) -> str:
         """The key per-client limits count under (an IPv4 address, an IPv6 network)."""
@@ -75,7 +127,8 @@ class Throttler:
         keys = [(ip_key, self.settings.login_max_failures_per_ip)]
         if user_key:
             keys.append((user_key, self.settings.login_max_failures_per_user))
-        return Attempt(self._count(keys, window, now), ip_key, user_key, window, now)
+        return Attempt(self._count(keys, window, now, client_key=ip_key), ip_key, user_key,
+                       window, now)
 
     def login_succeeded(self, attempt: Attempt) -> None:
         """A right password: the IP's reservation is given back, the username's
@@ -113,5 +166,5 @@ class Throttler:
         key = f"signup-ip:{self.bucket(ip)}"
         if not self.enabled:
             return Attempt(None, key, None, window, now)
-        return Attempt(self._count([(key, self.settings.signup_max_per_ip)], window, now),
-                       key, None, window, now)
+        return Attempt(self._count([(key, self.settings.signup_max_per_ip)], window, now,
+                                   client_key=key), key, None, window, now)
