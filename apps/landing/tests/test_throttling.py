@@ -111,3 +111,26 @@ def test_a_client_over_its_limit_is_refused_before_its_body_is_read(make_core, d
         assert client.post("/signup", data={"username": "liam", "password": "correct horse"}
                            ).status_code == 429
         assert client.post("/signup", data=too_many_fields).status_code == 429
+
+
+def test_an_early_refusal_page_is_rendered_once_and_carries_nothing_the_client_sent(
+        make_core, db, monkeypatch):
+    """The flood's answer costs no template work, and cannot be made to: the page does
+    not depend on the query or the body."""
+    from landing import views
+
+    with client_for(make_core, hashing_max_per_client=1) as client:
+        accounts = client.app.state.core.accounts
+        renders = []
+        render = views.templates.TemplateResponse
+        monkeypatch.setattr(views.templates, "TemplateResponse",
+                            lambda *a, **kw: renders.append(a[1]) or render(*a, **kw))
+        with accounts.gate.admit(accounts.throttler.bucket("testclient")):
+            pages = [client.post(f"/login?next=/x{n}", data={"username": f"u{n}"})
+                     for n in range(5)]
+        assert renders == ["login.html"]  # once, for the first refusal
+        assert {r.status_code for r in pages} == {429}
+        assert len({r.content for r in pages}) == 1
+        assert "Too many attempts" in pages[0].text and "/x" not in pages[0].text
+        assert all(r.headers["retry-after"] == "1" for r in pages)
+        assert "Log in" in pages[0].text  # the form, empty, to try again later

@@ -96,4 +96,5 @@ def create_app(core: AuthCore | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.core = core
+    app.state.refusal_pages = {}  # views._refused_early: a handful, input-independent
     return app

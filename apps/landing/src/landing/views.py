@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -93,7 +94,7 @@ async def _auth_form(request: Request, template: str, action: str) -> Response:
 
     core = request.app.state.core
     if early := core.accounts.refuse_early(_ip(request), signup=action == "signup"):
-        return _form_error(request, template, early, next_param)
+        return _refused_early(request, template, early)
     form = await request.form(max_files=0, max_fields=10)
     username, password = _field(form, "username"), _field(form, "password")
     next_value = _field(form, "next") or next_param
@@ -123,6 +124,20 @@ def _form_error(request: Request, template: str, outcome: Outcome, next_value: s
          "username": shown_username[:64], "next": next_value[:2048]},
         status_code=status_of(outcome), headers=headers,
     )
+
+
+def _refused_early(request: Request, template: str, outcome: Outcome) -> Response:
+    """A refusal the core made from memory before the body was read: the form comes back
+    empty with the message (`next` is dropped), so the page depends on nothing the client
+    sent and is rendered once per app, form and signed-in state. A flood from one address
+    then costs no template work either (rendering was the largest part of its cost)."""
+    pages = request.app.state.refusal_pages
+    key = (template, outcome.result, outcome.message, request.user.is_authenticated)
+    if key not in pages:
+        pages[key] = _form_error(request, template, replace(outcome, retry_after=None), "")
+    page = pages[key]
+    headers = {"Retry-After": str(outcome.retry_after)} if outcome.retry_after else {}
+    return Response(page.body, page.status_code, headers, page.media_type)
 
 
 def _verify_url(next_value: str) -> str:
