@@ -170,3 +170,61 @@ def test_no_revoked_session_is_accepted_once_the_revocation_is_answered(
           f"{sent_after} after it")
     assert before > 0  # the caches were serving these sessions
     assert sent_after > 0 and after == []
+
+
+def test_a_session_trimmed_at_the_cap_is_refused_by_all_others_within_max_lag(
+        four_processes, db):
+    """A log-in at the 50-session cap ends the user's oldest session without waiting for
+    the other processes (it is no revocation anybody asked for); their caches must still
+    stop accepting it within the feed's max lag (300 ms), whatever they had cached."""
+    urls, env = four_processes
+    origin = {"Origin": env["LANDING_URL"]}
+    form = {"username": "capped", "password": "correct horse"}
+    with httpx.Client(follow_redirects=False, timeout=10) as client:
+        assert client.post(f"{urls['landing1']}/signup", headers=origin,
+                           data=form).status_code == 303
+        oldest = {"Cookie": f"auth_session={client.cookies['auth_session']}"}
+        for _ in range(49):  # 50 sessions: the cap
+            client.cookies.clear()
+            assert client.post(f"{urls['landing1']}/login", headers=origin,
+                               data=form).status_code == 303
+    targets = ["landing2", "web1", "web2"]
+    with httpx.Client(follow_redirects=False, timeout=10) as warm:
+        for name in targets:
+            assert accepted(name, warm.get(f"{urls[name]}/", headers=oldest))
+    stop, lock = threading.Event(), threading.Lock()
+    replays: list[tuple[float, str, bool]] = []
+
+    def replay(n: int) -> None:
+        with httpx.Client(follow_redirects=False, timeout=10) as replayer:
+            i = n
+            while not stop.is_set():
+                name, sent = targets[i % 3], time.monotonic()
+                r = replayer.get(f"{urls[name]}/", headers=oldest)
+                replayer.cookies.clear()
+                with lock:
+                    replays.append((sent, name, accepted(name, r)))
+                i += 1
+
+    workers = [threading.Thread(target=replay, args=(n,)) for n in range(6)]
+    for w in workers:
+        w.start()
+    try:
+        time.sleep(0.3)
+        with httpx.Client(follow_redirects=False, timeout=10) as fifty_first:
+            r = fifty_first.post(f"{urls['landing1']}/login", headers=origin, data=form)
+        answered = time.monotonic()
+        assert r.status_code == 303
+        time.sleep(1.0)
+    finally:
+        stop.set()
+        for w in workers:
+            w.join(timeout=30)
+    assert db.sessions.count_documents({"username": "capped"}) == 50
+    late = [(round((sent - answered) * 1000), name) for sent, name, ok in replays
+            if ok and sent > answered + 0.3]
+    last = max((sent - answered for sent, _, ok in replays if ok), default=None)
+    print(f"trimmed session last accepted {last and round(last * 1000)} ms after the "
+          f"answer; {sum(sent > answered for sent, _, _ in replays)} replays after it")
+    assert any(ok for sent, _, ok in replays if sent < answered)  # caches were serving it
+    assert late == [], late
