@@ -82,11 +82,12 @@ class Actor:
 
 
 class Activity:
-    def __init__(self, store: EventStore, *, retention: timedelta = timedelta(days=180),
-                 clock: Clock = utc_now) -> None:
+    def __init__(self, store: EventStore, *, unavailable: type[Exception],
+                 retention: timedelta = timedelta(days=180), clock: Clock = utc_now) -> None:
         self.store = store
         self.retention = retention
         self.clock = clock
+        self.unavailable = unavailable  # the storage's "database down" error
 
     def record(self, kind: Kind, actor: Actor, *, success: bool = True, detail: str = "",
                store: bool = True) -> None:
@@ -105,6 +106,8 @@ class Activity:
             return
         try:
             self.store.add(expires_at=now + self.retention, **event)
+        except self.unavailable as error:  # an outage: one line per event, no traceback
+            log.warning("could not store security event %s: %s", kind.value, error)
         except Exception:  # the request goes on; the failure is logged, never hidden
             log.exception("could not store security event %s", kind.value)
 

@@ -89,7 +89,7 @@ def build_core(settings: Settings, *, storage: Storage | None = None,
     gate = HashingGate(per_client=settings.hashing_max_per_client)
     factors = SecondFactors(storage.second_factors, SecretBox(settings.mfa_encryption_key),
                             clock=clock)
-    activity = Activity(storage.events, clock=clock,
+    activity = Activity(storage.events, clock=clock, unavailable=storage.Unavailable,
                         retention=timedelta(days=settings.security_events_retention_days))
     passkeys = Passkeys(storage.passkeys, RelyingParty.from_settings(settings), clock=clock)
     accounts = Accounts(settings, sessions, storage.users, throttler, factors, activity,
