@@ -132,6 +132,11 @@ def test_over_limit_memory_is_bounded():
     memory.remember("c", now + timedelta(seconds=60), later)  # "a" has ended: room made
     memory.remember("d", now + timedelta(seconds=60), later)  # full: the database decides
     assert [memory.wait(k, later) for k in "abcd"] == [None, 58, 58, None]
+    kept = memory._until
+    memory.remember("e", now + timedelta(seconds=60), later)
+    assert memory._until is kept  # full and nothing ended: no scan, per request
+    memory.remember("f", now + timedelta(seconds=90), now + timedelta(seconds=61))
+    assert [memory.wait(k, now + timedelta(seconds=61)) for k in "bcf"] == [None, None, 29]
 
 
 def test_ipv6_clients_are_counted_per_64_and_mapped_ipv4_as_ipv4(make_core):

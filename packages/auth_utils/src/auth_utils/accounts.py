@@ -13,7 +13,7 @@ from enum import Enum
 from auth_utils.activity import Activity, Actor, Kind
 from auth_utils.availability import Availability
 from auth_utils.config import Settings
-from auth_utils.metrics import HASH_SECONDS
+from auth_utils.metrics import EARLY_REFUSALS, HASH_SECONDS
 from auth_utils.passkeys import PasskeyError, Passkeys
 from auth_utils.passwords import (
     HasherBusy,
@@ -108,11 +108,14 @@ class Accounts:
         read, from memory, with no I/O (safe on an event loop): the client's bucket is
         known to be over its limit for this window, or its share of password checks is
         in progress. A flood from one address then costs the app almost nothing."""
+        # Counted, not logged: a flood would write a line per request.
         if wait := self.throttler.known_over_limit(ip, signup=signup):
+            EARLY_REFUSALS.labels("over_limit").inc()
             return Outcome(Result.THROTTLED, THROTTLED, retry_after=wait)
         try:
             self.gate.refuse(self.throttler.bucket(ip))
         except HasherBusy as busy:
+            EARLY_REFUSALS.labels("client_share").inc()
             return _busy(busy, "")
         return None
 

@@ -27,6 +27,7 @@ __all__ = [
     "CACHE_ENTRIES",
     "DATABASE_DOWN",
     "DATABASE_OUTAGES",
+    "EARLY_REFUSALS",
     "FEED_LAG",
     "FEED_RESTARTS",
     "HASH_SECONDS",
@@ -42,6 +43,11 @@ SECURITY_EVENTS = Counter(
     "Authentication events by kind and outcome (log-ins, sign-ups, throttled requests, "
     "second factor, log-outs, revocations...), including failed log-ins for unknown names",
     ["kind", "outcome"])
+EARLY_REFUSALS = Counter(
+    "auth_early_refusals_total",
+    "Log-ins and sign-ups refused from memory before their body was read: the client's "
+    "address is over its limit (over_limit) or has its checks in progress (client_share)",
+    ["reason"])
 VALIDATIONS = Counter(
     "auth_session_validations_total",
     "Session cookies checked, by where the answer came from (cache, database, invalid)",

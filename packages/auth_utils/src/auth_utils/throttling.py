@@ -63,14 +63,20 @@ class OverLimit:
     def __init__(self, max_keys: int = 10_000) -> None:
         self.max_keys = max_keys
         self._until: dict[str, datetime] = {}
+        self._earliest: datetime | None = None  # the soonest end among `_until`
         self._lock = threading.Lock()
 
     def remember(self, key: str, until: datetime, now: datetime) -> None:
         with self._lock:
-            if len(self._until) >= self.max_keys:
+            # Full: make room only once some window has ended. Fixed windows end together
+            # (every log-in bucket's at one instant), so one pass frees many keys, and a
+            # full memory costs no scan per request until then.
+            if len(self._until) >= self.max_keys and self._earliest and self._earliest <= now:
                 self._until = {k: end for k, end in self._until.items() if end > now}
+                self._earliest = min(self._until.values(), default=None)
             if len(self._until) < self.max_keys:
                 self._until[key] = until
+                self._earliest = min(self._earliest or until, until)
 
     def wait(self, key: str, now: datetime) -> int | None:
         """Seconds until `key`'s window ends, when it is known to be over its limit."""
