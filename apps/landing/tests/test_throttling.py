@@ -1,4 +1,5 @@
 import pytest
+from prometheus_client import REGISTRY
 from starlette.testclient import TestClient
 
 from devtools.testing import LANDING
@@ -99,8 +100,12 @@ def test_a_client_over_its_limit_is_refused_before_its_body_is_read(make_core, d
         refused = client.post("/login", data={"username": "bad name!", "password": "x"})
         assert refused.status_code == 429
         too_many_fields = {f"f{n}": "x" for n in range(20)}  # parsing it would answer 400
+        before = REGISTRY.get_sample_value("auth_early_refusals_total", {"reason": "over_limit"})
         r = client.post("/login", data=too_many_fields)
         assert r.status_code == 429, r.status_code
+        # Counted for operators (docs/operations.md), though no event line is written.
+        assert REGISTRY.get_sample_value("auth_early_refusals_total",
+                                         {"reason": "over_limit"}) == (before or 0) + 1
         assert r.headers["retry-after"] == refused.headers["retry-after"]
         assert "Too many attempts" in r.text
         assert db.throttles.find_one({"_id": {"$regex": "^login-ip:"}})["count"] == 3

@@ -134,7 +134,9 @@ def _refused_early(request: Request, template: str, outcome: Outcome) -> Respons
     pages = request.app.state.refusal_pages
     key = (template, outcome.result, outcome.message, request.user.is_authenticated)
     if key not in pages:
-        pages[key] = _form_error(request, template, replace(outcome, retry_after=None), "")
+        # Only what the key names may reach the page: no username, field or wait.
+        blank = replace(outcome, retry_after=None, username="", field=None)
+        pages[key] = _form_error(request, template, blank, "")
     page = pages[key]
     headers = {"Retry-After": str(outcome.retry_after)} if outcome.retry_after else {}
     return Response(page.body, page.status_code, headers, page.media_type)
