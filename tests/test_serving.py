@@ -95,7 +95,7 @@ def test_a_killed_worker_is_replaced_while_the_other_serves(served_system, cooki
     victim = max(workers)
     os.kill(victim, signal.SIGKILL)
     killed, statuses = time.monotonic(), []
-    while time.monotonic() - killed < 10:
+    while time.monotonic() - killed < 15:
         statuses.append(httpx.get(f"{url}/healthz", timeout=10).status_code)
         now = _workers(master)
         if victim not in now and len(now) >= len(workers):
@@ -106,4 +106,8 @@ def test_a_killed_worker_is_replaced_while_the_other_serves(served_system, cooki
           f"answers meanwhile {set(statuses)}")
     assert victim not in _workers(master) and len(_workers(master)) >= len(workers)
     assert set(statuses) == {200}
-    assert replaced < 5
+    # Usually 0.05-0.5 s. uvicorn's supervisor pings its workers in turn every 0.5 s; a
+    # worker killed while its ping is in flight is only given up on after the ping's
+    # timeout (`--timeout-worker-healthcheck`, 5 s: the parent holds both ends of the
+    # pipe, so no EOF comes). One CI run hit that: 5.03 s.
+    assert replaced < 10
