@@ -7,6 +7,7 @@ import re
 import statistics
 import threading
 import time
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -93,9 +94,54 @@ def test_logout_through_one_process_is_refused_by_all_others(four_processes, db)
           + ", ".join(f"{k} max {max(v) * 1000:.1f}" for k, v in delays.items()))
 
 
-def accepted(name: str, response: httpx.Response) -> bool:
+def accepted(name: str, status: int) -> bool:
     """Did this app treat the request as logged in?"""
-    return response.status_code == (303 if name.startswith("landing") else 200)
+    return status == (303 if name.startswith("landing") else 200)
+
+
+def replay_while(urls: dict[str, str], targets: list[str], tokens: list[str],
+                 act: Callable[[], None], *, threads: int,
+                 load: Callable[[threading.Event], None] | None = None
+                 ) -> tuple[list[tuple[float, str, int]], float]:
+    """Replay `tokens` round-robin to `targets` from `threads` threads (and run `load` in
+    two more, when given) while `act()` happens after 0.5 s: every replay's (sent, app,
+    status), and when `act` was answered. A replay thread that dies fails the test: it
+    must not pass for a refusal."""
+    stop, lock = threading.Event(), threading.Lock()
+    replays: list[tuple[float, str, int]] = []
+    errors: list[BaseException] = []
+
+    def replay(n: int) -> None:
+        try:
+            with httpx.Client(follow_redirects=False, timeout=10) as client:
+                i = n
+                while not stop.is_set():
+                    name, token = targets[i % len(targets)], tokens[i % len(tokens)]
+                    sent = time.monotonic()
+                    r = client.get(f"{urls[name]}/", headers={"Cookie": f"auth_session={token}"})
+                    client.cookies.clear()  # only ever the replayed cookie
+                    with lock:
+                        replays.append((sent, name, r.status_code))
+                    i += 1
+        except BaseException as error:
+            errors.append(error)
+
+    workers = [threading.Thread(target=replay, args=(n,)) for n in range(threads)]
+    if load is not None:
+        workers += [threading.Thread(target=load, args=(stop,)) for _ in range(2)]
+    for w in workers:
+        w.start()
+    try:
+        time.sleep(0.5)
+        act()
+        answered = time.monotonic()
+        time.sleep(1.0)
+    finally:
+        stop.set()
+        for w in workers:
+            w.join(timeout=30)
+    assert not errors, errors
+    return replays, answered
 
 
 @pytest.mark.parametrize("load", ["idle", "log-in load"])
@@ -123,48 +169,24 @@ def test_no_revoked_session_is_accepted_once_the_revocation_is_answered(
                 for name in targets:
                     warm.get(f"{urls[name]}/", headers={"Cookie": f"auth_session={token}"})
                     warm.cookies.clear()
-        stop = threading.Event()
-        replays: list[tuple[float, str, bool]] = []
-        lock = threading.Lock()
 
-        def replay(n: int) -> None:
-            with httpx.Client(follow_redirects=False, timeout=10) as client:
-                i = n
-                while not stop.is_set():
-                    name, token = targets[i % 3], victims[i % len(victims)]
-                    sent = time.monotonic()
-                    r = client.get(f"{urls[name]}/", headers={"Cookie": f"auth_session={token}"})
-                    client.cookies.clear()  # only ever the replayed cookie
-                    with lock:
-                        replays.append((sent, name, accepted(name, r)))
-                    i += 1
-
-        def log_in_load() -> None:
+        def log_in_load(stop: threading.Event) -> None:
             with httpx.Client(timeout=10) as client:
                 while not stop.is_set():
                     client.post(f"{urls['landing2']}/login", headers={"Origin": landing_origin},
                                 data={"username": user, "password": "wrong password"})
 
-        workers = [threading.Thread(target=replay, args=(n,)) for n in range(8)]
-        if load != "idle":
-            workers += [threading.Thread(target=log_in_load) for _ in range(2)]
-        for w in workers:
-            w.start()
-        try:
-            time.sleep(0.5)
+        def revoke_others() -> None:
             r = me.post(f"{urls['web1']}/account/sessions/revoke-others",
                         headers={"Origin": web_origin},
                         data={"csrfmiddlewaretoken": csrf_token(me, f"{urls['web1']}/account")})
-            answered = time.monotonic()
             assert r.status_code == 303
-            time.sleep(1.0)
-        finally:
-            stop.set()
-            for w in workers:
-                w.join(timeout=30)
-    before = sum(ok for sent, _, ok in replays if sent < answered)
-    after = [(round((sent - answered) * 1000, 1), name) for sent, name, ok in replays
-             if sent > answered and ok]
+
+        replays, answered = replay_while(urls, targets, victims, revoke_others, threads=8,
+                                         load=None if load == "idle" else log_in_load)
+    before = sum(accepted(name, status) for sent, name, status in replays if sent < answered)
+    after = [(round((sent - answered) * 1000, 1), name) for sent, name, status in replays
+             if sent > answered and accepted(name, status)]
     sent_after = sum(1 for sent, _, _ in replays if sent > answered)
     print(f"{load}: {before} replays accepted before the answer, {len(after)} of "
           f"{sent_after} after it")
@@ -183,7 +205,7 @@ def test_a_session_trimmed_at_the_cap_is_refused_by_all_others_within_max_lag(
     with httpx.Client(follow_redirects=False, timeout=10) as client:
         assert client.post(f"{urls['landing1']}/signup", headers=origin,
                            data=form).status_code == 303
-        oldest = {"Cookie": f"auth_session={client.cookies['auth_session']}"}
+        oldest = client.cookies["auth_session"]
         for _ in range(49):  # 50 sessions: the cap
             client.cookies.clear()
             assert client.post(f"{urls['landing1']}/login", headers=origin,
@@ -191,40 +213,15 @@ def test_a_session_trimmed_at_the_cap_is_refused_by_all_others_within_max_lag(
     targets = ["landing2", "web1", "web2"]
     with httpx.Client(follow_redirects=False, timeout=10) as warm:
         for name in targets:
-            assert accepted(name, warm.get(f"{urls[name]}/", headers=oldest))
-    stop, lock = threading.Event(), threading.Lock()
-    replays: list[tuple[float, str, int]] = []
-    errors: list[BaseException] = []
-
-    def replay(n: int) -> None:
-        try:
-            with httpx.Client(follow_redirects=False, timeout=10) as replayer:
-                i = n
-                while not stop.is_set():
-                    name, sent = targets[i % 3], time.monotonic()
-                    r = replayer.get(f"{urls[name]}/", headers=oldest)
-                    replayer.cookies.clear()
-                    with lock:
-                        replays.append((sent, name, r.status_code))
-                    i += 1
-        except BaseException as error:  # a dead thread must not pass for a refusal
-            errors.append(error)
-
-    workers = [threading.Thread(target=replay, args=(n,)) for n in range(6)]
-    for w in workers:
-        w.start()
-    try:
-        time.sleep(0.3)
+            r = warm.get(f"{urls[name]}/", headers={"Cookie": f"auth_session={oldest}"})
+            assert accepted(name, r.status_code)
+    def fifty_first_log_in() -> None:
         with httpx.Client(follow_redirects=False, timeout=10) as fifty_first:
             r = fifty_first.post(f"{urls['landing1']}/login", headers=origin, data=form)
-        answered = time.monotonic()
         assert r.status_code == 303
-        time.sleep(1.0)
-    finally:
-        stop.set()
-        for w in workers:
-            w.join(timeout=30)
-    assert not errors, errors
+
+    replays, answered = replay_while(urls, targets, [oldest], fifty_first_log_in,
+                                     threads=6)
     assert db.sessions.count_documents({"username": "capped"}) == 50
     logged_out = {"landing2": 200, "web1": 302, "web2": 302}
     late = [(name, status) for sent, name, status in replays if sent > answered + 0.3]
