@@ -44,15 +44,16 @@ def test_parallel_current_password_checks_at_most_the_limit(make_core):
 RACER = """
 import json, sys, threading
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 from auth_utils import build_core, load_settings
 core = build_core(load_settings(), cache=False)
 barrier, results, lock = threading.Barrier(20), Counter(), threading.Lock()
 def run(i):
     barrier.wait(timeout=30)
-    outcome = core.accounts.log_in("alice", "wrong horse", ip=f"10.{sys.argv[1]}.0.{i}")
-    with lock:
-        results[outcome.result.value] += 1
+    ip = sys.argv[2] if len(sys.argv) > 2 else f"10.{sys.argv[1]}.0.{i}"
+    for _ in range(int(sys.argv[3]) if len(sys.argv) > 3 else 1):
+        outcome = core.accounts.log_in("alice", "wrong horse", ip=ip)
+        with lock:
+            results[outcome.result.value] += 1
 threads = [threading.Thread(target=run, args=(i,)) for i in range(20)]
 [t.start() for t in threads]; [t.join(timeout=120) for t in threads]
 print(json.dumps(results))
@@ -70,6 +71,25 @@ def test_two_processes_check_at_most_the_limit_together(make_core):
         totals.update(json.loads(out))
     assert totals["incorrect"] == 10, totals
     assert totals["throttled"] == 30, totals
+
+
+def test_two_processes_from_one_address_check_at_most_its_limit_together(make_core, db):
+    """The same race on the per-address limit, which each process also remembers once
+    it is over (OverLimit): three attempts a thread, so the later ones meet the memory,
+    which may only ever refuse more."""
+    assert make_core().accounts.sign_up("alice", "correct horse", ip="1").ok
+    env = {**os.environ, "LOGIN_MAX_FAILURES_PER_IP": "10",
+           "LOGIN_MAX_FAILURES_PER_USER": "1000", "HASHING_MAX_PER_CLIENT": "1000"}
+    procs = [subprocess.Popen([sys.executable, "-c", RACER, str(n), "203.0.113.50", "3"],
+                              env=env, text=True, stdout=subprocess.PIPE) for n in (1, 2)]
+    totals: Counter = Counter()
+    for proc in procs:
+        out, _ = proc.communicate(timeout=120)
+        totals.update(json.loads(out))
+    assert totals["incorrect"] == 10, totals
+    assert totals["throttled"] == 110, totals
+    stored = db.throttles.find_one({"_id": {"$regex": "^login-ip:203.0.113.50:"}})["count"]
+    assert 11 <= stored < 120  # attempts refused from memory are not counted
 
 
 def test_malformed_usernames_count_against_the_ip(make_core, db):
