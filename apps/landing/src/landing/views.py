@@ -92,8 +92,8 @@ async def _auth_form(request: Request, template: str, action: str) -> Response:
             return redirect
         return templates.TemplateResponse(request, template, {"next": next_param[:2048]})
 
-    core = request.app.state.core
-    if early := core.accounts.refuse_early(_ip(request), signup=action == "signup"):
+    core, ip = request.app.state.core, _ip(request)
+    if early := core.accounts.refuse_early(ip, signup=action == "signup"):
         return _refused_early(request, template, early)
     form = await request.form(max_files=0, max_fields=10)
     username, password = _field(form, "username"), _field(form, "password")
@@ -102,7 +102,7 @@ async def _auth_form(request: Request, template: str, action: str) -> Response:
     previous = validation.session.id if validation and validation.session else None
     flow = core.accounts.sign_up if action == "signup" else core.accounts.log_in
     call = functools.partial(
-        flow, username, password, ip=_ip(request),
+        flow, username, password, ip=ip,
         user_agent=request.headers.get("user-agent", ""), previous_session_id=previous,
     )
     # The core's hashing gate bounds argon2 and refuses at once when it is saturated.
