@@ -215,7 +215,7 @@ def _flood_clients(landing_url: str, origin: str, clients: int, seconds: float,
 
 
 def _flood(landing_url: str, origin: str, seconds: float, label: str, *,
-           flood_ip: str = "203.0.113.66", flooders: int = 32) -> None:
+           flood_ip: str, flooders: int = 32) -> None:
     """Issue 12's row: a legitimate log-in's latency alone and while one address floods
     the log-in form with malformed usernames (each would cost an argon2 verify)."""
     _login(landing_url, origin, "legit")
