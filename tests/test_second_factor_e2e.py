@@ -11,7 +11,7 @@ import httpx
 import pyotp
 import pytest
 
-from devtools.testing import csrf_token
+from devtools.testing import csrf_token, parallel
 
 pytestmark = pytest.mark.e2e
 
@@ -100,3 +100,34 @@ def test_five_wrong_codes_send_the_visitor_back_to_the_password(live_system, db)
         assert statuses == [400] * 5
         assert "auth_session" not in me.cookies  # blanked: the pending log-in ended
         assert me.get(f"{L}/login/verify").status_code == 303
+
+
+def test_password_only_log_ins_from_both_workers_leave_the_owner_logged_in(served_system, db):
+    """Security round 3, item 1, as it was found: 60 password-only log-ins (more than the
+    cap of 50 sessions), in parallel, answered by two landing processes, while the owner
+    browses. Every owner request afterwards, in every process of both apps, is still
+    logged in (the old code ended the owner's session at the 51st)."""
+    L, W = served_system.landing_url, served_system.web_url
+    with httpx.Client(follow_redirects=False, timeout=30) as me:
+        assert post(me, f"{L}/signup", {"username": "browsing_owner",
+                                         "password": "correct horse"}, L).status_code == 303
+        enrol(me, W)
+        assert me.get(f"{W}/").status_code == 200
+        time.sleep(0.05)  # the owner's session is older than any of the attacker's
+
+        def attack(_: int) -> tuple[int, ...]:
+            statuses = []
+            for _ in range(4):  # each without a cookie (one would end its own last try)
+                with httpx.Client(follow_redirects=False, timeout=30) as attacker:
+                    statuses.append(post(attacker, f"{L}/login", {
+                        "username": "browsing_owner", "password": "correct horse"}, L
+                    ).status_code)
+            return tuple(statuses)
+
+        results = parallel(15, attack)
+        assert results == {(303,) * 4: 15}, results
+        time.sleep(1)  # well past the session feed's lag: every process has caught up
+        assert [me.get(f"{W}/").status_code for _ in range(6)] == [200] * 6
+        assert [me.get(f"{L}/").status_code for _ in range(6)] == [303] * 6
+    pending = db.sessions.count_documents({"username": "browsing_owner", "pending": True})
+    assert pending == 10

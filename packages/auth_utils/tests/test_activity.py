@@ -54,7 +54,7 @@ def test_each_action_writes_exactly_its_events(core, db, clock):
     v = core.sessions.validate_session_token(pending.token)
     a.verify_second_factor(v.session, v.user, "000000", ip="1")
     a.verify_second_factor(v.session, v.user, codes[0], ip="1")
-    assert take(db) == ["login", "second_factor_failed", "recovery_code_used"]
+    assert take(db) == ["login_pending", "second_factor_failed", "recovery_code_used"]
     clock.advance(minutes=11)
     assert a.regenerate_recovery_codes(fresh.session, out.user)[0].result is Result.REAUTH
     assert take(db) == []

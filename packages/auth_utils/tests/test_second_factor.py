@@ -167,3 +167,39 @@ def test_a_recovery_code_opens_one_of_ten_parallel_pending_log_ins(core, alice):
     results = parallel(10, lambda i: core.accounts.verify_second_factor(
         pendings[i].session, pendings[i].user, codes[5], ip="1").result)
     assert results[Result.OK] == 1 and results[Result.INCORRECT] == 9, results
+
+
+
+def test_parallel_password_only_log_ins_never_end_a_complete_session(core, alice, clock):
+    """Security round 3, item 1: someone with only the password ran 50 password-only
+    log-ins and so ended every complete session of the owner. Pending log-ins now have
+    their own bound and never push a complete session out."""
+    (out, _, codes) = alice
+    owner = [out.token]
+    for code in codes[:2]:  # two more complete sessions, as the owner makes them
+        v = core.sessions.validate_session_token(
+            core.accounts.log_in("alice", "correct horse", ip="2").token)
+        owner.append(core.accounts.verify_second_factor(v.session, v.user, code, ip="2").token)
+    clock.advance(seconds=1)  # the owner's sessions are the oldest: the first a cap ends
+    results = parallel(20, lambda i: tuple(
+        core.accounts.log_in("alice", "correct horse", ip=f"198.51.100.{i}").result
+        for _ in range(3)))  # 60 > the cap of 50
+    assert results == {(Result.SECOND_FACTOR,) * 3: 20}, results
+    assert all(core.sessions.validate_session_token(token).valid for token in owner)
+    live = core.sessions.list_user_sessions(out.user.id)
+    assert sum(s.pending for s in live) == core.sessions.policy.max_pending_per_user
+    assert sum(not s.pending for s in live) == 3
+
+
+def test_a_right_password_counts_as_a_success_only_with_its_second_factor(make_core, alice):
+    """A right password alone stays counted against the user (and the address) until
+    the second factor is given: someone with only the password is throttled."""
+    core = make_core(login_max_failures_per_user=3)
+    (_, _, codes) = alice
+    v = core.sessions.validate_session_token(
+        core.accounts.log_in("alice", "correct horse", ip="1").token)
+    assert core.accounts.verify_second_factor(v.session, v.user, codes[0], ip="1").ok
+    # The completed log-in gave its count back: three more password-only tries, no more.
+    results = [core.accounts.log_in("alice", "correct horse", ip="1").result
+               for _ in range(4)]
+    assert results == [Result.SECOND_FACTOR] * 3 + [Result.THROTTLED]

@@ -74,6 +74,21 @@ def test_per_user_operations(storage):
     assert storage.sessions.get(other.id) is not None
 
 
+def test_trimming_one_kind_never_ends_the_other(storage):
+    """Pending (password-only) sessions and complete ones are capped apart."""
+    complete = [new_session(storage, n, created=NOW + timedelta(seconds=n)).id
+                for n in range(3)]
+    pending = [new_session(storage, 10 + n, created=NOW + timedelta(seconds=10 + n),
+                           pending=True).id for n in range(4)]
+    assert storage.sessions.trim_for_user("u1", 1, pending=True) == 3
+    assert storage.sessions.trim_for_user("u1", 3) == 0
+    assert {s.id for s in storage.sessions.list_for_user("u1", NOW)} == {*complete,
+                                                                         pending[-1]}
+    assert storage.sessions.trim_for_user("u1", 1) == 2
+    assert {s.id for s in storage.sessions.list_for_user("u1", NOW)} == {complete[-1],
+                                                                         pending[-1]}
+
+
 def test_expiry_counting_and_purge(storage):
     new_session(storage, 1, created=NOW - timedelta(days=40))  # expired 10 days ago
     new_session(storage, 2)

@@ -142,17 +142,20 @@ class Accounts(SecondFactorFlows, PasskeyFlows):
             self._event(Kind.LOGIN_FAILED, user, ip=ip, user_agent=user_agent, success=False,
                         detail="wrong password" if user else "")
             return Outcome(Result.INCORRECT, INCORRECT, None, username[:64])
-        self.throttler.login_succeeded(attempt)
         if check.needs_rehash:  # made with older parameters: upgrade it now
             self.users.set_password_hash(user.id, hash_password(password))
         # With a second factor, the password only opens a pending session: both apps
-        # treat it as logged out until the code is given (`verify_second_factor`).
+        # treat it as logged out until the code is given (`verify_second_factor`). It is
+        # not a success for the throttle either: the attempt stays counted until the
+        # second factor is given, so someone who has only the password is throttled.
         pending = self.second_factors.enabled(user.id)
+        if not pending:
+            self.throttler.login_succeeded(attempt)
         outcome = self._start_session(user, ip=ip, user_agent=user_agent,
                                       previous_session_id=previous_session_id, pending=pending)
-        self._event(Kind.LOGIN, user, ip=ip, user_agent=user_agent,
-                    session_id=outcome.session.id if outcome.session else None,
-                    detail="password; second factor next" if pending else "password")
+        self._event(Kind.LOGIN_PENDING if pending else Kind.LOGIN, user, ip=ip,
+                    user_agent=user_agent, session_id=outcome.session.id
+                    if outcome.session else None, detail="password")
         return outcome
 
     def reauthenticate(self, session: Session, user: SessionUser, password: str, code: str,

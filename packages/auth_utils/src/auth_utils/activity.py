@@ -28,6 +28,7 @@ log = logging.getLogger("auth.events")
 class Kind(enum.StrEnum):
     SIGNUP = "signup"
     LOGIN = "login"
+    LOGIN_PENDING = "login_pending"  # the password was right; the second factor is asked
     LOGIN_FAILED = "login_failed"
     LOGIN_THROTTLED = "login_throttled"
     SECOND_FACTOR_PASSED = "second_factor_passed"
@@ -48,6 +49,7 @@ class Kind(enum.StrEnum):
 
 TITLES = {
     Kind.SIGNUP: "Account created", Kind.LOGIN: "Logged in",
+    Kind.LOGIN_PENDING: "Password entered (second factor asked)",
     Kind.LOGIN_FAILED: "Failed log-in", Kind.LOGIN_THROTTLED: "Log-in blocked (too many tries)",
     Kind.SECOND_FACTOR_PASSED: "Second factor given", Kind.SECOND_FACTOR_FAILED:
     "Wrong second-factor code", Kind.RECOVERY_CODE_USED: "Recovery code used",

@@ -109,6 +109,16 @@ class FlowBase:
         return Outcome(Result.SECOND_FACTOR if pending else Result.OK, username=user.username,
                        token=token, session=session, user=SessionUser(user.id, user.username))
 
+    def _complete_pending(self, pending: Session, user: SessionUser, *, ip: str,
+                          user_agent: str) -> Outcome:
+        """The second factor of a pending log-in was given: a logged-in session replaces
+        the pending one. Only the request that ends the pending session gives its
+        password attempt back to the throttle (two codes raced in count once)."""
+        if self.sessions.invalidate_session(pending.id):
+            self.throttler.login_completed(user.username, pending.ip, pending.created_at)
+        return self._start_session(user, ip=ip, user_agent=user_agent,
+                                   previous_session_id=None)
+
     def _sudo(self, session: Session, user: SessionUser) -> Outcome | None:
         if self.sessions.recently_verified(session):
             return None

@@ -58,8 +58,9 @@ class MongoSessionStore:
     def delete_for_user(self, user_id: str, *, keep: str | None = None) -> int:
         return session_queries.delete_user_sessions(self._db(), user_id, keep=keep)
 
-    def trim_for_user(self, user_id: str, keep_newest: int) -> int:
-        return len(session_queries.trim_user_sessions(self._db(), user_id, keep_newest))
+    def trim_for_user(self, user_id: str, keep_newest: int, *, pending: bool = False) -> int:
+        return len(session_queries.trim_user_sessions(self._db(), user_id, keep_newest,
+                                                      pending=pending))
 
     def list_for_user(self, user_id: str, now: datetime) -> list[db_utils.SessionRecord]:
         return session_queries.list_user_sessions(self._db(), user_id, now)

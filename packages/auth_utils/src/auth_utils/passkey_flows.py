@@ -52,8 +52,7 @@ class PasskeyFlows(FlowBase):
             self._event(Kind.SECOND_FACTOR_FAILED, user, ip=ip, user_agent=user_agent,
                         session_id=pending.id, success=False, detail="passkey")
             return Outcome(Result.INVALID, str(exc), "passkey", user.username)
-        outcome = self._start_session(user, ip=ip, user_agent=user_agent,
-                                      previous_session_id=pending.id)
+        outcome = self._complete_pending(pending, user, ip=ip, user_agent=user_agent)
         self._event(Kind.PASSKEY_USED, user, ip=ip, user_agent=user_agent,
                     session_id=outcome.session.id if outcome.session else None,
                     detail=f"as the second factor: {passkey.name!r}")

@@ -41,8 +41,7 @@ class SecondFactorFlows(FlowBase):
             self._event(Kind.SECOND_FACTOR_FAILED, user, success=False, **who)
             return Outcome(Result.INCORRECT, WRONG_CODE, "code", user.username)
         self.throttler.refund(attempt)
-        outcome = self._start_session(user, ip=ip, user_agent=user_agent,
-                                      previous_session_id=pending.id)
+        outcome = self._complete_pending(pending, user, ip=ip, user_agent=user_agent)
         who["session_id"] = outcome.session.id if outcome.session else None
         self._event(Kind.RECOVERY_CODE_USED if check is Check.RECOVERY
                     else Kind.SECOND_FACTOR_PASSED, user, **who)

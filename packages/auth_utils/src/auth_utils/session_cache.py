@@ -129,11 +129,11 @@ class CachedSessionStore:
             self._settle()
         return count
 
-    def trim_for_user(self, user_id: str, keep_newest: int) -> int:
+    def trim_for_user(self, user_id: str, keep_newest: int, *, pending: bool = False) -> int:
         # No `_settle()`: the cap bounds storage, it is not a revocation anybody asked for
         # and waits on. Other processes still drop the trimmed sessions through the feed
         # within `max_lag`; a log-in at the cap must not cost every user `max_lag`.
-        count = self.inner.trim_for_user(user_id, keep_newest)
+        count = self.inner.trim_for_user(user_id, keep_newest, pending=pending)
         if count:
             self.evict_user(user_id)
         return count

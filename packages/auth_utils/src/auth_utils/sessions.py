@@ -32,6 +32,9 @@ class SessionPolicy:
     renew_when_less_than: timedelta = timedelta(days=15)
     last_seen_interval: timedelta = timedelta(minutes=5)
     max_per_user: int = 50  # a new session beyond this ends the oldest
+    # Pending (password-only) log-ins are bounded on their own and never end a complete
+    # session: a password without the second factor must not log the owner out anywhere.
+    max_pending_per_user: int = 10
     pending_lifetime: timedelta = timedelta(minutes=10)  # to enter the second factor
     reauth_window: timedelta = timedelta(minutes=10)  # "sudo mode" for sensitive changes
 
@@ -129,7 +132,8 @@ class SessionManager:
     ) -> tuple[str, Session]:
         """A new session; returns the token for the cookie and the stored session.
         `pending`: the second factor is still to be given (ten minutes, not logged in).
-        Beyond `policy.max_per_user` live sessions, the oldest end."""
+        Beyond `policy.max_per_user` complete sessions (or `max_pending_per_user` pending
+        ones), the oldest of the same kind end."""
         token = generate_session_token()
         now = self.clock()
         lifetime = self.policy.pending_lifetime if pending else self.policy.lifetime
@@ -138,7 +142,8 @@ class SessionManager:
             expires_at=now + lifetime, created_at=now, user_agent=user_agent[:512],
             ip=ip[:64], pending=pending, verified_at=None if pending else now,
         )
-        self.store.trim_for_user(user_id, self.policy.max_per_user)
+        cap = self.policy.max_pending_per_user if pending else self.policy.max_per_user
+        self.store.trim_for_user(user_id, cap, pending=pending)
         return token, Session.of(record, fresh=True)
 
     def validate_cached(self, token: str | None) -> SessionValidation | None:

@@ -143,8 +143,9 @@ class SessionStore(Protocol):
 
     def delete_for_user(self, user_id: str, *, keep: str | None = None) -> int: ...
 
-    def trim_for_user(self, user_id: str, keep_newest: int) -> int:
-        """End all but the newest `keep_newest` sessions of a user; how many ended."""
+    def trim_for_user(self, user_id: str, keep_newest: int, *, pending: bool = False) -> int:
+        """End all but the newest `keep_newest` sessions of a user of one kind: complete
+        ones, or `pending` ones (never the other kind); how many ended."""
 
     def list_for_user(self, user_id: str, now: datetime) -> list[StoredSession]:
         """Unexpired sessions, newest first."""

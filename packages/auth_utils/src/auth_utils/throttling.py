@@ -145,6 +145,14 @@ class Throttler:
         if attempt.username_key:
             self.counters.clear(attempt.username_key, attempt.window_seconds, self.clock())
 
+    def login_completed(self, username: str, ip: str, counted_at: datetime) -> None:
+        """The second factor of a pending log-in was given: only now is its password
+        attempt (counted at `counted_at` from `ip`) a success, given back as
+        `login_succeeded` does."""
+        self.login_succeeded(Attempt(None, f"login-ip:{self.bucket(ip)}",
+                                     f"login-user:{username}",
+                                     self.settings.login_window_seconds, counted_at))
+
     def refund(self, attempt: Attempt) -> None:
         """Give an attempt back: it never reached the hasher (busy), or a code was right."""
         if not self.enabled:

@@ -98,9 +98,14 @@ def list_user_sessions(
 
 
 @translate_errors
-def trim_user_sessions(db: Database, user_id: str, keep_newest: int) -> list[str]:
-    """Delete all but the newest `keep_newest` sessions of a user; the deleted ids."""
-    cursor = _sessions(db).find({"user_id": user_id}, {"_id": 1}).sort("created_at", -1)
+def trim_user_sessions(db: Database, user_id: str, keep_newest: int, *,
+                       pending: bool = False) -> list[str]:
+    """Delete all but the newest `keep_newest` sessions of a user of one kind (complete,
+    or `pending`: a password without its second factor yet); the deleted ids. Each kind
+    is bounded on its own, so password-only log-ins can never end a complete session."""
+    kind = True if pending else {"$ne": True}
+    cursor = _sessions(db).find({"user_id": user_id, "pending": kind}, {"_id": 1}) \
+        .sort("created_at", -1)
     surplus = [d["_id"] for d in cursor.skip(keep_newest)]
     if surplus:
         _revocations(db).delete_many({"_id": {"$in": surplus}})
