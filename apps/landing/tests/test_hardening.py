@@ -156,7 +156,7 @@ def test_hasher_saturated_is_503_with_retry_after_at_once(landing_app, db):
 
     from auth_utils.passwords import HashingGate
 
-    gate = landing_app.state.core.accounts.gate = HashingGate(1, max_wait=0.05)
+    gate = landing_app.state.core.accounts.steps.gate = HashingGate(1, max_wait=0.05)
     with gate.slot("someone else"), TestClient(
             landing_app, base_url=LANDING, headers={"Origin": LANDING}) as client:
         r = client.post("/login", data={"username": "alice", "password": "correct horse"},

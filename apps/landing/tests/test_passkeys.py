@@ -12,8 +12,8 @@ def registered(landing_app):
     core = landing_app.state.core
     out = core.accounts.sign_up("alice", "correct horse", ip="1")
     device = SoftAuthenticator(origin=WEB)
-    options = core.accounts.passkeys.registration_options(out.user.id, "alice")
-    assert core.accounts.add_passkey(out.session, out.user,
+    options = core.passkeys.passkeys.registration_options(out.user.id, "alice")
+    assert core.passkeys.add(out.session, out.user,
                                      json.dumps(device.register(options)), "laptop").ok
     device.origin = LANDING
     return device

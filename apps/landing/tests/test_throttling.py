@@ -78,7 +78,7 @@ def test_a_client_at_its_hashing_share_is_refused_before_its_body_is_read(make_c
     once that address has its share of password checks in progress."""
     with client_for(make_core, hashing_max_per_client=2) as client:
         accounts = client.app.state.core.accounts
-        gate, throttler = accounts.gate, accounts.throttler
+        gate, throttler = accounts.steps.gate, accounts.steps.throttler
         bucket = throttler.bucket("testclient")  # the address TestClient's requests have
         too_many_fields = {f"f{n}": "x" for n in range(20)}  # parsing it would answer 400
         with gate.admit(bucket), gate.admit(bucket):
@@ -130,7 +130,7 @@ def test_an_early_refusal_page_is_rendered_once_and_carries_nothing_the_client_s
         render = views.templates.TemplateResponse
         monkeypatch.setattr(views.templates, "TemplateResponse",
                             lambda *a, **kw: renders.append(a[1]) or render(*a, **kw))
-        with accounts.gate.admit(accounts.throttler.bucket("testclient")):
+        with accounts.steps.gate.admit(accounts.steps.throttler.bucket("testclient")):
             pages = [client.post(f"/login?next=/x{n}", data={"username": f"u{n}"})
                      for n in range(5)]
         assert renders == ["login.html"]  # once, for the first refusal

@@ -97,7 +97,7 @@ def test_change_password(web, alice, web_services, db):
 def test_change_password_is_throttled(web, alice, web_services, db):
     from dataclasses import replace
 
-    web_services.accounts.throttler.settings = replace(
+    web_services.accounts.steps.throttler.settings = replace(
         web_services.settings, login_max_failures_per_user=2)
     form = {"current_password": "wrong password", "new_password": "new password 1",
             "confirm_password": "new password 1"}
@@ -135,7 +135,7 @@ def test_activity_page_lists_only_the_users_own_events_newest_first_paged(
     from auth_utils.activity import Actor, Kind
 
     _, me, _ = alice
-    activity = web_services.accounts.activity
+    activity = web_services.activity
     bob = web_services.accounts.sign_up("bob", "bob's password", ip="192.0.2.99").user
     for n in range(22):
         clock.advance(seconds=1)
@@ -162,3 +162,25 @@ def test_failed_log_ins_notice_appears_then_goes_once_seen(web, alice, web_servi
     assert 'action="/account/sessions/revoke-others"' in page.split('id="failed-logins"')[1]
     clock.advance(seconds=1)
     assert 'id="failed-logins"' not in web.get("/account").content.decode()
+
+
+def test_changes_made_here_record_the_address_and_browser(web, alice, web_services, db):
+    """Security round 3, item 5: a password change, sessions ended and log-out made in
+    the web app were stored with an empty address ("unknown / Unknown browser")."""
+    browser = {"REMOTE_ADDR": "192.0.2.61",
+               "HTTP_USER_AGENT": "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0"}
+    form = {"current_password": "correct horse", "new_password": "new password 1",
+            "confirm_password": "new password 1"}
+    r = web.post("/account/password", {**form, "csrfmiddlewaretoken": csrf_token(web, "/account")},
+                 **browser)
+    assert r.status_code == 303
+    r = web.post("/account/sessions/revoke-others",
+                 {"csrfmiddlewaretoken": csrf_token(web, "/account")},
+                 **browser)
+    assert r.status_code == 303
+    web.post("/logout", {"csrfmiddlewaretoken": csrf_token(web, "/account")}, **browser)
+    events = list(db.security_events.find({"kind": {"$in": [
+        "password_changed", "session_revoked", "logout"]}}))
+    assert {e["kind"] for e in events} == {"password_changed", "session_revoked", "logout"}
+    assert all(e["ip"] == "192.0.2.61" and e["browser"] == "Firefox on Linux"
+               for e in events), events

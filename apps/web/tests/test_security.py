@@ -83,7 +83,7 @@ def test_sensitive_changes_ask_for_the_password_and_code_again(web, alice, clock
     r = web.post("/account/security/totp/disable",
                  {"csrfmiddlewaretoken": csrf_token(web, "/account/security")})
     assert r["Location"] == "/account/security?done=off"
-    assert not web_services.accounts.second_factors.enabled(alice.id)
+    assert not web_services.second_factor.factors.enabled(alice.id)
     assert not web_services.sessions.validate_session_token(other).valid  # others ended
     assert web.get("/account").status_code == 200  # this one stays
 

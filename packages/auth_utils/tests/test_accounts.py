@@ -37,15 +37,15 @@ def test_login_revokes_the_session_it_arrived_with(db, accounts):
     second = accounts.log_in("alice", "correct horse", ip="1",
                              previous_session_id=first.session.id)
     assert second.ok
-    assert not accounts.sessions.validate_session_token(first.token).valid
-    assert accounts.sessions.validate_session_token(second.token).valid
+    assert not accounts.steps.sessions.validate_session_token(first.token).valid
+    assert accounts.steps.sessions.validate_session_token(second.token).valid
 
 
 def test_old_hash_is_upgraded_on_login(db, accounts, clock):
     from argon2 import PasswordHasher
 
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash("correct horse")
-    accounts.users.create("old", weak, clock())
+    accounts.steps.users.create("old", weak, clock())
     assert accounts.log_in("old", "correct horse", ip="1").ok
     assert User._get_collection().find_one({"username": "old"})["password_hash"].startswith(
         "$argon2id$v=19$m=19456,t=2,p=1$")
@@ -98,7 +98,7 @@ def test_change_password_keeps_current_ends_others(db, accounts):
     ok = accounts.change_password(a.user, "correct horse", "new password", "new password",
                                   ip="1", keep_session_id=a.session.id)
     assert ok.ok
-    assert accounts.sessions.validate_session_token(a.token).valid
-    assert not accounts.sessions.validate_session_token(b.token).valid
+    assert accounts.steps.sessions.validate_session_token(a.token).valid
+    assert not accounts.steps.sessions.validate_session_token(b.token).valid
     assert accounts.log_in("alice", "new password", ip="1").ok
     assert hash_password("x") != hash_password("x")  # salted

@@ -46,23 +46,24 @@ def test_each_action_writes_exactly_its_events(core, db, clock):
     assert take(db) == ["logout"]
 
     fresh = a.log_in("alice", "new password 1", ip="1")
-    enrolment = a.second_factors.start(out.user.id, "alice")
-    codes = a.confirm_second_factor(fresh.session, out.user,
+    enrolment = core.second_factor.factors.start(out.user.id, "alice")
+    _, codes = core.second_factor.confirm(fresh.session, out.user,
                                     pyotp.TOTP(enrolment.secret).at(clock()))
     assert take(db) == ["login", "second_factor_on"]
     pending = a.log_in("alice", "new password 1", ip="1")
     v = core.sessions.validate_session_token(pending.token)
-    a.verify_second_factor(v.session, v.user, "000000", ip="1")
-    a.verify_second_factor(v.session, v.user, codes[0], ip="1")
+    core.second_factor.verify(v.session, v.user, "000000", ip="1")
+    core.second_factor.verify(v.session, v.user, codes[0], ip="1")
     assert take(db) == ["login_pending", "second_factor_failed", "recovery_code_used"]
     clock.advance(minutes=11)
-    assert a.regenerate_recovery_codes(fresh.session, out.user)[0].result is Result.REAUTH
+    refused, _ = core.second_factor.regenerate_recovery_codes(fresh.session, out.user)
+    assert refused.result is Result.REAUTH
     assert take(db) == []
     a.reauthenticate(fresh.session, out.user, "new password 1",
                      pyotp.TOTP(enrolment.secret).at(clock()), ip="1")
     verified = core.sessions.validate_session_token(fresh.token).session
-    a.regenerate_recovery_codes(verified, out.user)
-    a.disable_second_factor(verified, out.user)
+    core.second_factor.regenerate_recovery_codes(verified, out.user)
+    core.second_factor.disable(verified, out.user)
     assert take(db) == ["reauthenticated", "recovery_codes_regenerated", "second_factor_off",
                         "session_revoked"]
 
@@ -88,12 +89,12 @@ def test_no_token_password_secret_or_code_is_ever_written(core, db, clock, caplo
     out = a.sign_up("carol", "correct horse", ip="1")
     a.log_in("carol", "wrong horse!", ip="1")
     a.log_in("correct horse", "correct horse", ip="1")  # a password typed as the name
-    enrolment = a.second_factors.start(out.user.id, "carol")
+    enrolment = core.second_factor.factors.start(out.user.id, "carol")
     code = pyotp.TOTP(enrolment.secret).at(clock())
-    codes = a.confirm_second_factor(out.session, out.user, code)
+    _, codes = core.second_factor.confirm(out.session, out.user, code)
     pending = a.log_in("carol", "correct horse", ip="1")
     v = core.sessions.validate_session_token(pending.token)
-    done = a.verify_second_factor(v.session, v.user, codes[2], ip="1")
+    done = core.second_factor.verify(v.session, v.user, codes[2], ip="1")
     a.change_password(out.user, "correct horse", "new password 1", "new password 1", ip="1",
                       keep_session_id=done.session.id)
     secrets_seen += [out.token, pending.token, done.token, out.session.id, pending.session.id,
@@ -113,7 +114,7 @@ def test_a_failing_event_store_never_fails_the_request(core, db, database_server
 
     client = MongoClient(database_server.uri, appName="events-down", tz_aware=True)
     storage = MongoStorage(client[db.name])
-    core.accounts.activity = Activity(storage.events, unavailable=storage.Unavailable)
+    core.accounts.steps.activity = Activity(storage.events, unavailable=storage.Unavailable)
     admin = MongoClient(database_server.uri).admin
     admin.command({"configureFailPoint": "failCommand", "mode": "alwaysOn",
                    "data": {"failCommands": ["insert"], "errorCode": 91,
@@ -136,12 +137,12 @@ def test_paging_and_failed_log_ins_since(core, db, clock):
     out = core.accounts.sign_up("erin", "correct horse", ip="1")
     for _ in range(24):
         clock.advance(seconds=1)
-        core.accounts.activity.record(Kind.LOGIN_FAILED, Actor(out.user.id, "erin"),
+        core.activity.record(Kind.LOGIN_FAILED, Actor(out.user.id, "erin"),
                                       success=False)
-    first, second = (core.accounts.activity.page(out.user.id, n) for n in (1, 2))
+    first, second = (core.activity.page(out.user.id, n) for n in (1, 2))
     assert len(first) == 20 and len(second) == 5
     assert first[0].at > first[-1].at > second[0].at  # newest first
-    assert core.accounts.activity.failed_logins_since(out.user.id, clock() - timedelta(
+    assert core.activity.failed_logins_since(out.user.id, clock() - timedelta(
         seconds=10)) == 10
 
 

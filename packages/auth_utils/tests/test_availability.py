@@ -98,7 +98,7 @@ def test_a_sign_up_waiting_for_the_hasher_through_an_outage_is_refused_not_confi
     after the database came back. A slot granted while the database is known down is
     given up: 503 at once, no hash, no user."""
     core = make_core()
-    gate = core.accounts.gate
+    gate = core.accounts.steps.gate
     gate.concurrency, gate.max_wait = 1, 30.0  # only the outage may end carol's wait
     results: list[object] = []
     with gate.slot("someone else"):  # the hasher is busy

@@ -106,7 +106,7 @@ def test_list_users_limit_must_be_positive(db, limit):
 def test_mfa_reset_turns_the_second_factor_off_and_ends_sessions(db, make_core):
     core = make_core()
     out = core.accounts.sign_up("erin", "correct horse", ip="1")
-    assert core.accounts.second_factors.start(out.user.id, "erin")
+    assert core.second_factor.factors.start(out.user.id, "erin")
     r = admin("mfa-reset", "erin")  # no terminal to confirm on
     assert r.returncode == 1 and "--yes" in r.stderr
     assert db.second_factors.count_documents({}) == 1

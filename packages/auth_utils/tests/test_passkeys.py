@@ -19,8 +19,8 @@ def alice(core):
     """alice, signed up just now (so her session may add a passkey), and her passkey."""
     out = core.accounts.sign_up("alice", "correct horse", ip="1")
     device = SoftAuthenticator(origin=WEB)  # registered in the web app
-    options = core.accounts.passkeys.registration_options(out.user.id, "alice")
-    added = core.accounts.add_passkey(out.session, out.user,
+    options = core.passkeys.passkeys.registration_options(out.user.id, "alice")
+    added = core.passkeys.add(out.session, out.user,
                                       json.dumps(device.register(options)), "  My  laptop ")
     assert added.ok
     device.origin = LANDING  # and used on the landing app
@@ -28,8 +28,8 @@ def alice(core):
 
 
 def log_in(core, device, **bend):
-    options = core.accounts.passkeys.authentication_options()
-    return core.accounts.log_in_with_passkey(json.dumps(device.assert_(options, **bend)),
+    options = core.passkeys.login_options()
+    return core.passkeys.log_in(json.dumps(device.assert_(options, **bend)),
                                              ip="1")
 
 
@@ -46,22 +46,22 @@ def test_register_then_log_in_without_a_username(core, alice, db):
 
 def test_replayed_assertion_and_reused_challenge_are_refused(core, alice, db):
     _, device = alice
-    options = core.accounts.passkeys.authentication_options()
+    options = core.passkeys.login_options()
     assertion = json.dumps(device.assert_(options))
-    assert core.accounts.log_in_with_passkey(assertion, ip="1").ok
+    assert core.passkeys.log_in(assertion, ip="1").ok
     sessions = db.sessions.count_documents({})
-    replay = core.accounts.log_in_with_passkey(assertion, ip="1")
+    replay = core.passkeys.log_in(assertion, ip="1")
     assert replay.result is Result.INVALID and "used already" in replay.message
-    again = core.accounts.log_in_with_passkey(json.dumps(device.assert_(options)), ip="1")
+    again = core.passkeys.log_in(json.dumps(device.assert_(options)), ip="1")
     assert again.result is Result.INVALID  # a new signature on a used challenge
     assert db.sessions.count_documents({}) == sessions
 
 
 def test_stale_challenge_is_refused(core, alice, clock):
     _, device = alice
-    options = core.accounts.passkeys.authentication_options()
+    options = core.passkeys.login_options()
     clock.advance(minutes=5, seconds=1)
-    stale = core.accounts.log_in_with_passkey(json.dumps(device.assert_(options)), ip="1")
+    stale = core.passkeys.log_in(json.dumps(device.assert_(options)), ip="1")
     assert stale.result is Result.INVALID and stale.token is None
 
 
@@ -82,11 +82,11 @@ def test_bent_assertions_are_refused(core, alice, bend, db):
 def test_a_credential_of_alice_never_logs_in_as_bob(core, alice):
     _, device = alice
     bob = core.accounts.sign_up("bob", "bob password!", ip="1")
-    core.accounts.second_factors.start(bob.user.id, "bob")
+    core.second_factor.factors.start(bob.user.id, "bob")
     # bob's pending log-in (as if he had a second factor) offered alice's passkey
     token, pending = core.sessions.create_session(bob.user.id, "bob", pending=True)
-    options = core.accounts.passkeys.authentication_options()
-    refused = core.accounts.verify_with_passkey(
+    options = core.passkeys.login_options()
+    refused = core.second_factor.verify_with_passkey(
         pending, bob.user, json.dumps(device.assert_(options)), ip="1")
     assert refused.result is Result.INVALID and "another account" in refused.message
     assert core.sessions.validate_session_token(token).pending  # still only pending
@@ -95,38 +95,38 @@ def test_a_credential_of_alice_never_logs_in_as_bob(core, alice):
 def test_a_credential_id_is_unique_across_users(core, alice):
     _, device = alice
     bob = core.accounts.sign_up("bob", "bob password!", ip="1")
-    options = core.accounts.passkeys.registration_options(bob.user.id, "bob")
+    options = core.passkeys.passkeys.registration_options(bob.user.id, "bob")
     device.origin = WEB
     with pytest.raises(PasskeyError, match="registered already"):
-        core.accounts.passkeys.register(bob.user.id, json.dumps(device.register(options)), "x")
+        core.passkeys.passkeys.register(bob.user.id, json.dumps(device.register(options)), "x")
 
 
 def test_registration_needs_a_recent_verification_and_its_own_challenge(core, alice, clock):
     out, _ = alice
     other = core.accounts.sign_up("carol", "carol password", ip="1")
-    options = core.accounts.passkeys.registration_options(other.user.id, "carol")
+    options = core.passkeys.passkeys.registration_options(other.user.id, "carol")
     with pytest.raises(PasskeyError, match="another session"):  # carol's challenge
-        core.accounts.passkeys.register(out.user.id, json.dumps(
+        core.passkeys.passkeys.register(out.user.id, json.dumps(
             SoftAuthenticator(origin=WEB).register(options)), "x")
     clock.advance(minutes=11)
-    options = core.accounts.passkeys.registration_options(out.user.id, "alice")
-    late = core.accounts.add_passkey(out.session, out.user, json.dumps(
+    options = core.passkeys.passkeys.registration_options(out.user.id, "alice")
+    late = core.passkeys.add(out.session, out.user, json.dumps(
         SoftAuthenticator(origin=WEB).register(options)), "phone")
     assert late.result is Result.REAUTH
 
 
 def test_removed_passkey_no_longer_logs_in(core, alice, clock):
     out, device = alice
-    credential_id = core.accounts.passkeys.for_user(out.user.id)[0].id
-    assert core.accounts.remove_passkey(out.session, out.user, credential_id).ok
+    credential_id = core.passkeys.passkeys.for_user(out.user.id)[0].id
+    assert core.passkeys.remove(out.session, out.user, credential_id).ok
     refused = log_in(core, device)
     assert refused.result is Result.INVALID and "not registered" in refused.message
     clock.advance(minutes=1)
-    assert core.accounts.passkeys.rename(out.user.id, credential_id, "x") is False
+    assert core.passkeys.passkeys.rename(out.user.id, credential_id, "x") is False
 
 
 def test_expired_challenges_are_swept_by_ttl(core, db):
-    core.accounts.passkeys.authentication_options()
+    core.passkeys.login_options()
     doc = db.webauthn_challenges.find_one()
     assert doc["expires_at"] - core.sessions.clock() == timedelta(minutes=5)
     info = db.webauthn_challenges.index_information()
@@ -135,9 +135,9 @@ def test_expired_challenges_are_swept_by_ttl(core, db):
 
 def test_one_assertion_sent_ten_times_at_once_logs_in_once(core, alice, db):
     _, device = alice
-    assertion = json.dumps(device.assert_(core.accounts.passkeys.authentication_options()))
+    assertion = json.dumps(device.assert_(core.passkeys.login_options()))
     sessions = db.sessions.count_documents({})
-    results = parallel(10, lambda i: core.accounts.log_in_with_passkey(assertion,
+    results = parallel(10, lambda i: core.passkeys.log_in(assertion,
                                                                        ip="1").result)
     assert results[Result.OK] == 1 and results[Result.INVALID] == 9, results
     assert db.sessions.count_documents({}) == sessions + 1

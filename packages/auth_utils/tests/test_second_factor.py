@@ -21,8 +21,8 @@ def code_at(secret: str, when) -> str:
 def alice(core):
     """alice with the second factor on; returns (outcome of sign-up, secret, codes)."""
     out = core.accounts.sign_up("alice", "correct horse", ip="1")
-    enrolment = core.accounts.second_factors.start(out.user.id, "alice")
-    codes = core.accounts.second_factors.confirm(
+    enrolment = core.second_factor.factors.start(out.user.id, "alice")
+    codes = core.second_factor.factors.confirm(
         out.user.id, code_at(enrolment.secret, core.sessions.clock()))
     assert codes and len(codes) == 10 and len(set(codes)) == 10
     return out, enrolment.secret, codes
@@ -30,17 +30,17 @@ def alice(core):
 
 def test_enrolment_gives_a_160_bit_secret_and_an_otpauth_uri(core):
     user = core.accounts.sign_up("bob", "correct horse", ip="1").user
-    enrolment = core.accounts.second_factors.start(user.id, "bob")
+    enrolment = core.second_factor.factors.start(user.id, "bob")
     assert len(enrolment.secret) == 32  # base32: 160 bits
     assert enrolment.uri.startswith("otpauth://totp/monorepo-auth:bob?secret=")
-    assert not core.accounts.second_factors.enabled(user.id)
-    assert core.accounts.second_factors.confirm(user.id, "000000") is None  # wrong code
-    assert not core.accounts.second_factors.enabled(user.id)
+    assert not core.second_factor.factors.enabled(user.id)
+    assert core.second_factor.factors.confirm(user.id, "000000") is None  # wrong code
+    assert not core.second_factor.factors.enabled(user.id)
 
 
 def test_codes_one_step_either_side_accepted_two_steps_refused(core, alice, clock):
     (out, secret, _) = alice
-    factors, now = core.accounts.second_factors, clock()
+    factors, now = core.second_factor.factors, clock()
     for seconds, expected in ((-60, Check.WRONG), (60, Check.WRONG), (-30, Check.CODE),
                               (0, Check.CODE), (30, Check.CODE)):
         clock.advance(seconds=120)  # a later step each time: no replay in the way
@@ -54,10 +54,10 @@ def test_a_code_is_never_accepted_twice_even_in_parallel(core, alice, clock):
     (out, secret, _) = alice
     clock.advance(seconds=60)
     code = code_at(secret, clock())
-    results = parallel(10, lambda i: core.accounts.second_factors.check(out.user.id, code))
+    results = parallel(10, lambda i: core.second_factor.factors.check(out.user.id, code))
     assert results[Check.CODE] == 1 and results[Check.WRONG] == 9
     # An older step (the one before) is refused too once a later one was used.
-    assert core.accounts.second_factors.check(
+    assert core.second_factor.factors.check(
         out.user.id, code_at(secret, clock() - timedelta(seconds=30))) is Check.WRONG
 
 
@@ -66,7 +66,7 @@ def test_recovery_codes_work_once_and_are_stored_as_keyed_hashes(core, alice, db
     stored = db.second_factors.find_one({"_id": out.user.id})
     assert len(stored["recovery"]) == 10
     assert not any(c.replace("-", "") in str(stored) for c in codes)
-    factors = core.accounts.second_factors
+    factors = core.second_factor.factors
     assert factors.check(out.user.id, codes[0].lower().replace("-", " ")) is Check.RECOVERY
     assert factors.check(out.user.id, codes[0]) is Check.WRONG  # used up
     assert factors.recovery_left(out.user.id) == 9
@@ -79,9 +79,9 @@ def test_the_stored_secret_is_not_the_secret_and_opens_only_with_the_key(core, a
     (out, secret, _) = alice
     sealed = db.second_factors.find_one({"_id": out.user.id})["secret"]
     assert secret not in sealed
-    assert core.accounts.second_factors.box.open(sealed, out.user.id) == secret
+    assert core.second_factor.factors.box.open(sealed, out.user.id) == secret
     assert SecretBox("another key").open(sealed, out.user.id) is None
-    assert core.accounts.second_factors.box.open(sealed, "another user") is None
+    assert core.second_factor.factors.box.open(sealed, "another user") is None
 
 
 def test_password_alone_gives_a_pending_session_that_is_not_logged_in(core, alice, clock):
@@ -98,20 +98,20 @@ def test_the_code_rotates_the_token_and_ends_the_pending_session(core, alice, cl
     pending = core.accounts.log_in("alice", "correct horse", ip="1")
     validation = core.sessions.validate_session_token(pending.token)
     clock.advance(seconds=30)
-    done = core.accounts.verify_second_factor(validation.session, validation.user,
+    done = core.second_factor.verify(validation.session, validation.user,
                                               code_at(secret, clock()), ip="1")
     assert done.ok and done.token != pending.token
     assert core.sessions.validate_session_token(done.token).valid
     assert core.sessions.validate_session_token(pending.token).session is None
     again = core.accounts.log_in("alice", "correct horse", ip="1")
     v = core.sessions.validate_session_token(again.token)
-    assert core.accounts.verify_second_factor(v.session, v.user, codes[3], ip="1").ok
+    assert core.second_factor.verify(v.session, v.user, codes[3], ip="1").ok
 
 
 def test_five_wrong_codes_end_the_pending_log_in(core, alice):
     pending = core.accounts.log_in("alice", "correct horse", ip="1")
     v = core.sessions.validate_session_token(pending.token)
-    results = [core.accounts.verify_second_factor(v.session, v.user, "000000", ip="1").result
+    results = [core.second_factor.verify(v.session, v.user, "000000", ip="1").result
                for _ in range(5)]
     assert results == [Result.INCORRECT] * 4 + [Result.ENDED]
     assert core.sessions.validate_session_token(pending.token).session is None
@@ -124,12 +124,12 @@ def test_wrong_codes_are_throttled_per_user_across_pending_log_ins(make_core, al
     for _ in range(2):  # two pending log-ins, 4 wrong codes each
         pending = core.accounts.log_in("alice", "correct horse", ip="1")
         v = core.sessions.validate_session_token(pending.token)
-        results += [core.accounts.verify_second_factor(v.session, v.user, "000000",
+        results += [core.second_factor.verify(v.session, v.user, "000000",
                                                        ip="1").result for _ in range(4)]
     assert results[-1] is Result.THROTTLED and results.count(Result.THROTTLED) == 2
     pending = core.accounts.log_in("alice", "correct horse", ip="1")
     v = core.sessions.validate_session_token(pending.token)
-    right = core.accounts.verify_second_factor(v.session, v.user,
+    right = core.second_factor.verify(v.session, v.user,
                                                code_at(secret, core.sessions.clock()), ip="1")
     assert right.result is Result.THROTTLED and right.retry_after > 0  # even the right code
 
@@ -138,8 +138,8 @@ def test_sensitive_changes_need_a_recent_verification(core, alice, clock):
     (out, secret, _) = alice
     session, user = out.session, out.user  # signed up (verified) just now
     clock.advance(minutes=11)
-    assert core.accounts.disable_second_factor(session, user).result is Result.REAUTH
-    refused, _ = core.accounts.regenerate_recovery_codes(session, user)
+    assert core.second_factor.disable(session, user).result is Result.REAUTH
+    refused, _ = core.second_factor.regenerate_recovery_codes(session, user)
     assert refused.result is Result.REAUTH
     assert core.accounts.change_password(user, "correct horse", "new password 1",
                                          "new password 1", ip="1", keep_session_id=session.id,
@@ -150,8 +150,8 @@ def test_sensitive_changes_need_a_recent_verification(core, alice, clock):
                                         code_at(secret, clock()), ip="1").ok
     fresh = core.sessions.validate_session_token(out.token).session
     other = core.accounts.log_in("alice", "correct horse", ip="1")
-    assert core.accounts.disable_second_factor(fresh, user).ok
-    assert not core.accounts.second_factors.enabled(user.id)
+    assert core.second_factor.disable(fresh, user).ok
+    assert not core.second_factor.factors.enabled(user.id)
     assert core.sessions.validate_session_token(other.token).session is None  # others ended
     assert core.sessions.validate_session_token(out.token).valid  # this one stays
 
@@ -164,7 +164,7 @@ def test_a_recovery_code_opens_one_of_ten_parallel_pending_log_ins(core, alice):
     for _ in range(10):
         token = core.accounts.log_in("alice", "correct horse", ip="1").token
         pendings.append(core.sessions.validate_session_token(token))
-    results = parallel(10, lambda i: core.accounts.verify_second_factor(
+    results = parallel(10, lambda i: core.second_factor.verify(
         pendings[i].session, pendings[i].user, codes[5], ip="1").result)
     assert results[Result.OK] == 1 and results[Result.INCORRECT] == 9, results
 
@@ -179,7 +179,7 @@ def test_parallel_password_only_log_ins_never_end_a_complete_session(core, alice
     for code in codes[:2]:  # two more complete sessions, as the owner makes them
         v = core.sessions.validate_session_token(
             core.accounts.log_in("alice", "correct horse", ip="2").token)
-        owner.append(core.accounts.verify_second_factor(v.session, v.user, code, ip="2").token)
+        owner.append(core.second_factor.verify(v.session, v.user, code, ip="2").token)
     clock.advance(seconds=1)  # the owner's sessions are the oldest: the first a cap ends
     results = parallel(20, lambda i: tuple(
         core.accounts.log_in("alice", "correct horse", ip=f"198.51.100.{i}").result
@@ -198,7 +198,7 @@ def test_a_right_password_counts_as_a_success_only_with_its_second_factor(make_c
     (_, _, codes) = alice
     v = core.sessions.validate_session_token(
         core.accounts.log_in("alice", "correct horse", ip="1").token)
-    assert core.accounts.verify_second_factor(v.session, v.user, codes[0], ip="1").ok
+    assert core.second_factor.verify(v.session, v.user, codes[0], ip="1").ok
     # The completed log-in gave its count back: three more password-only tries, no more.
     results = [core.accounts.log_in("alice", "correct horse", ip="1").result
                for _ in range(4)]

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from auth_utils import Result
-from auth_utils.metrics import HASH_SECONDS
+from auth_utils.metrics import HASH_DURATION
 from auth_utils.passwords import HasherBusy, HashingGate
 from auth_utils.throttling import OverLimit
 from devtools.testing import parallel
@@ -107,12 +107,12 @@ def test_malformed_usernames_are_answered_like_a_wrong_password_without_a_hash(m
     """The shape rule is public: hashing such a name hides nothing and would let a flood
     of them hold the hasher in front of real log-ins."""
     accounts = make_core().accounts
-    hashes_before = HASH_SECONDS.collect()[0].samples
+    hashes_before = HASH_DURATION.collect()[0].samples
     outcome = accounts.log_in("bad name!", "some password", ip="203.0.113.9")
     assert outcome.result is Result.INCORRECT
-    assert HASH_SECONDS.collect()[0].samples == hashes_before
+    assert HASH_DURATION.collect()[0].samples == hashes_before
     accounts.log_in("nobody", "some password", ip="203.0.113.9")  # well formed: hashed
-    assert HASH_SECONDS.collect()[0].samples != hashes_before
+    assert HASH_DURATION.collect()[0].samples != hashes_before
 
 
 def test_a_bucket_over_its_limit_is_refused_from_memory_until_its_window_ends(
@@ -132,15 +132,15 @@ def test_a_bucket_over_its_limit_is_refused_from_memory_until_its_window_ends(
     flood = parallel(20, lambda i: accounts.log_in("kate", "x", ip="203.0.113.9").result)
     assert flood == {Result.THROTTLED: 20}
     assert count() == 4  # nothing more was asked of the database
-    assert accounts.throttler.known_over_limit("203.0.113.9") == over.retry_after
-    assert accounts.throttler.known_over_limit("203.0.113.9", signup=True) is None
+    assert accounts.steps.throttler.known_over_limit("203.0.113.9") == over.retry_after
+    assert accounts.steps.throttler.known_over_limit("203.0.113.9", signup=True) is None
     # Another process has not seen it: the database refuses it there, once.
     other = make_core(login_max_failures_per_ip=3).accounts
     assert other.log_in("kate", "x", ip="203.0.113.9").result is Result.THROTTLED
     assert other.log_in("kate", "x", ip="203.0.113.9").result is Result.THROTTLED
     assert count() == 5
     clock.advance(seconds=over.retry_after)  # a new window: the database decides again
-    assert accounts.throttler.known_over_limit("203.0.113.9") is None
+    assert accounts.steps.throttler.known_over_limit("203.0.113.9") is None
     assert accounts.log_in("bad name!", "x", ip="203.0.113.9").result is Result.INCORRECT
 
 

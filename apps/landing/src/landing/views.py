@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 
 from auth_utils import Outcome, Result, blank_session_cookie, client_ip, safe_next_url
 from auth_utils import session_cookie as make_session_cookie
-from auth_utils.http import is_form_submission, metrics_for, status_of
+from auth_utils.http import is_form_submission, metrics_for, outcome_headers, status_of
 from auth_utils.passkeys import PasskeyError, passkey_request
 from landing.auth import validation_of
 from landing.pages import templates
@@ -116,7 +116,7 @@ async def _auth_form(request: Request, template: str, action: str) -> Response:
 
 def _form_error(request: Request, template: str, outcome: Outcome, next_value: str
                 ) -> Response:
-    headers = {"Retry-After": str(outcome.retry_after)} if outcome.retry_after else None
+    headers = outcome_headers(outcome)
     shown_username = outcome.username if "\x00" not in outcome.username else ""
     return templates.TemplateResponse(
         request, template,
@@ -138,7 +138,7 @@ def _refused_early(request: Request, template: str, outcome: Outcome) -> Respons
         blank = replace(outcome, retry_after=None, username="", field=None)
         pages[key] = _form_error(request, template, blank, "")
     page = pages[key]
-    headers = {"Retry-After": str(outcome.retry_after)} if outcome.retry_after else {}
+    headers = outcome_headers(outcome)
     return Response(page.body, page.status_code, headers, page.media_type)
 
 
@@ -174,11 +174,11 @@ async def verify(request: Request) -> Response:
     next_value = _field(form, "next") or next_param
     core = request.app.state.core
     outcome: Outcome = await run_in_threadpool(functools.partial(
-        core.accounts.verify_second_factor, validation.session, validation.user,
+        core.second_factor.verify, validation.session, validation.user,
         _field(form, "code"), ip=_ip(request), user_agent=request.headers.get("user-agent", "")))
     if outcome.ok:
         return _with_session(request, outcome, _next_url(request, next_value))
-    headers = {"Retry-After": str(outcome.retry_after)} if outcome.retry_after else {}
+    headers = outcome_headers(outcome)
     if outcome.result is Result.ENDED:  # back to the password, without the pending cookie
         response = templates.TemplateResponse(
             request, "login.html", {"error": outcome.message, "username": outcome.username,
@@ -194,7 +194,7 @@ async def verify(request: Request) -> Response:
 def _passkey_answer(request: Request, outcome: Outcome, next_value: str) -> Response:
     """JSON for the passkey module: where to go (with the new cookie), or what failed."""
     if not outcome.ok:
-        headers = {"Retry-After": str(outcome.retry_after)} if outcome.retry_after else None
+        headers = outcome_headers(outcome)
         return JSONResponse({"error": outcome.message}, status_code=status_of(outcome),
                             headers=headers)
     return _with_session(request, outcome,
@@ -203,8 +203,7 @@ def _passkey_answer(request: Request, outcome: Outcome, next_value: str) -> Resp
 
 async def passkey_options(request: Request) -> Response:
     """A fresh single-use challenge for a passkey log-in (POST: it stores one)."""
-    options = await run_in_threadpool(request.app.state.core.accounts.passkeys
-                                      .authentication_options)
+    options = await run_in_threadpool(request.app.state.core.passkeys.login_options)
     return Response(options, media_type="application/json")
 
 
@@ -224,11 +223,11 @@ async def passkey_login(request: Request) -> Response:
         if validation is None or not validation.pending:
             return JSONResponse({"error": "There is no log-in waiting for a second factor.",
                                  "redirect": "/login"}, status_code=400)
-        call = functools.partial(core.accounts.verify_with_passkey, validation.session,
+        call = functools.partial(core.second_factor.verify_with_passkey, validation.session,
                                  validation.user, credential, ip=ip, user_agent=user_agent)
     else:
         previous = validation.session.id if validation and validation.session else None
-        call = functools.partial(core.accounts.log_in_with_passkey, credential, ip=ip,
+        call = functools.partial(core.passkeys.log_in, credential, ip=ip,
                                  user_agent=user_agent, previous_session_id=previous)
     return _passkey_answer(request, await run_in_threadpool(call), next_value)
 

@@ -7,13 +7,13 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_POST, require_safe
 
-from auth_utils import Outcome, Result, SessionUser, blank_session_cookie
+from auth_utils import Outcome, Result, blank_session_cookie
 from auth_utils.activity import TITLES
 from auth_utils.agents import describe_user_agent
 from auth_utils.http import status_of
 from web import services
 from web.errors import apply_cookie, render_page
-from web.security import reauth_redirect, request_ip
+from web.requests import client, reauth_redirect, session_user
 
 __all__ = ["account", "activity", "change_password", "revoke_others", "revoke_session"]
 
@@ -23,10 +23,6 @@ NOTICES = {
     "others": "Every other session was logged out.",
     "confirmed": "Thanks: you can make changes for ten minutes.",
 }
-
-
-def _user(request: HttpRequest) -> SessionUser:
-    return SessionUser(request.user.id, request.user.username)
 
 
 def _render(request: HttpRequest, outcome: Outcome | None = None, status: int = 200
@@ -43,7 +39,7 @@ def _render(request: HttpRequest, outcome: Outcome | None = None, status: int = 
         "sessions": sessions,
         "failed_logins": svc.accounts.unseen_failed_logins(request.user.id) if not outcome
         else 0,
-        "second_factor": svc.accounts.second_factors.enabled(request.user.id),
+        "second_factor": svc.second_factor.enabled(request.user.id),
         "notice": NOTICES.get(request.GET.get("done", "")),
     }, outcome, status)
 
@@ -60,7 +56,7 @@ def activity(request: HttpRequest) -> HttpResponse:
         page = max(1, min(int(request.GET.get("page", "1")), 10_000))
     except ValueError:
         page = 1
-    events = services.get().accounts.activity.page(request.user.id, page, per_page=21)
+    events = services.get().activity.page(request.user.id, page, per_page=21)
     rows = [{"at": e.at, "title": TITLES.get(e.kind, e.kind), "ok": e.outcome == "success",
              "ip": e.ip or "unknown", "browser": e.browser, "detail": e.detail,
              "session": e.session_ref} for e in events[:20]]
@@ -72,8 +68,9 @@ def activity(request: HttpRequest) -> HttpResponse:
 def revoke_session(request: HttpRequest, session_id: str) -> HttpResponse:
     """End one of the user's own sessions; another user's (or no) session is a 404."""
     svc = services.get()
-    if not svc.accounts.revoke_session(_user(request), session_id,
-                                       current_session_id=request.auth_session.id):
+    if not svc.accounts.revoke_session(session_user(request), session_id,
+                                       current_session_id=request.auth_session.id,
+                                       **client(request)):
         raise Http404("no such session")
     if session_id == request.auth_session.id:  # revoked the one in use: logged out here
         response = HttpResponseRedirect(settings.LANDING_URL, status=303)
@@ -84,7 +81,8 @@ def revoke_session(request: HttpRequest, session_id: str) -> HttpResponse:
 
 @require_POST
 def revoke_others(request: HttpRequest) -> HttpResponse:
-    services.get().accounts.revoke_other_sessions(_user(request), keep=request.auth_session.id)
+    services.get().accounts.revoke_other_sessions(session_user(request),
+                                                  keep=request.auth_session.id, **client(request))
     return HttpResponseRedirect("/account?done=others", status=303)
 
 
@@ -92,12 +90,10 @@ def revoke_others(request: HttpRequest) -> HttpResponse:
 def change_password(request: HttpRequest) -> HttpResponse:
     svc = services.get()
     outcome = svc.accounts.change_password(
-        _user(request),
-        request.POST.get("current_password", ""),
+        session_user(request), request.POST.get("current_password", ""),
         request.POST.get("new_password", ""), request.POST.get("confirm_password", ""),
-        ip=request_ip(request), keep_session_id=request.auth_session.id,
-        session=request.auth_session,
-    )
+        keep_session_id=request.auth_session.id, session=request.auth_session,
+        **client(request))
     if outcome.result is Result.REAUTH:
         return reauth_redirect("/account")
     if outcome.ok:

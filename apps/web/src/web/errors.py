@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 
 from auth_utils import Cookie, Outcome
-from auth_utils.http import CSRF_FAILED, ErrorPage, error_page, retry_url
+from auth_utils.http import CSRF_FAILED, ErrorPage, error_page, outcome_headers, retry_url
 from theme import assets
 
 __all__ = ["apply_cookie", "bad_request", "csrf_failure", "not_found", "permission_denied",
@@ -46,8 +46,8 @@ def render_page(request: HttpRequest, template: str, context: dict,
     response = render(request, template, {
         **context, "error": outcome.message if outcome else None,
         "error_field": outcome.field if outcome else None}, status=status)
-    if outcome and outcome.retry_after:
-        response["Retry-After"] = str(outcome.retry_after)
+    for name, value in outcome_headers(outcome).items():
+        response[name] = value
     return response
 
 

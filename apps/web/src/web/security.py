@@ -5,22 +5,22 @@ and re-authentication ("sudo mode") for the sensitive changes. Decisions are the
 from __future__ import annotations
 
 import re
-from urllib.parse import urlencode
 
 import segno
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST, require_safe
 
-from auth_utils import Outcome, Result, SessionUser, client_ip
+from auth_utils import Outcome, Result
 from auth_utils.http import status_of
 from auth_utils.passkeys import PasskeyError, passkey_request
 from web import services
 from web.errors import render_page
+from web.requests import client, reauth_redirect, session_user
 
 __all__ = ["confirm_identity", "passkey_add", "passkey_options", "passkey_remove",
-           "passkey_rename", "recovery_download", "recovery_regenerate", "request_ip",
-           "security", "totp_confirm", "totp_disable", "totp_start"]
+           "passkey_rename", "recovery_download", "recovery_regenerate", "security",
+           "totp_confirm", "totp_disable", "totp_start"]
 
 NOTICES = {"on": "The second factor is on.", "off": "The second factor is off. Every other "
            "session was logged out.", "confirmed": "Thanks: you can make changes for ten minutes.",
@@ -31,21 +31,6 @@ REAUTH_JSON = {"error": "Enter your password again first.",
 _RECOVERY = re.compile(r"[A-Z2-7]{4}(-[A-Z2-7]{4}){3}")
 
 
-def _user(request: HttpRequest) -> SessionUser:
-    return SessionUser(request.user.id, request.user.username)
-
-
-def request_ip(request: HttpRequest) -> str:
-    """The client's address, as auth_utils finds it behind trusted proxies."""
-    return client_ip(request.META.get("REMOTE_ADDR"), request.headers.get("X-Forwarded-For"),
-                     services.get().settings.trusted_proxies)
-
-
-def reauth_redirect(next_path: str) -> HttpResponse:
-    """To the re-authentication page, coming back to `next_path` afterwards."""
-    return HttpResponseRedirect(f"/account/confirm?{urlencode({'next': next_path})}", status=303)
-
-
 def _qr_svg(uri: str) -> str:
     # Rendered here as inline SVG: no external request, nothing the CSP must allow.
     return segno.make(uri, error="m").svg_inline(scale=5, light="#fff", title="QR code")
@@ -54,13 +39,11 @@ def _qr_svg(uri: str) -> str:
 def _page(request: HttpRequest, outcome: Outcome | None = None, status: int = 200
           ) -> HttpResponse:
     core = services.get()
-    factors = core.accounts.second_factors
-    enabled = factors.enabled(request.user.id)
-    enrolment = None if enabled else factors.enrolment(request.user.id, request.user.username)
+    factor = core.second_factor.status(session_user(request))
     return render_page(request, "security.html", {
-        "enabled": enabled, "recovery_left": factors.recovery_left(request.user.id),
-        "passkeys": core.accounts.passkeys.for_user(request.user.id),
-        "enrolment": enrolment, "qr": _qr_svg(enrolment.uri) if enrolment else "",
+        "enabled": factor.enabled, "recovery_left": factor.recovery_left,
+        "passkeys": core.passkeys.for_user(request.user.id), "enrolment": factor.enrolment,
+        "qr": _qr_svg(factor.enrolment.uri) if factor.enrolment else "",
         "notice": NOTICES.get(request.GET.get("done", "")),
     }, outcome, status)
 
@@ -76,25 +59,25 @@ def security(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def totp_start(request: HttpRequest) -> HttpResponse:
-    services.get().accounts.second_factors.start(request.user.id, request.user.username)
+    services.get().second_factor.start(request.auth_session, session_user(request),
+                                       **client(request))
     return HttpResponseRedirect("/account/security#enrol", status=303)
 
 
 @require_POST
 def totp_confirm(request: HttpRequest) -> HttpResponse:
-    codes = services.get().accounts.confirm_second_factor(
-        request.auth_session, _user(request), request.POST.get("code", "")[:32])
-    if codes is None:
-        wrong = Outcome(Result.INCORRECT, "That code is not right. Check the time on your "
-                        "phone and enter the code the app shows now.", "code")
-        return _page(request, wrong, 400)
+    outcome, codes = services.get().second_factor.confirm(
+        request.auth_session, session_user(request), request.POST.get("code", "")[:32],
+        **client(request))
+    if not outcome.ok:
+        return _page(request, outcome, status_of(outcome))
     return _codes_page(request, codes)
 
 
 @require_POST
 def totp_disable(request: HttpRequest) -> HttpResponse:
-    outcome = services.get().accounts.disable_second_factor(request.auth_session,
-                                                            _user(request))
+    outcome = services.get().second_factor.disable(request.auth_session,
+                                                   session_user(request), **client(request))
     if outcome.result is Result.REAUTH:
         return reauth_redirect("/account/security")
     return HttpResponseRedirect("/account/security?done=off", status=303)
@@ -102,8 +85,8 @@ def totp_disable(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def recovery_regenerate(request: HttpRequest) -> HttpResponse:
-    outcome, codes = services.get().accounts.regenerate_recovery_codes(request.auth_session,
-                                                                       _user(request))
+    outcome, codes = services.get().second_factor.regenerate_recovery_codes(
+        request.auth_session, session_user(request), **client(request))
     if outcome.result is Result.REAUTH:
         return reauth_redirect("/account/security")
     if not outcome.ok:
@@ -125,13 +108,13 @@ def recovery_download(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def passkey_options(request: HttpRequest) -> HttpResponse:
-    """Registration options (a stored, single-use challenge); adding a passkey is a
-    sensitive change, so the session must have been verified recently."""
-    core = services.get()
-    if not core.sessions.recently_verified(request.auth_session):
+    """Registration options (a stored, single-use challenge), after a recent
+    re-authentication (the core's rule)."""
+    outcome, options = services.get().passkeys.registration_options(request.auth_session,
+                                                                    session_user(request))
+    if outcome.result is Result.REAUTH:
         return JsonResponse(REAUTH_JSON, status=403)
-    return HttpResponse(core.accounts.passkeys.registration_options(
-        request.user.id, request.user.username), content_type="application/json")
+    return HttpResponse(options, content_type="application/json")
 
 
 @require_POST
@@ -140,8 +123,8 @@ def passkey_add(request: HttpRequest) -> HttpResponse:
         credential, fields = passkey_request(request.body)
     except PasskeyError as exc:
         return JsonResponse({"error": str(exc)}, status=400)
-    outcome = services.get().accounts.add_passkey(request.auth_session, _user(request),
-                                                  credential, fields.get("name", ""))
+    outcome = services.get().passkeys.add(request.auth_session, session_user(request),
+                                          credential, fields.get("name", ""), **client(request))
     if outcome.result is Result.REAUTH:
         return JsonResponse(REAUTH_JSON, status=403)
     if not outcome.ok:
@@ -151,16 +134,18 @@ def passkey_add(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def passkey_rename(request: HttpRequest, credential_id: str) -> HttpResponse:
-    if not services.get().accounts.passkeys.rename(request.user.id, credential_id,
-                                                   request.POST.get("name", "")):
-        return _page(request, Outcome(Result.INVALID, "Give the passkey a name."), 400)
+    outcome = services.get().passkeys.rename(request.auth_session, session_user(request),
+                                             credential_id, request.POST.get("name", ""),
+                                             **client(request))
+    if not outcome.ok:
+        return _page(request, outcome, status_of(outcome))
     return HttpResponseRedirect("/account/security?done=passkey-renamed", status=303)
 
 
 @require_POST
 def passkey_remove(request: HttpRequest, credential_id: str) -> HttpResponse:
-    outcome = services.get().accounts.remove_passkey(request.auth_session, _user(request),
-                                                     credential_id)
+    outcome = services.get().passkeys.remove(request.auth_session, session_user(request),
+                                             credential_id, **client(request))
     if outcome.result is Result.REAUTH:
         return reauth_redirect("/account/security")
     if not outcome.ok:
@@ -176,13 +161,12 @@ def confirm_identity(request: HttpRequest) -> HttpResponse:
     """Re-authentication: the password (and a code, when the second factor is on)."""
     core = services.get()
     next_path = _safe_next(request.POST.get("next") or request.GET.get("next"))
-    context = {"next": next_path, "needs_code": core.accounts.second_factors.enabled(
-        request.user.id)}
+    context = {"next": next_path, "needs_code": core.second_factor.enabled(request.user.id)}
     if request.method != "POST":
         return render(request, "confirm.html", context)
     outcome = core.accounts.reauthenticate(
-        request.auth_session, _user(request), request.POST.get("password", ""),
-        request.POST.get("code", ""), ip=request_ip(request))
+        request.auth_session, session_user(request), request.POST.get("password", ""),
+        request.POST.get("code", ""), **client(request))
     if outcome.ok:
         return HttpResponseRedirect(f"{next_path}?done=confirmed", status=303)
     return render_page(request, "confirm.html", context, outcome, status_of(outcome))

@@ -13,7 +13,7 @@ from auth_utils import SessionUser, blank_session_cookie, http
 from theme import assets
 from web import services
 from web.errors import apply_cookie
-from web.security import request_ip
+from web.requests import client, request_ip
 
 __all__ = ["healthz", "home", "logout", "metrics", "robots", "static_file"]
 
@@ -31,8 +31,7 @@ def logout(request: HttpRequest) -> HttpResponse:
     core = services.get()
     user = SessionUser(request.user.id, request.user.username) if request.auth_session else None
     core.accounts.log_out(request.auth_session.id if request.auth_session else None, user,
-                          ip=request_ip(request),
-                          user_agent=request.headers.get("User-Agent", ""))
+                          **client(request))
     response = HttpResponseRedirect(settings.LANDING_URL, status=303)
     apply_cookie(response, blank_session_cookie(core.cookie))
     return response

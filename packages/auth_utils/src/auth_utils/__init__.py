@@ -2,19 +2,21 @@
 
 An app builds one `AuthCore` per process (`build_core(load_settings())`), calls its
 `prepare()` at start-up, validates each request's cookie with `core.sessions`, runs
-sign-up / log-in / log-out through `core.accounts`, and applies the decisions of
-`auth_utils.http` (cookie to send, origin check, body limit, status codes) with its own
-framework's API. Storage is behind `auth_utils.storage`; `auth_utils.mongo` wires
-MongoDB. Nothing here imports a web framework. See packages/auth_utils/README.md.
+the account flows (`core.accounts`, `core.second_factor`, `core.passkeys`) and applies
+the decisions of `auth_utils.http` (cookie to send, origin check, body limit, status
+codes) with its own framework's API. Storage is behind `auth_utils.storage`;
+`auth_utils.mongo` wires MongoDB. Nothing here imports a web framework. See
+packages/auth_utils/README.md.
 """
 
-from auth_utils.accounts import INCORRECT, Accounts, Outcome, Result
 from auth_utils.client_ip import client_ip, throttle_bucket
 from auth_utils.clock import Clock, utc_now
 from auth_utils.config import Settings, SettingsError, load_settings, origin_of
 from auth_utils.cookies import Cookie, CookieSettings, blank_session_cookie, session_cookie
 from auth_utils.core import AuthCore, build_core
+from auth_utils.flows import AccountFlows, PasskeyFlows, SecondFactorFlows
 from auth_utils.origins import content_security_policy, is_allowed_origin, safe_next_url
+from auth_utils.outcomes import INCORRECT, Outcome, Result
 from auth_utils.passwords import hash_password
 from auth_utils.session_cache import CachedSessionStore
 from auth_utils.sessions import (
@@ -31,14 +33,16 @@ from auth_utils.validation import normalize_username, validate_password, validat
 
 __all__ = [
     "INCORRECT",
-    "Accounts",
+    "AccountFlows",
     "AuthCore",
     "CachedSessionStore",
     "Clock",
     "Cookie",
     "CookieSettings",
     "Outcome",
+    "PasskeyFlows",
     "Result",
+    "SecondFactorFlows",
     "Session",
     "SessionManager",
     "SessionPolicy",

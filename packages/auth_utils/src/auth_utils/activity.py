@@ -37,11 +37,13 @@ class Kind(enum.StrEnum):
     LOGOUT = "logout"
     SESSION_REVOKED = "session_revoked"
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 - an event name
+    SECOND_FACTOR_SETUP = "second_factor_setup"  # a new secret to scan (not yet on)
     SECOND_FACTOR_ON = "second_factor_on"
     SECOND_FACTOR_OFF = "second_factor_off"
     RECOVERY_CODES_REGENERATED = "recovery_codes_regenerated"
     REAUTHENTICATED = "reauthenticated"
     PASSKEY_ADDED = "passkey_added"
+    PASSKEY_RENAMED = "passkey_renamed"
     PASSKEY_REMOVED = "passkey_removed"
     PASSKEY_USED = "passkey_used"
     ADMIN = "admin"  # every auth-admin action; `detail` says which
@@ -58,7 +60,9 @@ TITLES = {
     Kind.SECOND_FACTOR_OFF: "Second factor off",
     Kind.RECOVERY_CODES_REGENERATED: "New recovery codes",
     Kind.REAUTHENTICATED: "Password entered again", Kind.ADMIN: "Operator action",
-    Kind.PASSKEY_ADDED: "Passkey added", Kind.PASSKEY_REMOVED: "Passkey removed",
+    Kind.PASSKEY_ADDED: "Passkey added", Kind.PASSKEY_RENAMED: "Passkey renamed",
+    Kind.SECOND_FACTOR_SETUP: "Second factor set-up started",
+    Kind.PASSKEY_REMOVED: "Passkey removed",
     Kind.PASSKEY_USED: "Logged in with a passkey",
 }
 FAILED_LOGINS = [Kind.LOGIN_FAILED.value, Kind.SECOND_FACTOR_FAILED.value]

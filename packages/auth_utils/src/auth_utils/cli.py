@@ -95,8 +95,8 @@ def mfa_reset(core: AuthCore, args: argparse.Namespace) -> None:
     """For a user who lost both the phone and the recovery codes: after checking who
     they are by other means, turn the second factor off and end every session."""
     user = _user(core, args.username)
-    if not core.accounts.second_factors.enabled(user.id) and \
-            core.accounts.second_factors.store.get(user.id) is None:
+    if not core.second_factor.enabled(user.id) and \
+            core.second_factor.factors.store.get(user.id) is None:
         raise CommandError(f"{user.username} has no second factor")
     if not args.yes:
         if not sys.stdin.isatty():
@@ -108,9 +108,7 @@ def mfa_reset(core: AuthCore, args: argparse.Namespace) -> None:
             answer = ""
         if answer.strip().lower() != user.username:
             raise CommandError("not confirmed; nothing changed")
-    core.accounts.second_factors.disable(user.id)
-    ended = core.accounts.revoke_other_sessions(SessionUser(user.id, user.username), keep=None,
-                                                by="an operator (mfa-reset)")
+    ended = core.second_factor.reset_by_operator(SessionUser(user.id, user.username))
     print(f"second factor of {user.username} turned off; {ended} session(s) ended")
 
 
@@ -207,7 +205,7 @@ def _record(core: AuthCore, args: argparse.Namespace) -> None:
     user = None
     if getattr(args, "username", None):
         user = core.storage.users.by_username(normalize_username(args.username))
-    core.accounts.activity.record(
+    core.activity.record(
         Kind.ADMIN, Actor(user.id if user else None, user.username if user else None,
                           user_agent="auth-admin"),
         detail=f"auth-admin {args.command}")

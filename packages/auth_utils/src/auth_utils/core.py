@@ -8,12 +8,12 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from auth_utils.accounts import Accounts
 from auth_utils.activity import Activity
 from auth_utils.availability import GuardedStorage
 from auth_utils.clock import Clock, utc_now
 from auth_utils.config import Settings
 from auth_utils.cookies import CookieSettings
+from auth_utils.flows import AccountFlows, PasskeyFlows, SecondFactorFlows, Steps
 from auth_utils.passkeys import Passkeys, RelyingParty
 from auth_utils.passwords import HashingGate
 from auth_utils.second_factor import SecondFactors, SecretBox
@@ -32,7 +32,10 @@ class AuthCore:
     settings: Settings
     storage: Storage
     sessions: SessionManager
-    accounts: Accounts
+    accounts: AccountFlows  # sign-up, log-in, passwords, sessions
+    second_factor: SecondFactorFlows
+    passkeys: PasskeyFlows
+    activity: Activity  # the security activity log (read by the activity page, the CLI)
     cookie: CookieSettings
 
     def prepare(self, *, retry_every: float | None = 5.0) -> bool:
@@ -92,6 +95,8 @@ def build_core(settings: Settings, *, storage: Storage | None = None,
     activity = Activity(storage.events, clock=clock, unavailable=storage.Unavailable,
                         retention=timedelta(days=settings.security_events_retention_days))
     passkeys = Passkeys(storage.passkeys, RelyingParty.from_settings(settings), clock=clock)
-    accounts = Accounts(settings, sessions, storage.users, throttler, factors, activity,
-                        passkeys, gate, availability=guarded.availability)
-    return AuthCore(settings, storage, sessions, accounts, CookieSettings.from_settings(settings))
+    steps = Steps(sessions, storage.users, throttler, factors, activity, gate,
+                  guarded.availability)
+    return AuthCore(settings, storage, sessions, AccountFlows(steps),
+                    SecondFactorFlows(steps, passkeys), PasskeyFlows(steps, passkeys),
+                    activity, CookieSettings.from_settings(settings))

@@ -14,10 +14,10 @@ from datetime import datetime
 from urllib.parse import quote, urlencode
 
 from auth_utils import metrics
-from auth_utils.accounts import Outcome, Result
 from auth_utils.config import Settings
 from auth_utils.cookies import Cookie, CookieSettings, blank_session_cookie, session_cookie
 from auth_utils.origins import content_security_policy, is_allowed_origin
+from auth_utils.outcomes import Outcome, Result
 from auth_utils.sessions import SessionValidation
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "metrics_for",
     "observe",
     "origin_refusal",
+    "outcome_headers",
     "retry_url",
     "security_headers",
     "skips_authentication",
@@ -176,6 +177,11 @@ def observe(app: str, route: str, method: str, seconds: float) -> None:
 
 def status_of(outcome: Outcome) -> int:
     return STATUS[outcome.result]
+
+
+def outcome_headers(outcome: Outcome | None) -> dict[str, str]:
+    """The headers an outcome's answer carries: `Retry-After` when it says how long."""
+    return {"Retry-After": str(outcome.retry_after)} if outcome and outcome.retry_after else {}
 
 
 def security_headers(settings: Settings) -> dict[str, str]:

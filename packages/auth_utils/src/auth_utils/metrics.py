@@ -30,7 +30,7 @@ __all__ = [
     "EARLY_REFUSALS",
     "FEED_LAG",
     "FEED_RESTARTS",
-    "HASH_SECONDS",
+    "HASH_DURATION",
     "REQUEST_SECONDS",
     "SECURITY_EVENTS",
     "VALIDATIONS",
@@ -59,7 +59,7 @@ FEED_RESTARTS = Counter("auth_session_feed_restarts_total",
 FEED_LAG = Gauge("auth_session_feed_seconds_since_caught_up",
                  "Seconds since a process's change stream last caught up",
                  multiprocess_mode="livemax")
-HASH_SECONDS = Histogram("auth_password_hash_seconds", "argon2id hashing and verifying time",
+HASH_DURATION = Histogram("auth_password_hash_seconds", "argon2id hashing and verifying time",
                          buckets=(.01, .02, .03, .04, .05, .075, .1, .2, .5, 1, 2))
 DATABASE_DOWN = Gauge("auth_database_down",
                       "1 while a process knows the database is down (answering 503 at once)",

@@ -10,14 +10,16 @@ from auth_utils.passwords import HasherBusy
 from auth_utils.sessions import Session, SessionUser
 from auth_utils.throttling import Attempt
 
-__all__ = ["BUSY", "INCORRECT", "THROTTLED", "TOO_MANY_CODES", "WRONG_CODE", "Outcome",
-           "Result", "busy_outcome", "throttled_outcome"]
+__all__ = ["BUSY", "INCORRECT", "LOGIN_ENDED", "REAUTH", "THROTTLED", "TOO_MANY_CODES",
+           "WRONG_CODE", "Outcome", "Result", "busy_outcome", "throttled_outcome"]
 
 INCORRECT = "Incorrect username or password"
 THROTTLED = "Too many attempts. Please wait a while and try again."
 BUSY = "We are checking a lot of passwords right now. Please try again in a moment."
 WRONG_CODE = "That code is not right. Enter the current code from your app, or a recovery code."
 TOO_MANY_CODES = "Too many wrong codes. Please log in again."
+LOGIN_ENDED = "This log-in has ended (it was finished, replaced or expired). Please log in again."
+REAUTH = "Enter your password again to make this change."
 
 class Result(Enum):
     OK = "ok"

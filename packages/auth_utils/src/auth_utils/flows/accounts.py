@@ -1,0 +1,268 @@
+"""Sign-up, log-in, log-out, re-authentication, passwords and a user's sessions: the
+flows both apps and the CLI share."""
+
+from __future__ import annotations
+
+from auth_utils.activity import Kind
+from auth_utils.flows.steps import PASSWORD_INPUT_MAX, Steps
+from auth_utils.metrics import EARLY_REFUSALS
+from auth_utils.outcomes import (
+    INCORRECT,
+    THROTTLED,
+    WRONG_CODE,
+    Outcome,
+    Result,
+    busy_outcome,
+    throttled_outcome,
+)
+from auth_utils.passwords import HasherBusy, hash_password
+from auth_utils.second_factor import Check
+from auth_utils.sessions import Session, SessionUser
+from auth_utils.validation import normalize_username, validate_password, validate_username
+
+__all__ = ["AccountFlows"]
+
+
+def _invalid_signup(username: str, password: str) -> Outcome | None:
+    if message := validate_username(username):
+        return Outcome(Result.INVALID, message, "username", username)
+    if message := validate_password(password):
+        return Outcome(Result.INVALID, message, "password", username)
+    return None
+
+
+class AccountFlows:
+    """Passwords and sessions; its one collaborator is `Steps`."""
+
+    def __init__(self, steps: Steps) -> None:
+        self.steps = steps
+
+    def refuse_early(self, ip: str, *, signup: bool = False) -> Outcome | None:
+        """The answer to a log-in (or sign-up) this process can give before the body is
+        read, from memory, with no I/O (safe on an event loop): the client's bucket is
+        known to be over its limit for this window, or its share of password checks is
+        in progress. A flood from one address then costs the app almost nothing."""
+        # Counted, not logged: a flood would write a line per request.
+        if wait := self.steps.throttler.known_over_limit(ip, signup=signup):
+            EARLY_REFUSALS.labels("over_limit").inc()
+            return Outcome(Result.THROTTLED, THROTTLED, retry_after=wait)
+        try:
+            self.steps.gate.refuse(self.steps.throttler.bucket(ip))
+        except HasherBusy as busy:
+            EARLY_REFUSALS.labels("client_share").inc()
+            return busy_outcome(busy, "")
+        return None
+
+    def register(self, raw_username: str, password: str, *, ip: str = "operator") -> Outcome:
+        """Validate and store a new user (no session, no throttling): the operator's
+        `auth-admin create-user`."""
+        username = normalize_username(raw_username)
+        return _invalid_signup(username, password) or self._create(username, password, ip)
+
+    def _create(self, username: str, password: str, ip: str) -> Outcome:
+        try:
+            with self.steps.hashing(ip):
+                password_hash = hash_password(password)
+        except HasherBusy as busy:
+            return busy_outcome(busy, username)
+        user = self.steps.users.create(username, password_hash, self.steps.sessions.clock())
+        if user is None:
+            return Outcome(Result.TAKEN, "That username is taken.", "username", username)
+        return Outcome(Result.OK, username=username, user=SessionUser(user.id, user.username))
+
+    def sign_up(self, raw_username: str, password: str, *, ip: str, user_agent: str = "",
+                previous_session_id: str | None = None) -> Outcome:
+        username = normalize_username(raw_username)
+        return self.steps.admitted(ip, username[:64], lambda: self._sign_up(
+            username, password, ip=ip, user_agent=user_agent,
+            previous_session_id=previous_session_id))
+
+    def _sign_up(self, username: str, password: str, *, ip: str, user_agent: str,
+                 previous_session_id: str | None) -> Outcome:
+        # Invalid input is answered before it is counted (the rules are public).
+        if invalid := _invalid_signup(username, password):
+            return invalid
+        steps = self.steps
+        attempt = steps.throttler.begin_signup(ip)
+        if not attempt.allowed:
+            steps.event(Kind.LOGIN_THROTTLED, None, ip=ip, user_agent=user_agent,
+                        success=False, detail="sign-up")
+            return throttled_outcome(attempt, username)
+        registered = self._create(username, password, ip)
+        if registered.result in (Result.BUSY, Result.THROTTLED):
+            steps.throttler.refund(attempt)  # nothing was tried: do not count it
+        if not registered.ok or registered.user is None:
+            return registered
+        outcome = steps.start_session(registered.user, ip=ip, user_agent=user_agent,
+                                      previous_session_id=previous_session_id)
+        steps.event(Kind.SIGNUP, registered.user, ip=ip, user_agent=user_agent,
+                    session_id=outcome.session.id if outcome.session else None)
+        return outcome
+
+    def log_in(self, raw_username: str, password: str, *, ip: str, user_agent: str = "",
+               previous_session_id: str | None = None) -> Outcome:
+        username = normalize_username(raw_username)
+        return self.steps.admitted(ip, username[:64], lambda: self._log_in(
+            username, password, ip=ip, user_agent=user_agent,
+            previous_session_id=previous_session_id))
+
+    def _log_in(self, username: str, password: str, *, ip: str, user_agent: str,
+                previous_session_id: str | None) -> Outcome:
+        if not username or not password:
+            return Outcome(Result.INVALID, "Enter your username and password.", None, username)
+        steps, who = self.steps, {"ip": ip, "user_agent": user_agent}
+        well_formed = not validate_username(username) and len(password) <= PASSWORD_INPUT_MAX
+        # Counted before any password is checked, malformed names included (against the
+        # client's IP only: such a name is nobody's, so it has no per-user counter).
+        attempt = steps.throttler.begin_login(username if well_formed else None, ip)
+        if not attempt.allowed:
+            # Not looked up (it costs a query the flood would pay for): logged, not stored.
+            steps.event(Kind.LOGIN_THROTTLED, None, success=False, **who)
+            return throttled_outcome(attempt, username[:64])
+        if not well_formed:
+            # Counted above, answered as a wrong password, but never hashed: the shape rule
+            # is public, so equal timing would hide nothing, and a flood of such names
+            # would otherwise keep the hasher busy in front of real log-ins.
+            steps.event(Kind.LOGIN_FAILED, None, success=False, **who)
+            return Outcome(Result.INCORRECT, INCORRECT, None, username[:64])
+        user = steps.users.by_username(username)
+        try:
+            # An unknown user still runs the hasher: it costs what a wrong password does.
+            check = steps.verify(user.password_hash if user else None, password, ip)
+        except HasherBusy as busy:
+            steps.throttler.refund(attempt)  # no password was checked: do not count it
+            return busy_outcome(busy, username[:64])
+        if user is None or not check.ok:
+            # For a name nobody has: counted and logged, never stored (no enumeration).
+            steps.event(Kind.LOGIN_FAILED, user, success=False,
+                        detail="wrong password" if user else "", **who)
+            return Outcome(Result.INCORRECT, INCORRECT, None, username[:64])
+        if check.needs_rehash:  # made with older parameters: upgrade it now
+            steps.users.set_password_hash(user.id, hash_password(password))
+        # With a second factor, the password only opens a pending session: both apps
+        # treat it as logged out until the code is given. It is not a success for the
+        # throttle either: the attempt stays counted until the second factor is given,
+        # so someone who has only the password is throttled like a guesser.
+        pending = steps.factors.enabled(user.id)
+        if not pending:
+            steps.throttler.login_succeeded(attempt)
+        outcome = steps.start_session(user, previous_session_id=previous_session_id,
+                                      pending=pending, **who)
+        steps.event(Kind.LOGIN_PENDING if pending else Kind.LOGIN, user, detail="password",
+                    session_id=outcome.session.id if outcome.session else None, **who)
+        return outcome
+
+    def reauthenticate(self, session: Session, user: SessionUser, password: str, code: str,
+                       *, ip: str, user_agent: str = "") -> Outcome:
+        """Enter the password (and the second factor, when on) again: the session may
+        make sensitive changes for the next ten minutes."""
+        return self.steps.admitted(ip, user.username, lambda: self._reauthenticate(
+            session, user, password, code, ip=ip, user_agent=user_agent))
+
+    def _reauthenticate(self, session: Session, user: SessionUser, password: str, code: str,
+                        *, ip: str, user_agent: str) -> Outcome:
+        steps, who = self.steps, {"ip": ip, "user_agent": user_agent, "session_id": session.id}
+        if refused := steps.check_own_password(
+                user, password, why="when confirming a change", field="password",
+                message="Your password is incorrect.", **who):
+            return refused
+        if steps.factors.enabled(user.id):
+            check = steps.check_code(user, code, **who)
+            if isinstance(check, Outcome):
+                return check
+            if check is Check.WRONG:
+                steps.event(Kind.SECOND_FACTOR_FAILED, user, success=False,
+                            detail="when confirming a change", **who)
+                return Outcome(Result.INCORRECT, WRONG_CODE, "code", user.username)
+        steps.sessions.mark_verified(session.id)
+        steps.event(Kind.REAUTHENTICATED, user, **who)
+        return Outcome(Result.OK, username=user.username, user=user)
+
+    def revoke_session(self, user: SessionUser, session_id: str, *, by: str = "the user",
+                       current_session_id: str | None = None, ip: str = "",
+                       user_agent: str = "") -> bool:
+        """End one of `user`'s own sessions (another user's id does nothing)."""
+        sessions = self.steps.sessions
+        if session_id not in {s.id for s in sessions.list_user_sessions(user.id)}:
+            return False
+        sessions.invalidate_session(session_id)
+        self.steps.event(Kind.SESSION_REVOKED, user, session_id=current_session_id,
+                         detail=f"by {by}", ip=ip, user_agent=user_agent)
+        return True
+
+    def revoke_other_sessions(self, user: SessionUser, *, keep: str | None,
+                              by: str = "the user", ip: str = "", user_agent: str = "") -> int:
+        ended = self.steps.sessions.invalidate_user_sessions(user.id, keep=keep)
+        self.steps.event(Kind.SESSION_REVOKED, user, session_id=keep, ip=ip,
+                         user_agent=user_agent, detail=f"{ended} session(s), by {by}")
+        return ended
+
+    def unseen_failed_logins(self, user_id: str) -> int:
+        """Failed log-ins (and wrong codes) the user has not been shown yet, since the last
+        time or since sign-up; reading them marks them seen."""
+        users = self.steps.users
+        user = users.by_id(user_id)
+        if user is None:
+            return 0
+        since = max(filter(None, [user.failures_seen_at, user.created_at]))
+        count = self.steps.activity.failed_logins_since(user_id, since)
+        if count:
+            users.set_failures_seen(user_id, self.steps.sessions.clock())
+        return count
+
+    def log_out(self, session_id: str | None, user: SessionUser | None = None, *,
+                ip: str = "", user_agent: str = "") -> None:
+        if session_id:
+            self.steps.sessions.invalidate_session(session_id)
+            if user is not None:
+                self.steps.event(Kind.LOGOUT, user, ip=ip, user_agent=user_agent,
+                                 session_id=session_id)
+
+    def set_password(self, user_id: str, new: str, *, keep_session_id: str | None = None,
+                     ip: str = "", user_agent: str = "") -> Outcome:
+        """Store a new password and end every session of the user but `keep_session_id`
+        (an operator's reset keeps none)."""
+        steps = self.steps
+        if message := validate_password(new):
+            return Outcome(Result.INVALID, message, "new")
+        if not steps.users.set_password_hash(user_id, hash_password(new)):
+            return Outcome(Result.INVALID, "There is no such user.", None)
+        ended = steps.sessions.invalidate_user_sessions(user_id, keep=keep_session_id)
+        user = steps.users.by_id(user_id)
+        who = {"ip": ip, "user_agent": user_agent, "session_id": keep_session_id}
+        steps.event(Kind.PASSWORD_CHANGED, user, **who)
+        if ended:
+            steps.event(Kind.SESSION_REVOKED, user, **who,
+                        detail=f"{ended} session(s), by a password change")
+        return Outcome(Result.OK)
+
+    def change_password(self, user: SessionUser, current: str, new: str, confirm: str, *,
+                        ip: str, keep_session_id: str, session: Session | None = None,
+                        user_agent: str = "") -> Outcome:
+        """Check the current password (throttled like log-in), store the new one and end
+        every other session of the user; the current one keeps working. The request
+        carries the password, so the re-authentication rule asks only for a recent
+        second factor, when it is on."""
+        if session is not None and (refused := self.steps.require_recent(
+                session, user, password_in_request=True)):
+            return refused
+        return self.steps.admitted(ip, user.username, lambda: self._change_password(
+            user, current, new, confirm, ip=ip, user_agent=user_agent,
+            keep_session_id=keep_session_id))
+
+    def _change_password(self, user: SessionUser, current: str, new: str, confirm: str, *,
+                         ip: str, user_agent: str, keep_session_id: str) -> Outcome:
+        if refused := self.steps.check_own_password(
+                user, current, ip=ip, user_agent=user_agent, session_id=keep_session_id,
+                why="when changing it", message="Your current password is incorrect.",
+                field="current"):
+            return refused
+        if message := validate_password(new):
+            return Outcome(Result.INVALID, message, "new", user.username)
+        if new != confirm:
+            return Outcome(Result.INVALID, "The two new passwords do not match.", "confirm",
+                           user.username)
+        changed = self.set_password(user.id, new, keep_session_id=keep_session_id, ip=ip,
+                                    user_agent=user_agent)
+        return Outcome(changed.result, changed.message, changed.field, user.username,
+                       user=user if changed.ok else None)

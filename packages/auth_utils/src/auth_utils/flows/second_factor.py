@@ -1,0 +1,147 @@
+"""The second factor's flows: a code, a recovery code or a passkey for a pending log-in;
+turning the factor on and off (by the user, or by an operator); new recovery codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from auth_utils.activity import Kind
+from auth_utils.flows.steps import Steps
+from auth_utils.outcomes import LOGIN_ENDED, TOO_MANY_CODES, WRONG_CODE, Outcome, Result
+from auth_utils.passkeys import PasskeyError, Passkeys
+from auth_utils.second_factor import Check, Enrolment
+from auth_utils.sessions import Session, SessionUser
+
+__all__ = ["PENDING_MAX_FAILURES", "FactorStatus", "SecondFactorFlows"]
+
+PENDING_MAX_FAILURES = 5  # wrong codes before a pending log-in ends
+
+
+@dataclass(frozen=True)
+class FactorStatus:
+    """What the security page shows: on or off, codes left, an enrolment under way."""
+
+    enabled: bool
+    recovery_left: int
+    enrolment: Enrolment | None
+
+
+class SecondFactorFlows:
+    """TOTP and recovery codes (checked by `Steps.check_code`), and a passkey as the
+    second step of a password log-in."""
+
+    def __init__(self, steps: Steps, passkeys: Passkeys) -> None:
+        self.steps = steps
+        self.factors = steps.factors
+        self.passkeys = passkeys
+
+    def enabled(self, user_id: str) -> bool:
+        return self.factors.enabled(user_id)
+
+    def status(self, user: SessionUser) -> FactorStatus:
+        enabled = self.factors.enabled(user.id)
+        return FactorStatus(enabled, self.factors.recovery_left(user.id),
+                            None if enabled else self.factors.enrolment(user.id, user.username))
+
+    def verify(self, pending: Session, user: SessionUser, code: str, *, ip: str,
+               user_agent: str = "") -> Outcome:
+        """The code (or a recovery code) for a pending log-in: a new, logged-in session
+        replaces the pending one. Wrong codes are throttled per user (all processes) and
+        end the pending log-in after five."""
+        if not pending.pending:
+            return Outcome(Result.ENDED, LOGIN_ENDED, None, user.username)
+        who = {"ip": ip, "user_agent": user_agent, "session_id": pending.id}
+        check = self.steps.check_code(user, code, **who)
+        if isinstance(check, Outcome):
+            return check
+        if check is Check.WRONG:
+            if self.steps.throttler.pending_code_failure(pending.id) >= PENDING_MAX_FAILURES:
+                self.steps.sessions.invalidate_session(pending.id)
+                self.steps.event(Kind.SECOND_FACTOR_FAILED, user, success=False,
+                                 detail="five wrong codes: the log-in ended", **who)
+                return Outcome(Result.ENDED, TOO_MANY_CODES, None, user.username)
+            self.steps.event(Kind.SECOND_FACTOR_FAILED, user, success=False, **who)
+            return Outcome(Result.INCORRECT, WRONG_CODE, "code", user.username)
+        outcome = self.steps.complete_pending(pending, user, ip=ip, user_agent=user_agent)
+        if outcome.ok:
+            who["session_id"] = outcome.session.id if outcome.session else None
+            self.steps.event(Kind.RECOVERY_CODE_USED if check is Check.RECOVERY
+                             else Kind.SECOND_FACTOR_PASSED, user, **who)
+        return outcome
+
+    def verify_with_passkey(self, pending: Session, user: SessionUser, credential_json: str,
+                            *, ip: str, user_agent: str = "") -> Outcome:
+        """A passkey of this user instead of a code on the verification page."""
+        if not pending.pending:
+            return Outcome(Result.ENDED, LOGIN_ENDED, None, user.username)
+        who = {"ip": ip, "user_agent": user_agent}
+        try:
+            passkey = self.passkeys.authenticate(credential_json, user_id=user.id)
+        except PasskeyError as exc:
+            self.steps.event(Kind.SECOND_FACTOR_FAILED, user, session_id=pending.id,
+                             success=False, detail="passkey", **who)
+            return Outcome(Result.INVALID, str(exc), "passkey", user.username)
+        outcome = self.steps.complete_pending(pending, user, **who)
+        if outcome.ok:
+            self.steps.event(Kind.PASSKEY_USED, user, detail=f"as the second factor: "
+                             f"{passkey.name!r}", session_id=outcome.session.id
+                             if outcome.session else None, **who)
+        return outcome
+
+    def start(self, session: Session, user: SessionUser, *, ip: str = "",
+              user_agent: str = "") -> Enrolment | None:
+        """A new secret to scan (replacing one not yet confirmed); None when already on."""
+        enrolment = self.factors.start(user.id, user.username)
+        if enrolment is not None:
+            self.steps.event(Kind.SECOND_FACTOR_SETUP, user, session_id=session.id, ip=ip,
+                             user_agent=user_agent)
+        return enrolment
+
+    def confirm(self, session: Session, user: SessionUser, code: str, *, ip: str = "",
+                user_agent: str = "") -> tuple[Outcome, list[str]]:
+        """Turn the second factor on with a code from the app: the recovery codes."""
+        codes = self.factors.confirm(user.id, code)
+        if codes is None:
+            return Outcome(Result.INCORRECT, "That code is not right. Check the time on your "
+                           "phone and enter the code the app shows now.", "code",
+                           user.username), []
+        self.steps.event(Kind.SECOND_FACTOR_ON, user, session_id=session.id, ip=ip,
+                         user_agent=user_agent)
+        return Outcome(Result.OK, username=user.username, user=user), codes
+
+    def disable(self, session: Session, user: SessionUser, *, ip: str = "",
+                user_agent: str = "") -> Outcome:
+        """Turn the second factor off (re-authentication needed) and end every other
+        session."""
+        if refused := self.steps.require_recent(session, user):
+            return refused
+        self._turn_off(user, keep=session.id, by="the user", ip=ip, user_agent=user_agent)
+        return Outcome(Result.OK, username=user.username, user=user)
+
+    def reset_by_operator(self, user: SessionUser) -> int:
+        """`auth-admin mfa-reset`, for a user who lost both the phone and the codes (and
+        proved who they are by other means): off, every session ended; how many."""
+        return self._turn_off(user, keep=None, by="an operator (mfa-reset)")
+
+    def _turn_off(self, user: SessionUser, *, keep: str | None, by: str, ip: str = "",
+                  user_agent: str = "") -> int:
+        self.factors.disable(user.id)
+        ended = self.steps.sessions.invalidate_user_sessions(user.id, keep=keep)
+        who = {"ip": ip, "user_agent": user_agent, "session_id": keep}
+        self.steps.event(Kind.SECOND_FACTOR_OFF, user, detail=f"by {by}", **who)
+        if ended:
+            self.steps.event(Kind.SESSION_REVOKED, user, **who, detail=f"{ended} session(s), "
+                             "when the second factor was turned off")
+        return ended
+
+    def regenerate_recovery_codes(self, session: Session, user: SessionUser, *, ip: str = "",
+                                  user_agent: str = "") -> tuple[Outcome, list[str]]:
+        if refused := self.steps.require_recent(session, user):
+            return refused, []
+        codes = self.factors.regenerate(user.id)
+        if codes is None:
+            return Outcome(Result.INVALID, "The second factor is off.", None,
+                           user.username), []
+        self.steps.event(Kind.RECOVERY_CODES_REGENERATED, user, session_id=session.id, ip=ip,
+                         user_agent=user_agent)
+        return Outcome(Result.OK, username=user.username, user=user), codes

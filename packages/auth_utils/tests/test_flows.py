@@ -1,0 +1,103 @@
+"""The flows' shape: one re-authentication rule for every sensitive change, an event for
+every state change a flow makes, and the import direction between the core's parts."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pyotp
+import pytest
+
+from auth_utils import Result
+from auth_utils.outcomes import REAUTH
+from devtools.testing import WEB, SoftAuthenticator
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "auth_utils"
+
+
+@pytest.fixture
+def stale(core, clock):
+    """alice with the second factor on and a passkey, whose session was last verified 11
+    minutes ago; (core, session, user, credential id)."""
+    out = core.accounts.sign_up("alice", "correct horse", ip="1")
+    device = SoftAuthenticator(origin=WEB)
+    options = core.passkeys.passkeys.registration_options(out.user.id, "alice")
+    assert core.passkeys.add(out.session, out.user, json.dumps(device.register(options)),
+                             "laptop").ok
+    enrolment = core.second_factor.start(out.session, out.user)
+    outcome, _ = core.second_factor.confirm(out.session, out.user,
+                                            pyotp.TOTP(enrolment.secret).at(clock()))
+    assert outcome.ok
+    clock.advance(minutes=11)
+    credential_id = core.passkeys.for_user(out.user.id)[0].id
+    return core, out.session, out.user, credential_id
+
+
+def test_every_sensitive_change_is_refused_alike_with_a_stale_verification(stale, db):
+    core, session, user, credential_id = stale
+    before = {name: list(db[name].find({}, {"_id": 0})) for name in
+              ("users", "second_factors", "passkeys")}
+    refusals = {
+        "second factor off": core.second_factor.disable(session, user),
+        "new recovery codes": core.second_factor.regenerate_recovery_codes(session, user)[0],
+        "passkey options": core.passkeys.registration_options(session, user)[0],
+        "add a passkey": core.passkeys.add(session, user, "{}", "x"),
+        "remove a passkey": core.passkeys.remove(session, user, credential_id),
+        "change the password": core.accounts.change_password(
+            user, "correct horse", "new password 1", "new password 1", ip="1",
+            keep_session_id=session.id, session=session),
+    }
+    assert {name: (o.result, o.message) for name, o in refusals.items()} == {
+        name: (Result.REAUTH, REAUTH) for name in refusals}
+    assert before == {name: list(db[name].find({}, {"_id": 0})) for name in before}
+
+
+def test_the_flows_record_every_state_change(core, db, clock):
+    """TOTP start, passkey rename and the operator's mfa-reset skipped the flows and
+    recorded nothing; each is an event now, with where it came from."""
+    out = core.accounts.sign_up("bob", "correct horse", ip="1")
+    who = {"ip": "192.0.2.44", "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0"}
+    db.security_events.delete_many({})
+    enrolment = core.second_factor.start(out.session, out.user, **who)
+    core.second_factor.confirm(out.session, out.user, pyotp.TOTP(enrolment.secret).at(clock()),
+                               **who)
+    device = SoftAuthenticator(origin=WEB)
+    options = core.passkeys.passkeys.registration_options(out.user.id, "bob")
+    core.passkeys.add(out.session, out.user, json.dumps(device.register(options)), "a", **who)
+    credential_id = core.passkeys.for_user(out.user.id)[0].id
+    assert core.passkeys.rename(out.session, out.user, credential_id, " b ", **who).ok
+    assert not core.passkeys.rename(out.session, out.user, credential_id, "  ", **who).ok
+    assert core.second_factor.reset_by_operator(out.user) == 1
+    events = list(db.security_events.find({}, sort=[("at", 1), ("_id", 1)]))
+    assert [e["kind"] for e in events] == [
+        "second_factor_setup", "second_factor_on", "passkey_added", "passkey_renamed",
+        "second_factor_off", "session_revoked"]
+    assert all(e["ip"] == "192.0.2.44" and e["browser"] == "Firefox on Linux"
+               for e in events[:4])
+    assert "operator" in events[4]["detail"]
+    assert not core.second_factor.enabled(out.user.id)
+
+
+def _imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {m for m in found if m.startswith("auth_utils")}
+
+
+def test_import_direction():
+    """The flows sit above the rules and storage and below the core that builds them:
+    a flow never imports the core, the HTTP decisions, the CLI or the Mongo adapter, and
+    only the core (and the package's front door) imports the flows."""
+    above_flows = {"auth_utils.core", "auth_utils.http", "auth_utils.cli",
+                   "auth_utils.mongo", "auth_utils.session_cache"}
+    for path in (SRC / "flows").glob("*.py"):
+        assert not _imports(path) & above_flows, path.name
+    for path in SRC.glob("*.py"):
+        if path.stem not in {"core", "__init__"}:
+            assert not any(m.startswith("auth_utils.flows") for m in _imports(path)), path
