@@ -101,3 +101,27 @@ def test_import_direction():
     for path in SRC.glob("*.py"):
         if path.stem not in {"core", "__init__"}:
             assert not any(m.startswith("auth_utils.flows") for m in _imports(path)), path
+
+
+def test_no_import_circle_in_the_core():
+    """Every import between auth_utils modules (lazy ones too) points one way."""
+    modules = {}
+    for path in SRC.rglob("*.py"):
+        parts = path.relative_to(SRC.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        modules[name] = {m for m in _imports(path) if m != name}
+    # A package imports its own modules (its front door), never the other way round.
+    graph = {name: {m for m in deps if m in modules and not name.startswith(m + ".")
+                    and m != "auth_utils"} for name, deps in modules.items()}
+    done: set[str] = set()
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        assert name not in path, " -> ".join((*path, name))
+        if name in done:
+            return
+        for dep in graph[name]:
+            visit(dep, (*path, name))
+        done.add(name)
+
+    for name in graph:
+        visit(name, ())

@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from auth_utils.errors import SettingsError
+
 __all__ = [
     "Settings",
     "SettingsError",
@@ -22,10 +24,6 @@ __all__ = [
 
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 DEV_SECRET_MARKER = "dev-insecure"  # noqa: S105 - a marker we refuse, not a secret
-
-
-class SettingsError(Exception):
-    """A setting is missing or wrong; the message says which and how to fix it."""
 
 
 def origin_of(url: str) -> str:

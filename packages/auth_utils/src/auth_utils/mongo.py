@@ -14,7 +14,7 @@ from pymongo.database import Database
 from pymongo.errors import ConfigurationError
 
 import db_utils
-from auth_utils.config import SettingsError
+from auth_utils.errors import SettingsError
 from auth_utils.storage import Evict, FeedUnsupported, Flush, Invalidation
 from db_utils import events as event_queries
 from db_utils import passkeys as passkey_queries
