@@ -45,8 +45,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _database_down(request: Request, exc: Exception) -> Response:
-    log.warning("database unavailable: %s", exc)
-    return render_error(request, database_unavailable())
+    return render_error(request, database_unavailable(exc, "landing"))
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:

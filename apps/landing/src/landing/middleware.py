@@ -45,15 +45,13 @@ class AuthGlueMiddleware:
                 route = getattr(scope.get("endpoint"), "__name__", "unmatched")
                 http.observe("landing", route, scope["method"], time.perf_counter() - started)
                 out, name = MutableHeaders(scope=message), self.core.cookie.name
-                for header, value in self.headers.items():
-                    out.setdefault(header, value)
                 cookie = http.cookie_after(validation_of(scope), Request(scope).cookies.get(name),
                                            self.core.cookie, self.core.sessions.clock())
                 if cookie and not any(v.startswith(f"{name}=") for v in out.getlist("set-cookie")):
                     out.append("set-cookie", cookie.serialize())
                 user = scope.get("user")
-                if (user is not None and user.is_authenticated) or "set-cookie" in out:
-                    out["cache-control"] = "no-store"
+                http.finish_headers(out, self.headers, sets_cookie="set-cookie" in out,
+                                    logged_in=user is not None and user.is_authenticated)
             await send(message)
 
         if refusal:

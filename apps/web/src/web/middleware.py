@@ -1,8 +1,5 @@
 """Django glue applying auth_utils' decisions (auth_utils.http) with Django's API."""
 
-from __future__ import annotations
-
-import logging
 import time
 from collections.abc import Callable
 
@@ -15,8 +12,6 @@ from web.errors import apply_cookie, render_error
 from web.users import AnonymousUser, AuthenticatedUser
 
 __all__ = ["AuthGlueMiddleware", "LoginRequired", "SessionAuthMiddleware"]
-
-log = logging.getLogger("web")
 
 
 class SessionAuthMiddleware(AuthenticationMiddleware):
@@ -71,11 +66,9 @@ class AuthGlueMiddleware:
             request.method or "GET", request.headers.get("Origin"),
             request.headers.get("Referer"), services.get().settings.allowed_origins)
         response = render_error(request, refusal) if refusal else self.get_response(request)
-        for name, value in self.headers.items():
-            response.headers.setdefault(name, value)
         user = getattr(request, "user", None)
-        if (user is not None and user.is_authenticated) or response.cookies:
-            response["Cache-Control"] = "no-store"
+        http.finish_headers(response.headers, self.headers, sets_cookie=bool(response.cookies),
+                            logged_in=user is not None and user.is_authenticated)
         match = getattr(request, "resolver_match", None)
         http.observe("web", match.url_name if match else "unmatched", request.method or "GET",
                      time.perf_counter() - started)
@@ -83,6 +76,5 @@ class AuthGlueMiddleware:
 
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
         if isinstance(exc, services.get().storage.Unavailable):
-            log.warning("database unavailable: %s", exc)
-            return render_error(request, http.database_unavailable())
+            return render_error(request, http.database_unavailable(exc, "web"))
         return None

@@ -8,7 +8,8 @@ request, what status an outcome is, and the words on every error page.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import logging
+from collections.abc import Collection, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import quote, urlencode
@@ -28,6 +29,7 @@ __all__ = [
     "cookie_after",
     "database_unavailable",
     "error_page",
+    "finish_headers",
     "is_form_submission",
     "metrics_for",
     "observe",
@@ -95,7 +97,11 @@ def error_page(status: int, message: str | None = None,
                      headers or {})
 
 
-def database_unavailable() -> ErrorPage:
+def database_unavailable(cause: Exception | None = None, app: str = "") -> ErrorPage:
+    """The 503 page for a database outage; with the `cause` a request failed on, one
+    warning line for the operator (in `app`'s log), never a traceback."""
+    if cause is not None:
+        logging.getLogger(app or "auth_utils").warning("database unavailable: %s", cause)
     return error_page(503, headers={"Retry-After": "5"})
 
 
@@ -152,6 +158,16 @@ def cookie_after(validation: SessionValidation | None, token: str | None,
     if validation.session.fresh and token:
         return session_cookie(token, validation.session.expires_at, cookie, now)
     return None
+
+
+def finish_headers(out: MutableMapping[str, str], base: Mapping[str, str], *,
+                   logged_in: bool, sets_cookie: bool) -> None:
+    """Give an answer the contract's headers it lacks (`base`: `security_headers`), and
+    `Cache-Control: no-store` when it is a logged-in user's page or sets a cookie."""
+    for name, value in base.items():
+        out.setdefault(name, value)
+    if logged_in or sets_cookie:
+        out["cache-control"] = "no-store"
 
 
 def verify_url(settings: Settings, next_url: str = "") -> str:
