@@ -47,3 +47,12 @@ def test_bad_passkey_requests_are_4xx_without_a_cookie(landing, landing_app, db)
     r = landing.post("/login/verify/passkey", json={"credential": wrong_origin})
     assert r.status_code == 400 and r.json()["redirect"] == "/login"  # nothing pending
     assert db.sessions.count_documents({}) == 1  # only the sign-up's
+
+
+def test_anonymous_option_requests_store_nothing(landing, db):
+    """Security round 3, item 2, as found: option requests from one address, with no
+    log-in, stored one challenge each (2,000 in 8 s). They store nothing now."""
+    challenges = {landing.post("/login/passkey/options").json()["challenge"]
+                  for _ in range(300)}
+    assert len(challenges) == 300
+    assert db.webauthn_challenges.count_documents({}) == 0

@@ -41,7 +41,7 @@ def test_register_then_log_in_without_a_username(core, alice, db):
     assert done.ok and done.user.username == "alice"
     assert core.sessions.validate_session_token(done.token).valid  # complete, not pending
     assert db.passkeys.find_one()["sign_count"] == 1 and db.passkeys.find_one()["last_used_at"]
-    assert db.webauthn_challenges.count_documents({}) == 0  # used up
+    assert db.webauthn_challenges.count_documents({"purpose": {"$ne": "spent"}}) == 0
 
 
 def test_replayed_assertion_and_reused_challenge_are_refused(core, alice, db):
@@ -125,12 +125,48 @@ def test_removed_passkey_no_longer_logs_in(core, alice, clock):
     assert core.passkeys.passkeys.rename(out.user.id, credential_id, "x") is False
 
 
-def test_expired_challenges_are_swept_by_ttl(core, db):
-    core.passkeys.login_options()
-    doc = db.webauthn_challenges.find_one()
-    assert doc["expires_at"] - core.sessions.clock() == timedelta(minutes=5)
+def test_log_in_options_store_nothing_and_a_spent_challenge_is_swept_by_ttl(core, alice, db):
+    """Security round 3, item 2: 2,000 anonymous option requests stored 2,000 challenges.
+    A log-in challenge is signed now; only an assertion that spends it writes (a marker
+    that expires with it)."""
+    _, device = alice
+    before = db.webauthn_challenges.count_documents({})
+    results = parallel(20, lambda i: [core.passkeys.login_options() for _ in range(10)][-1])
+    assert sum(results.values()) == 20 and len(results) == 20  # all different
+    assert db.webauthn_challenges.count_documents({}) == before
+    assert log_in(core, device).ok
+    doc = db.webauthn_challenges.find_one({"purpose": "spent"})
+    assert timedelta(minutes=4) < doc["expires_at"] - core.sessions.clock() <= timedelta(
+        minutes=5)
     info = db.webauthn_challenges.index_information()
     assert any(s.get("expireAfterSeconds") == 0 for s in info.values())
+
+
+@pytest.mark.parametrize("bend", ["tamper", "forge", "short"])
+def test_a_log_in_challenge_we_did_not_sign_is_refused(core, alice, db, bend):
+    """The signature is what makes a challenge ours: a changed byte, one signed with
+    another key, or one of the wrong length is refused, and nothing is stored."""
+    from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
+
+    from auth_utils.passkeys import Passkeys
+
+    _, device = alice
+    options = json.loads(core.passkeys.login_options())
+    raw = bytearray(base64url_to_bytes(options["challenge"]))
+    if bend == "tamper":
+        raw[20] ^= 1  # the expiry, pushed on
+    elif bend == "forge":
+        other = Passkeys(core.storage.passkeys, core.passkeys.passkeys.rp,
+                         challenge_key=b"k" * 32, clock=core.sessions.clock)
+        raw = bytearray(base64url_to_bytes(json.loads(other.authentication_options())[
+            "challenge"]))
+    else:
+        raw = raw[:24]
+    options["challenge"] = bytes_to_base64url(bytes(raw))
+    before = db.webauthn_challenges.count_documents({})
+    refused = core.passkeys.log_in(json.dumps(device.assert_(json.dumps(options))), ip="1")
+    assert refused.result is Result.INVALID and "expired or was used" in refused.message
+    assert db.webauthn_challenges.count_documents({}) == before
 
 
 def test_one_assertion_sent_ten_times_at_once_logs_in_once(core, alice, db):

@@ -90,11 +90,12 @@ def build_core(settings: Settings, *, storage: Storage | None = None,
     sessions = SessionManager(store, clock=clock)
     throttler = Throttler(settings, storage.counters, clock=clock, enabled=throttling)
     gate = HashingGate(per_client=settings.hashing_max_per_client)
-    factors = SecondFactors(storage.second_factors, SecretBox(settings.mfa_encryption_key),
-                            clock=clock)
+    box = SecretBox(settings.mfa_encryption_key)
+    factors = SecondFactors(storage.second_factors, box, clock=clock)
     activity = Activity(storage.events, clock=clock, unavailable=storage.Unavailable,
                         retention=timedelta(days=settings.security_events_retention_days))
-    passkeys = Passkeys(storage.passkeys, RelyingParty.from_settings(settings), clock=clock)
+    passkeys = Passkeys(storage.passkeys, RelyingParty.from_settings(settings), clock=clock,
+                        challenge_key=box.key_for(b"passkey challenge"))
     steps = Steps(sessions, storage.users, throttler, factors, activity, gate,
                   guarded.availability)
     return AuthCore(settings, storage, sessions, AccountFlows(steps),

@@ -128,6 +128,9 @@ class MongoPasskeyStore:
                       expires_at: datetime) -> None:
         passkey_queries.put_challenge(self._db(), challenge, purpose, user_id, expires_at)
 
+    def spend_challenge(self, challenge: str, expires_at: datetime) -> bool:
+        return passkey_queries.spend_challenge(self._db(), challenge, expires_at)
+
     def take_challenge(self, challenge: str, purpose: str, now: datetime) -> str | None:
         return passkey_queries.take_challenge(self._db(), challenge, purpose, now)
 

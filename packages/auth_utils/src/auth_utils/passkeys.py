@@ -2,15 +2,21 @@
 
 Registration and log-in both require a resident (discoverable) key and user
 verification, so a passkey log-in is a complete multi-factor log-in. Challenges are
-random, stored server side, single use and live five minutes. The relying party is the
+random, single use and live five minutes. A registration challenge is stored (only a
+re-authenticated user asks for one); a log-in challenge, which anyone may ask for, is
+signed instead (random bytes, expiry, HMAC) and nothing is stored until an assertion
+spends it, so asking for options costs no write (security round 3, item 2). The relying party is the
 registrable domain both apps share; both app origins are expected.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import os
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from webauthn import (
@@ -42,6 +48,8 @@ from auth_utils.storage import PasskeyStore, StoredPasskey
 __all__ = ["PasskeyError", "Passkeys", "RelyingParty"]
 
 CHALLENGE_LIFETIME = timedelta(minutes=5)
+_NONCE, _EXPIRY, _TAG = 16, 8, 16  # a signed log-in challenge: 40 bytes
+USED = "This passkey request has expired or was used already. Please try again."
 NAME_MAX = 60
 
 
@@ -66,11 +74,34 @@ def _challenge_of(client_data_json: bytes) -> str:
 
 
 class Passkeys:
-    def __init__(self, store: PasskeyStore, rp: RelyingParty, *,
+    def __init__(self, store: PasskeyStore, rp: RelyingParty, *, challenge_key: bytes,
                  clock: Clock = utc_now) -> None:
         self.store = store
         self.rp = rp
         self.clock = clock
+        self._challenge_key = challenge_key  # signs log-in challenges (every process)
+
+    def _sign(self, body: bytes) -> bytes:
+        return hmac.new(self._challenge_key, b"login:" + body, hashlib.sha256).digest()[:_TAG]
+
+    def _login_challenge(self) -> bytes:
+        expiry = int((self.clock() + CHALLENGE_LIFETIME).timestamp())
+        body = os.urandom(_NONCE) + expiry.to_bytes(_EXPIRY, "big")
+        return body + self._sign(body)
+
+    def _spend_login_challenge(self, challenge: str) -> None:
+        """Accept a log-in challenge once: ours (the signature), unexpired, never spent
+        before (the one write, made only for an assertion that got this far)."""
+        try:
+            raw = base64url_to_bytes(challenge)
+        except ValueError:
+            raise PasskeyError(USED) from None
+        body, tag = raw[:_NONCE + _EXPIRY], raw[_NONCE + _EXPIRY:]
+        if len(raw) != _NONCE + _EXPIRY + _TAG or not hmac.compare_digest(tag, self._sign(body)):
+            raise PasskeyError(USED)
+        expires_at = datetime.fromtimestamp(int.from_bytes(body[_NONCE:], "big"), UTC)
+        if expires_at <= self.clock() or not self.store.spend_challenge(challenge, expires_at):
+            raise PasskeyError(USED)
 
     def _remember(self, challenge: bytes, purpose: str, user_id: str) -> None:
         self.store.put_challenge(bytes_to_base64url(challenge), purpose, user_id,
@@ -79,8 +110,7 @@ class Passkeys:
     def _take(self, challenge: str, purpose: str) -> str:
         user_id = self.store.take_challenge(challenge, purpose, self.clock())
         if user_id is None:
-            raise PasskeyError("This passkey request has expired or was used already. "
-                               "Please try again.")
+            raise PasskeyError(USED)
         return user_id
 
     # -- registration (web app, logged in, re-authenticated) -----------------------------
@@ -129,8 +159,8 @@ class Passkeys:
     def authentication_options(self) -> str:
         """Discoverable credentials: no list of allowed ids, no username typed."""
         options = generate_authentication_options(
-            rp_id=self.rp.id, user_verification=UserVerificationRequirement.REQUIRED)
-        self._remember(options.challenge, "login", "")
+            rp_id=self.rp.id, challenge=self._login_challenge(),
+            user_verification=UserVerificationRequirement.REQUIRED)
         return options_to_json(options)
 
     def authenticate(self, credential_json: str, *, user_id: str | None = None
@@ -143,7 +173,7 @@ class Passkeys:
             credential_id = bytes_to_base64url(credential.raw_id)
         except (WebAuthnException, ValueError, KeyError, TypeError) as exc:
             raise PasskeyError("The passkey response could not be read.") from exc
-        self._take(challenge, "login")
+        self._spend_login_challenge(challenge)
         passkey = self.store.get(credential_id)
         if passkey is None:
             raise PasskeyError("This passkey is not registered here (any more).")

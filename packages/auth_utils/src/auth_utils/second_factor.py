@@ -53,12 +53,14 @@ class SecretBox:
     with two keys derived (HKDF) from the one operator secret."""
 
     def __init__(self, key_material: str) -> None:
-        def derive(purpose: bytes) -> bytes:
-            return HKDF(SHA256(), 32, salt=None, info=b"monorepo-auth " + purpose).derive(
-                key_material.encode())
+        self._key_material = key_material.encode()
+        self._aead = AESGCM(self.key_for(b"totp secret"))
+        self._mac_key = self.key_for(b"recovery code")
 
-        self._aead = AESGCM(derive(b"totp secret"))
-        self._mac_key = derive(b"recovery code")
+    def key_for(self, purpose: bytes) -> bytes:
+        """A 256-bit key of its own for each purpose, from the one operator secret."""
+        return HKDF(SHA256(), 32, salt=None, info=b"monorepo-auth " + purpose).derive(
+            self._key_material)
 
     def seal(self, secret: str, user_id: str) -> str:
         nonce = os.urandom(12)

@@ -212,6 +212,9 @@ class PasskeyStore(Protocol):
     def put_challenge(self, challenge: str, purpose: str, user_id: str,
                       expires_at: datetime) -> None: ...
 
+    def spend_challenge(self, challenge: str, expires_at: datetime) -> bool:
+        """Mark a signed log-in challenge used: True the first time only."""
+
     def take_challenge(self, challenge: str, purpose: str, now: datetime) -> str | None:
         """Use a challenge up: its user id ("" for none), or None (unknown, used, expired)."""
 

@@ -20,6 +20,7 @@ __all__ = [
     "list_passkeys",
     "put_challenge",
     "rename_passkey",
+    "spend_challenge",
     "take_challenge",
     "use_passkey",
 ]
@@ -82,6 +83,18 @@ def put_challenge(db: Database, challenge: str, purpose: str, user_id: str,
                   expires_at: datetime) -> None:
     _challenges(db).insert_one({"_id": challenge, "purpose": purpose, "user_id": user_id,
                                 "expires_at": expires_at})
+
+
+@translate_errors
+def spend_challenge(db: Database, challenge: str, expires_at: datetime) -> bool:
+    """Mark a signed (stateless) challenge used, until it would expire anyway: True the
+    first time, False ever after (the unique `_id` decides between racing requests)."""
+    try:
+        _challenges(db).insert_one({"_id": challenge, "purpose": "spent", "user_id": "",
+                                    "expires_at": expires_at})
+    except DuplicateKeyError:
+        return False
+    return True
 
 
 @translate_errors
