@@ -26,7 +26,8 @@ def stale(core, clock):
     options = core.passkeys.passkeys.registration_options(out.user.id, "alice")
     assert core.passkeys.add(out.session, out.user, json.dumps(device.register(options)),
                              "laptop").ok
-    enrolment = core.second_factor.start(out.session, out.user)
+    assert core.second_factor.start(out.session, out.user).ok
+    enrolment = core.second_factor.status(out.user).enrolment
     outcome, _ = core.second_factor.confirm(out.session, out.user,
                                             pyotp.TOTP(enrolment.secret).at(clock()))
     assert outcome.ok
@@ -40,6 +41,8 @@ def test_every_sensitive_change_is_refused_alike_with_a_stale_verification(stale
     before = {name: list(db[name].find({}, {"_id": 0})) for name in
               ("users", "second_factors", "passkeys")}
     refusals = {
+        "set the second factor up": core.second_factor.start(session, user),
+        "turn the second factor on": core.second_factor.confirm(session, user, "123456")[0],
         "second factor off": core.second_factor.disable(session, user),
         "new recovery codes": core.second_factor.regenerate_recovery_codes(session, user)[0],
         "passkey options": core.passkeys.registration_options(session, user)[0],
@@ -60,7 +63,8 @@ def test_the_flows_record_every_state_change(core, db, clock):
     out = core.accounts.sign_up("bob", "correct horse", ip="1")
     who = {"ip": "192.0.2.44", "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0"}
     db.security_events.delete_many({})
-    enrolment = core.second_factor.start(out.session, out.user, **who)
+    assert core.second_factor.start(out.session, out.user, **who).ok
+    enrolment = core.second_factor.status(out.user).enrolment
     core.second_factor.confirm(out.session, out.user, pyotp.TOTP(enrolment.secret).at(clock()),
                                **who)
     device = SoftAuthenticator(origin=WEB)
@@ -125,3 +129,30 @@ def test_no_import_circle_in_the_core():
 
     for name in graph:
         visit(name, ())
+
+
+def test_turning_the_second_factor_on_needs_a_recent_verification(core, clock):
+    """Issue 25, item 5: an attacker with a stolen cookie enrolled their own secret 11
+    minutes after the last verification. Set-up and confirmation now need a recent
+    re-authentication, and confirming ends every other session."""
+    out = core.accounts.sign_up("mallory_target", "correct horse", ip="1")
+    other = core.accounts.log_in("mallory_target", "correct horse", ip="2")
+    clock.advance(minutes=11)
+    assert core.second_factor.start(out.session, out.user).result is Result.REAUTH
+    assert core.second_factor.status(out.user).enrolment is None
+    assert core.accounts.reauthenticate(out.session, out.user, "correct horse", "",
+                                        ip="1").ok
+    session = core.sessions.validate_session_token(out.token).session
+    assert core.second_factor.start(session, out.user).ok
+    secret = core.second_factor.status(out.user).enrolment.secret
+    clock.advance(minutes=11)  # set up in time, confirmed too late
+    refused, codes = core.second_factor.confirm(session, out.user,
+                                                pyotp.TOTP(secret).at(clock()))
+    assert refused.result is Result.REAUTH and codes == []
+    assert not core.second_factor.enabled(out.user.id)
+    core.accounts.reauthenticate(session, out.user, "correct horse", "", ip="1")
+    session = core.sessions.validate_session_token(out.token).session
+    done, codes = core.second_factor.confirm(session, out.user, pyotp.TOTP(secret).at(clock()))
+    assert done.ok and len(codes) == 10
+    assert not core.sessions.validate_session_token(other.token).valid  # others ended
+    assert core.sessions.validate_session_token(out.token).valid

@@ -59,8 +59,10 @@ def security(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def totp_start(request: HttpRequest) -> HttpResponse:
-    services.get().second_factor.start(request.auth_session, session_user(request),
-                                       **client(request))
+    outcome = services.get().second_factor.start(request.auth_session, session_user(request),
+                                                 **client(request))
+    if outcome.result is Result.REAUTH:
+        return reauth_redirect("/account/security")
     return HttpResponseRedirect("/account/security#enrol", status=303)
 
 
@@ -69,6 +71,8 @@ def totp_confirm(request: HttpRequest) -> HttpResponse:
     outcome, codes = services.get().second_factor.confirm(
         request.auth_session, session_user(request), request.POST.get("code", "")[:32],
         **client(request))
+    if outcome.result is Result.REAUTH:
+        return reauth_redirect("/account/security")
     if not outcome.ok:
         return _page(request, outcome, status_of(outcome))
     return _codes_page(request, codes)

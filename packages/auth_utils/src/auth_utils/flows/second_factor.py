@@ -89,24 +89,36 @@ class SecondFactorFlows:
         return outcome
 
     def start(self, session: Session, user: SessionUser, *, ip: str = "",
-              user_agent: str = "") -> Enrolment | None:
-        """A new secret to scan (replacing one not yet confirmed); None when already on."""
-        enrolment = self.factors.start(user.id, user.username)
-        if enrolment is not None:
-            self.steps.event(Kind.SECOND_FACTOR_SETUP, user, session_id=session.id, ip=ip,
-                             user_agent=user_agent)
-        return enrolment
+              user_agent: str = "") -> Outcome:
+        """A new secret to scan (replacing one not yet confirmed). Like turning it off,
+        only after a recent re-authentication: a stolen cookie must not enrol its own
+        secret (and lock the owner out behind it)."""
+        if refused := self.steps.require_recent(session, user):
+            return refused
+        if self.factors.start(user.id, user.username) is None:
+            return Outcome(Result.INVALID, "The second factor is on already.", None,
+                           user.username)
+        self.steps.event(Kind.SECOND_FACTOR_SETUP, user, session_id=session.id, ip=ip,
+                         user_agent=user_agent)
+        return Outcome(Result.OK, username=user.username, user=user)
 
     def confirm(self, session: Session, user: SessionUser, code: str, *, ip: str = "",
                 user_agent: str = "") -> tuple[Outcome, list[str]]:
-        """Turn the second factor on with a code from the app: the recovery codes."""
+        """Turn the second factor on with a code from the app: the recovery codes. Every
+        other session ends: each was opened with the password alone, below what the
+        account now asks for, and one may be the reason the user turns it on."""
+        if refused := self.steps.require_recent(session, user):
+            return refused, []
         codes = self.factors.confirm(user.id, code)
         if codes is None:
             return Outcome(Result.INCORRECT, "That code is not right. Check the time on your "
                            "phone and enter the code the app shows now.", "code",
                            user.username), []
-        self.steps.event(Kind.SECOND_FACTOR_ON, user, session_id=session.id, ip=ip,
-                         user_agent=user_agent)
+        who = {"ip": ip, "user_agent": user_agent, "session_id": session.id}
+        self.steps.event(Kind.SECOND_FACTOR_ON, user, **who)
+        if ended := self.steps.sessions.invalidate_user_sessions(user.id, keep=session.id):
+            self.steps.event(Kind.SESSION_REVOKED, user, **who, detail=f"{ended} other "
+                             "session(s), when the second factor was turned on")
         return Outcome(Result.OK, username=user.username, user=user), codes
 
     def disable(self, session: Session, user: SessionUser, *, ip: str = "",
