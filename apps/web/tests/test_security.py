@@ -93,3 +93,28 @@ def test_a_pending_session_is_listed_as_waiting_for_the_second_factor(web, alice
     enrol(web, clock)
     web_services.accounts.log_in("alice", "correct horse", ip="203.0.113.5")
     assert "waiting for the second factor" in web.get("/account").content.decode()
+
+
+def test_trusted_browsers_are_listed_and_forgotten(web, alice, clock, web_services):
+    _, codes = enrol(web, clock)
+    core = web_services
+    for code in codes[:2]:
+        pending = core.accounts.log_in("alice", "correct horse", ip="192.0.2.7",
+                                       user_agent="Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0")
+        v = core.sessions.validate_session_token(pending.token)
+        assert core.second_factor.verify(v.session, v.user, code, ip="192.0.2.7",
+                                         user_agent="Mozilla/5.0 (X11; Linux x86_64) "
+                                         "Firefox/130.0", trust=True).trusted_browser
+    page = web.get("/account/security").content.decode()
+    assert "Trusted browsers" in page and page.count("<td data-label=\"Browser\">") == 2
+    browser_id = core.second_factor.trusted_browsers(alice)[0]["id"]
+    r = web.post(f"/account/security/trusted/{browser_id}/forget",
+                 {"csrfmiddlewaretoken": csrf_token(page)})
+    assert r.status_code == 303 and r["Location"] == "/account/security?done=forgotten"
+    assert len(core.second_factor.trusted_browsers(alice)) == 1
+    r = web.post("/account/security/trusted/forget",
+                 {"csrfmiddlewaretoken": csrf_token(web, "/account/security")})
+    assert r["Location"] == "/account/security?done=forgotten-all"
+    assert core.second_factor.trusted_browsers(alice) == []
+    assert web.post("/account/security/trusted/forget", {"csrfmiddlewaretoken": csrf_token(
+        web, "/account/security")}).status_code == 400  # nothing left to forget

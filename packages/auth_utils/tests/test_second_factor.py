@@ -203,3 +203,62 @@ def test_a_right_password_counts_as_a_success_only_with_its_second_factor(make_c
     results = [core.accounts.log_in("alice", "correct horse", ip="1").result
                for _ in range(4)]
     assert results == [Result.SECOND_FACTOR] * 3 + [Result.THROTTLED]
+
+
+def pending_of(core, username="alice", password="correct horse", **kw):
+    out = core.accounts.log_in(username, password, ip="1", **kw)
+    return out, core.sessions.validate_session_token(out.token)
+
+
+def test_a_trusted_browser_skips_only_the_code_for_30_days(core, alice, clock):
+    """Issue 25, item 7: opt in on the code page; the token (hashed, in the user's own
+    second-factor record) skips the code, never the password, for at most 30 days."""
+    (out, _, codes) = alice
+    _, v = pending_of(core)
+    done = core.second_factor.verify(v.session, v.user, codes[0], ip="1", trust=True)
+    assert done.ok and done.trusted_browser and len(done.trusted_browser) >= 43
+    token = done.trusted_browser
+    assert token not in str(core.storage.second_factors.get(out.user.id))  # only its hash
+    again, _ = pending_of(core, trusted_browser=token)
+    assert again.ok and core.sessions.validate_session_token(again.token).valid
+    wrong = core.accounts.log_in("alice", "wrong horse", ip="1", trusted_browser=token)
+    assert wrong.result is Result.INCORRECT  # never skips the password
+    for other in ("", "x" * 43, token[:-1] + ("A" if token[-1] != "A" else "B")):
+        assert pending_of(core, trusted_browser=other)[0].result is Result.SECOND_FACTOR
+    bob = core.accounts.sign_up("bob", "bob password!", ip="1")  # bound to alice
+    core.second_factor.factors.start(bob.user.id, "bob")
+    secret = core.second_factor.status(bob.user).enrolment.secret
+    core.second_factor.factors.confirm(bob.user.id, code_at(secret, clock()))
+    assert pending_of(core, "bob", "bob password!", trusted_browser=token)[0].result is \
+        Result.SECOND_FACTOR
+    clock.advance(days=30, seconds=1)
+    assert pending_of(core, trusted_browser=token)[0].result is Result.SECOND_FACTOR
+
+
+def test_trusted_browsers_end_with_a_new_password_or_a_changed_factor(core, alice, clock):
+    (out, _, codes) = alice
+
+    def trust(code):
+        _, v = pending_of(core)
+        return core.second_factor.verify(v.session, v.user, code, ip="1", trust=True
+                                         ).trusted_browser
+
+    first = trust(codes[0])
+    clock.advance(seconds=1)
+    second = trust(codes[1])
+    assert len(core.second_factor.trusted_browsers(out.user)) == 2
+    browser_id = core.second_factor.trusted_browsers(out.user)[0]["id"]  # the newest
+    assert core.second_factor.forget_browser(out.session, out.user, browser_id).ok
+    assert pending_of(core, trusted_browser=second)[0].result is Result.SECOND_FACTOR
+    assert pending_of(core, trusted_browser=first)[0].ok
+    assert core.accounts.set_password(out.user.id, "new password 1").ok
+    assert pending_of(core, password="new password 1", trusted_browser=first)[0].result \
+        is Result.SECOND_FACTOR
+    _, v = pending_of(core, password="new password 1")
+    third = core.second_factor.verify(v.session, v.user, codes[2], ip="1",
+                                      trust=True).trusted_browser
+    session = core.sessions.validate_session_token(
+        core.accounts.log_in("alice", "new password 1", ip="1", trusted_browser=third).token
+    ).session
+    assert core.second_factor.disable(session, out.user).ok
+    assert core.second_factor.trusted_browsers(out.user) == []

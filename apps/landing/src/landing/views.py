@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 
 from auth_utils import Outcome, Result, blank_session_cookie, client_ip, safe_next_url
 from auth_utils import session_cookie as make_session_cookie
+from auth_utils.cookies import trusted_browser_cookie, trusted_browser_cookie_name
 from auth_utils.http import is_form_submission, metrics_for, outcome_headers, status_of
 from auth_utils.passkeys import PasskeyError, passkey_request
 from landing.auth import validation_of
@@ -100,11 +101,12 @@ async def _auth_form(request: Request, template: str, action: str) -> Response:
     next_value = _field(form, "next") or next_param
     validation = validation_of(request.scope)
     previous = validation.session.id if validation and validation.session else None
+    extra = {} if action == "signup" else {"trusted_browser": request.cookies.get(
+        trusted_browser_cookie_name(core.cookie))}
     flow = core.accounts.sign_up if action == "signup" else core.accounts.log_in
     call = functools.partial(
         flow, username, password, ip=ip,
-        user_agent=request.headers.get("user-agent", ""), previous_session_id=previous,
-    )
+        user_agent=request.headers.get("user-agent", ""), previous_session_id=previous, **extra)
     # The core's hashing gate bounds argon2 and refuses at once when it is saturated.
     outcome: Outcome = await run_in_threadpool(call)
     if outcome.result is Result.SECOND_FACTOR:  # the password opened a pending session
@@ -175,9 +177,14 @@ async def verify(request: Request) -> Response:
     core = request.app.state.core
     outcome: Outcome = await run_in_threadpool(functools.partial(
         core.second_factor.verify, validation.session, validation.user,
-        _field(form, "code"), ip=_ip(request), user_agent=request.headers.get("user-agent", "")))
+        _field(form, "code"), ip=_ip(request), user_agent=request.headers.get("user-agent", ""),
+        trust=_field(form, "trust") == "on"))
     if outcome.ok:
-        return _with_session(request, outcome, _next_url(request, next_value))
+        response = _with_session(request, outcome, _next_url(request, next_value))
+        if outcome.trusted_browser:
+            response.headers.append("set-cookie", trusted_browser_cookie(
+                outcome.trusted_browser, core.cookie, core.sessions.clock()).serialize())
+        return response
     headers = outcome_headers(outcome)
     if outcome.result is Result.ENDED:  # back to the password, without the pending cookie
         response = templates.TemplateResponse(

@@ -20,12 +20,16 @@ from web.requests import client, reauth_redirect, session_user
 
 __all__ = ["confirm_identity", "passkey_add", "passkey_options", "passkey_remove",
            "passkey_rename", "recovery_download", "recovery_regenerate", "security",
-           "totp_confirm", "totp_disable", "totp_start"]
+           "totp_confirm", "totp_disable", "totp_start", "trusted_forget"]
 
-NOTICES = {"on": "The second factor is on.", "off": "The second factor is off. Every other "
-           "session was logged out.", "confirmed": "Thanks: you can make changes for ten minutes.",
-           "passkey": "Your passkey was added.", "passkey-removed": "The passkey was removed.",
-           "passkey-renamed": "The passkey was renamed."}
+NOTICES = {
+    "off": "The second factor is off. Every other session was logged out.",
+    "confirmed": "Thanks: you can make changes for ten minutes.",
+    "passkey": "Your passkey was added.", "passkey-removed": "The passkey was removed.",
+    "passkey-renamed": "The passkey was renamed.",
+    "forgotten": "That browser will ask for a code again.",
+    "forgotten-all": "Every browser will ask for a code again.",
+}
 REAUTH_JSON = {"error": "Enter your password again first.",
                "redirect": "/account/confirm?next=%2Faccount%2Fsecurity"}
 _RECOVERY = re.compile(r"[A-Z2-7]{4}(-[A-Z2-7]{4}){3}")
@@ -43,13 +47,15 @@ def _page(request: HttpRequest, outcome: Outcome | None = None, status: int = 20
     return render_page(request, "security.html", {
         "enabled": factor.enabled, "recovery_left": factor.recovery_left,
         "passkeys": core.passkeys.for_user(request.user.id), "enrolment": factor.enrolment,
+        "trusted": core.second_factor.trusted_browsers(session_user(request)),
         "qr": _qr_svg(factor.enrolment.uri) if factor.enrolment else "",
         "notice": NOTICES.get(request.GET.get("done", "")),
     }, outcome, status)
 
 
-def _codes_page(request: HttpRequest, codes: list[str]) -> HttpResponse:
-    return render(request, "recovery_codes.html", {"codes": codes})
+def _codes_page(request: HttpRequest, codes: list[str], *, turned_on: bool = False
+                ) -> HttpResponse:
+    return render(request, "recovery_codes.html", {"codes": codes, "turned_on": turned_on})
 
 
 @require_safe
@@ -75,7 +81,7 @@ def totp_confirm(request: HttpRequest) -> HttpResponse:
         return reauth_redirect("/account/security")
     if not outcome.ok:
         return _page(request, outcome, status_of(outcome))
-    return _codes_page(request, codes)
+    return _codes_page(request, codes, turned_on=True)
 
 
 @require_POST
@@ -96,6 +102,17 @@ def recovery_regenerate(request: HttpRequest) -> HttpResponse:
     if not outcome.ok:
         return _page(request, outcome, status_of(outcome))
     return _codes_page(request, codes)
+
+
+@require_POST
+def trusted_forget(request: HttpRequest, browser_id: str | None = None) -> HttpResponse:
+    """Forget one trusted browser (by id) or, without an id, all of them."""
+    outcome = services.get().second_factor.forget_browser(
+        request.auth_session, session_user(request), browser_id, **client(request))
+    if not outcome.ok:
+        return _page(request, outcome, status_of(outcome))
+    done = "forgotten" if browser_id else "forgotten-all"
+    return HttpResponseRedirect(f"/account/security?done={done}", status=303)
 
 
 @require_POST

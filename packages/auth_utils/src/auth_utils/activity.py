@@ -41,6 +41,8 @@ class Kind(enum.StrEnum):
     SECOND_FACTOR_ON = "second_factor_on"
     SECOND_FACTOR_OFF = "second_factor_off"
     RECOVERY_CODES_REGENERATED = "recovery_codes_regenerated"
+    BROWSER_TRUSTED = "browser_trusted"  # the code is skipped there for 30 days
+    BROWSER_FORGOTTEN = "browser_forgotten"
     REAUTHENTICATED = "reauthenticated"
     PASSKEY_ADDED = "passkey_added"
     PASSKEY_RENAMED = "passkey_renamed"
@@ -59,6 +61,8 @@ TITLES = {
     Kind.PASSWORD_CHANGED: "Password changed", Kind.SECOND_FACTOR_ON: "Second factor on",
     Kind.SECOND_FACTOR_OFF: "Second factor off",
     Kind.RECOVERY_CODES_REGENERATED: "New recovery codes",
+    Kind.BROWSER_TRUSTED: "Browser trusted (no code for 30 days)",
+    Kind.BROWSER_FORGOTTEN: "Trusted browser forgotten",
     Kind.REAUTHENTICATED: "Password entered again", Kind.ADMIN: "Operator action",
     Kind.PASSKEY_ADDED: "Passkey added", Kind.PASSKEY_RENAMED: "Passkey renamed",
     Kind.SECOND_FACTOR_SETUP: "Second factor set-up started",

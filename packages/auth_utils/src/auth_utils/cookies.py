@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 
 from auth_utils.config import Settings
+from auth_utils.second_factor import TRUST_LIFETIME
 
-__all__ = ["Cookie", "CookieSettings", "blank_session_cookie", "session_cookie"]
+__all__ = ["Cookie", "CookieSettings", "blank_session_cookie", "session_cookie",
+           "trusted_browser_cookie", "trusted_browser_cookie_name"]
 
 COOKIE_NAME = "auth_session"
 SECURE_COOKIE_NAME = "__Secure-auth_session"
@@ -70,3 +72,14 @@ def blank_session_cookie(settings: CookieSettings) -> Cookie:
     return Cookie(
         settings.name, "", 0, datetime(1970, 1, 1, tzinfo=UTC), settings.secure, settings.domain
     )
+
+
+def trusted_browser_cookie_name(settings: CookieSettings) -> str:
+    """"Trust this browser" lives on the landing host only (where log-in happens), so
+    `__Host-` in production (Secure, no Domain, Path=/: no sub-domain can set or read it)."""
+    return "__Host-auth_trusted" if settings.secure else "auth_trusted"
+
+
+def trusted_browser_cookie(token: str, settings: CookieSettings, now: datetime) -> Cookie:
+    return Cookie(trusted_browser_cookie_name(settings), token,
+                  int(TRUST_LIFETIME.total_seconds()), now + TRUST_LIFETIME, settings.secure)

@@ -179,6 +179,12 @@ class MongoSecondFactorStore:
     def delete(self, user_id: str) -> bool:
         return factor_queries.delete_second_factor(self._db(), user_id)
 
+    def trust(self, user_id: str, entry: dict, keep: int) -> bool:
+        return factor_queries.trust_browser(self._db(), user_id, entry, keep)
+
+    def forget(self, user_id: str, browser_id: str | None = None) -> bool:
+        return factor_queries.forget_browsers(self._db(), user_id, browser_id)
+
 
 class MongoCounterStore:
     def __init__(self, database: DatabaseSource) -> None:

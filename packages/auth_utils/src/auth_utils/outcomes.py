@@ -43,6 +43,7 @@ class Outcome:
     session: Session | None = None
     user: SessionUser | None = None
     retry_after: int | None = None
+    trusted_browser: str | None = None  # a token for the "trust this browser" cookie
 
     @property
     def ok(self) -> bool:

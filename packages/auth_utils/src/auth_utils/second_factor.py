@@ -18,7 +18,7 @@ import os
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pyotp
 from cryptography.exceptions import InvalidTag
@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from auth_utils.agents import describe_user_agent
 from auth_utils.clock import Clock, utc_now
 from auth_utils.storage import SecondFactorStore
 
@@ -44,6 +45,8 @@ STEP_SECONDS = 30
 DIGITS = 6
 DRIFT_STEPS = 1  # one step before and after, nothing wider
 RECOVERY_CODES = 10
+TRUST_LIFETIME = timedelta(days=30)  # "trust this browser": at most this long
+TRUSTED_MAX = 10  # per user; trusting one more forgets the oldest
 ISSUER = "monorepo-auth"
 _CODE = re.compile(r"[0-9]{6}")
 
@@ -202,3 +205,34 @@ class SecondFactors:
 
     def disable(self, user_id: str) -> bool:
         return self.store.delete(user_id)
+
+    # -- trusted browsers: skip the code (never the password) for up to 30 days ---------
+
+    def trust(self, user_id: str, *, user_agent: str, ip: str) -> str | None:
+        """Trust this browser: the token for its cookie (only its hash is stored, in the
+        user's own second-factor record, so it is bound to the user and goes when the
+        factor changes); None when the factor is off."""
+        token, now = secrets.token_urlsafe(32), self.clock()
+        entry = {"id": hashlib.sha256(token.encode()).hexdigest(), "created_at": now,
+                 "expires_at": now + TRUST_LIFETIME, "ip": ip[:64],
+                 "browser": describe_user_agent(user_agent)[:100]}
+        return token if self.store.trust(user_id, entry, TRUSTED_MAX) else None
+
+    def trusted_browsers(self, user_id: str) -> list[dict]:
+        """This user's trusted browsers still in force, newest first."""
+        record, now = self.store.get(user_id), self.clock()
+        if record is None or not record.enabled:
+            return []
+        return sorted((e for e in record.trusted if e["expires_at"] > now),
+                      key=lambda e: e["created_at"], reverse=True)
+
+    def is_trusted(self, user_id: str, token: str | None) -> bool:
+        if not token or len(token) > 64:
+            return False
+        wanted = hashlib.sha256(token.encode()).hexdigest()
+        return any(hmac.compare_digest(e["id"], wanted)
+                   for e in self.trusted_browsers(user_id))
+
+    def forget(self, user_id: str, browser_id: str | None = None) -> bool:
+        """Forget one trusted browser (by its id), or all of them."""
+        return self.store.forget(user_id, browser_id)

@@ -118,6 +118,8 @@ class StoredSecondFactor(Protocol):
     def last_step(self) -> int: ...
     @property
     def recovery(self) -> tuple[str, ...]: ...  # hashes of the unused recovery codes
+    @property
+    def trusted(self) -> tuple[dict, ...]: ...  # {id, created_at, expires_at, browser, ip}
 
 
 class SessionStore(Protocol):
@@ -191,6 +193,12 @@ class SecondFactorStore(Protocol):
     def set_recovery(self, user_id: str, recovery_hashes: list[str]) -> bool: ...
 
     def delete(self, user_id: str) -> bool: ...
+
+    def trust(self, user_id: str, entry: dict, keep: int) -> bool:
+        """Add a trusted browser to an enabled factor (the newest `keep` stay)."""
+
+    def forget(self, user_id: str, browser_id: str | None = None) -> bool:
+        """Forget one trusted browser, or all of them (None)."""
 
 
 class PasskeyStore(Protocol):

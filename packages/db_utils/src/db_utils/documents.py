@@ -12,6 +12,7 @@ from typing import Any
 from mongoengine import (
     BooleanField,
     DateTimeField,
+    DictField,
     Document,
     IntField,
     ListField,
@@ -98,6 +99,9 @@ class SecondFactor(Document):
     last_step = IntField(required=True, default=0)
     # Keyed hashes (HMAC-SHA-256) of the unused recovery codes.
     recovery = ListField(StringField(max_length=128), default=list)
+    # Browsers trusted to skip the code ({id: SHA-256 of the cookie's token, created_at,
+    # expires_at, browser, ip}); they go with this document when the factor changes.
+    trusted = ListField(DictField(), default=list)
 
     meta = {"collection": "second_factors", "auto_create_index": False}
 

@@ -19,9 +19,11 @@ from db_utils.records import SecondFactorRecord
 __all__ = [
     "delete_second_factor",
     "enable_second_factor",
+    "forget_browsers",
     "get_second_factor",
     "save_pending_second_factor",
     "set_recovery_codes",
+    "trust_browser",
     "use_recovery_code",
     "use_time_step",
 ]
@@ -84,3 +86,19 @@ def set_recovery_codes(db: Database, user_id: str, recovery_hashes: list[str]) -
 @translate_errors
 def delete_second_factor(db: Database, user_id: str) -> bool:
     return _factors(db).delete_one({"_id": user_id}).deleted_count == 1
+
+
+@translate_errors
+def trust_browser(db: Database, user_id: str, entry: dict, keep: int) -> bool:
+    """Add a trusted browser to an enabled second factor, keeping the newest `keep`."""
+    return _factors(db).update_one(
+        {"_id": user_id, "enabled": True},
+        {"$push": {"trusted": {"$each": [entry], "$slice": -keep}}}).matched_count == 1
+
+
+@translate_errors
+def forget_browsers(db: Database, user_id: str, browser_id: str | None = None) -> bool:
+    """Forget one trusted browser of this user, or (None) all of them."""
+    update = {"$pull": {"trusted": {"id": browser_id}}} if browser_id else \
+        {"$set": {"trusted": []}}
+    return _factors(db).update_one({"_id": user_id}, update).modified_count == 1

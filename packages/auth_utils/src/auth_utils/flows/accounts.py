@@ -100,14 +100,17 @@ class AccountFlows:
         return outcome
 
     def log_in(self, raw_username: str, password: str, *, ip: str, user_agent: str = "",
-               previous_session_id: str | None = None) -> Outcome:
+               previous_session_id: str | None = None, trusted_browser: str | None = None
+               ) -> Outcome:
+        """`trusted_browser`: the token of this browser's "trust this browser" cookie,
+        which skips the second factor's code (never the password) while it holds."""
         username = normalize_username(raw_username)
         return self.steps.admitted(ip, username[:64], lambda: self._log_in(
             username, password, ip=ip, user_agent=user_agent,
-            previous_session_id=previous_session_id))
+            previous_session_id=previous_session_id, trusted_browser=trusted_browser))
 
     def _log_in(self, username: str, password: str, *, ip: str, user_agent: str,
-                previous_session_id: str | None) -> Outcome:
+                previous_session_id: str | None, trusted_browser: str | None) -> Outcome:
         if not username or not password:
             return Outcome(Result.INVALID, "Enter your username and password.", None, username)
         steps, who = self.steps, {"ip": ip, "user_agent": user_agent}
@@ -144,11 +147,14 @@ class AccountFlows:
         # throttle either: the attempt stays counted until the second factor is given,
         # so someone who has only the password is throttled like a guesser.
         pending = steps.factors.enabled(user.id)
+        trusted = pending and steps.factors.is_trusted(user.id, trusted_browser)
+        pending = pending and not trusted
         if not pending:
             steps.throttler.login_succeeded(attempt)
         outcome = steps.start_session(user, previous_session_id=previous_session_id,
                                       pending=pending, **who)
-        steps.event(Kind.LOGIN_PENDING if pending else Kind.LOGIN, user, detail="password",
+        steps.event(Kind.LOGIN_PENDING if pending else Kind.LOGIN, user,
+                    detail="password; trusted browser, no code" if trusted else "password",
                     session_id=outcome.session.id if outcome.session else None, **who)
         return outcome
 
@@ -228,6 +234,7 @@ class AccountFlows:
         if not steps.users.set_password_hash(user_id, hash_password(new)):
             return Outcome(Result.INVALID, "There is no such user.", None)
         ended = steps.sessions.invalidate_user_sessions(user_id, keep=keep_session_id)
+        steps.factors.forget(user_id)  # a new password: every browser asks for a code again
         user = steps.users.by_id(user_id)
         who = {"ip": ip, "user_agent": user_agent, "session_id": keep_session_id}
         steps.event(Kind.PASSWORD_CHANGED, user, **who)

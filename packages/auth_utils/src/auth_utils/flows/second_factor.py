@@ -3,7 +3,7 @@ turning the factor on and off (by the user, or by an operator); new recovery cod
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from auth_utils.activity import Kind
 from auth_utils.flows.steps import Steps
@@ -44,10 +44,11 @@ class SecondFactorFlows:
                             None if enabled else self.factors.enrolment(user.id, user.username))
 
     def verify(self, pending: Session, user: SessionUser, code: str, *, ip: str,
-               user_agent: str = "") -> Outcome:
+               user_agent: str = "", trust: bool = False) -> Outcome:
         """The code (or a recovery code) for a pending log-in: a new, logged-in session
         replaces the pending one. Wrong codes are throttled per user (all processes) and
-        end the pending log-in after five."""
+        end the pending log-in after five. `trust`: this browser skips the code for 30
+        days (the outcome's `trusted_browser` is its cookie's token)."""
         if not pending.pending:
             return Outcome(Result.ENDED, LOGIN_ENDED, None, user.username)
         who = {"ip": ip, "user_agent": user_agent, "session_id": pending.id}
@@ -67,6 +68,9 @@ class SecondFactorFlows:
             who["session_id"] = outcome.session.id if outcome.session else None
             self.steps.event(Kind.RECOVERY_CODE_USED if check is Check.RECOVERY
                              else Kind.SECOND_FACTOR_PASSED, user, **who)
+            if trust and (token := self.factors.trust(user.id, user_agent=user_agent, ip=ip)):
+                self.steps.event(Kind.BROWSER_TRUSTED, user, **who)
+                outcome = replace(outcome, trusted_browser=token)
         return outcome
 
     def verify_with_passkey(self, pending: Session, user: SessionUser, credential_json: str,
@@ -87,6 +91,18 @@ class SecondFactorFlows:
                              f"{passkey.name!r}", session_id=outcome.session.id
                              if outcome.session else None, **who)
         return outcome
+
+    def trusted_browsers(self, user: SessionUser) -> list[dict]:
+        return self.factors.trusted_browsers(user.id)
+
+    def forget_browser(self, session: Session, user: SessionUser, browser_id: str | None, *,
+                       ip: str = "", user_agent: str = "") -> Outcome:
+        """Ask for the code again on one trusted browser (by id), or on all (None)."""
+        if not self.factors.forget(user.id, browser_id):
+            return Outcome(Result.INVALID, "There is no such browser.", None, user.username)
+        self.steps.event(Kind.BROWSER_FORGOTTEN, user, session_id=session.id, ip=ip,
+                         user_agent=user_agent, detail="all" if browser_id is None else "")
+        return Outcome(Result.OK, username=user.username, user=user)
 
     def start(self, session: Session, user: SessionUser, *, ip: str = "",
               user_agent: str = "") -> Outcome:
