@@ -19,7 +19,8 @@ def alice(web, login_session):
 
 
 def enrol(web, clock) -> tuple[str, list[str]]:
-    web.post("/account/security/totp", {"csrfmiddlewaretoken": csrf_token(web, "/account")})
+    web.post("/account/security/totp", {"csrfmiddlewaretoken": csrf_token(web,
+                                                                          "/account/security")})
     page = web.get("/account/security").content.decode()
     secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
     assert '<svg' in page and "otpauth" not in page.split("<svg")[0]
@@ -118,3 +119,33 @@ def test_trusted_browsers_are_listed_and_forgotten(web, alice, clock, web_servic
     assert core.second_factor.trusted_browsers(alice) == []
     assert web.post("/account/security/trusted/forget", {"csrfmiddlewaretoken": csrf_token(
         web, "/account/security")}).status_code == 400  # nothing left to forget
+
+
+def test_a_required_second_factor_is_enrolled_before_anything_else(web, make_core, clock,
+                                                                    django_setup):
+    """Issue 25, item 4: with REQUIRE_SECOND_FACTOR=on a user without one can reach only
+    the enrolment (and log-out) in the web app until it is on; then it cannot be turned
+    off. The landing app sends a logged-in visitor to the web app, which applies it."""
+    from web import services
+
+    core = services.configure(make_core(require_second_factor=True))
+    out = core.accounts.sign_up("carla", "correct horse", ip="1")
+    assert out.session.must_enrol
+    web.cookies["auth_session"] = out.token
+    for path in ("/", "/account", "/account/activity"):
+        r = web.get(path)
+        assert r.status_code == 302 and r["Location"] == "/account/security?done=required"
+    page = web.get("/account/security?done=required")
+    assert page.status_code == 200 and "asks every account for a second factor" in \
+        page.content.decode()
+    secret, codes = enrol(web, clock)  # the confirmation sends a new session's cookie
+    assert web.cookies["auth_session"].value != out.token
+    assert not core.sessions.validate_session_token(out.token).valid
+    assert web.get("/").status_code == 200
+    r = web.post("/account/security/totp/disable",
+                 {"csrfmiddlewaretoken": csrf_token(web, "/account/security")})
+    assert r.status_code == 400 and "cannot be turned off" in r.content.decode()
+    assert core.second_factor.enabled(out.user.id)
+    # A later password log-in is a pending one, as usual; its code gives a full session.
+    again = core.accounts.log_in("carla", "correct horse", ip="1")
+    assert again.session.pending and not again.session.must_enrol

@@ -47,8 +47,8 @@ def test_each_action_writes_exactly_its_events(core, db, clock):
 
     fresh = a.log_in("alice", "new password 1", ip="1")
     enrolment = core.second_factor.factors.start(out.user.id, "alice")
-    _, codes = core.second_factor.confirm(fresh.session, out.user,
-                                    pyotp.TOTP(enrolment.secret).at(clock()))
+    fresh, codes = core.second_factor.confirm(fresh.session, out.user,  # a new session
+                                              pyotp.TOTP(enrolment.secret).at(clock()))
     assert take(db) == ["login", "second_factor_on"]
     pending = a.log_in("alice", "new password 1", ip="1")
     v = core.sessions.validate_session_token(pending.token)

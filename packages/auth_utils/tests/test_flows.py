@@ -155,4 +155,5 @@ def test_turning_the_second_factor_on_needs_a_recent_verification(core, clock):
     done, codes = core.second_factor.confirm(session, out.user, pyotp.TOTP(secret).at(clock()))
     assert done.ok and len(codes) == 10
     assert not core.sessions.validate_session_token(other.token).valid  # others ended
-    assert core.sessions.validate_session_token(out.token).valid
+    assert not core.sessions.validate_session_token(out.token).valid  # rotated:
+    assert core.sessions.validate_session_token(done.token).valid  # a new token

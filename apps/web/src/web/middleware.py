@@ -31,7 +31,8 @@ class SessionAuthMiddleware(AuthenticationMiddleware):
         if validation.valid:
             request.user = AuthenticatedUser(validation.user)
             request.auth_session = validation.session
-        return None
+        to = http.enrolment_redirect(validation, request.path)  # REQUIRE_SECOND_FACTOR
+        return HttpResponseRedirect(to) if to else None
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         core = services.get()
@@ -75,6 +76,5 @@ class AuthGlueMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
-        if isinstance(exc, services.get().storage.Unavailable):
-            return render_error(request, http.database_unavailable(exc, "web"))
-        return None
+        down = isinstance(exc, services.get().storage.Unavailable)  # else Django's 500 page
+        return render_error(request, http.database_unavailable(exc, "web")) if down else None

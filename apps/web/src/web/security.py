@@ -11,11 +11,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import render
 from django.views.decorators.http import require_POST, require_safe
 
-from auth_utils import Outcome, Result
+from auth_utils import Outcome, Result, session_cookie
 from auth_utils.http import status_of
 from auth_utils.passkeys import PasskeyError, passkey_request
 from web import services
-from web.errors import render_page
+from web.errors import apply_cookie, render_page
 from web.requests import client, reauth_redirect, session_user
 
 __all__ = ["confirm_identity", "passkey_add", "passkey_options", "passkey_remove",
@@ -29,6 +29,7 @@ NOTICES = {
     "passkey-renamed": "The passkey was renamed.",
     "forgotten": "That browser will ask for a code again.",
     "forgotten-all": "Every browser will ask for a code again.",
+    "required": "This site asks every account for a second factor: set one up to go on.",
 }
 REAUTH_JSON = {"error": "Enter your password again first.",
                "redirect": "/account/confirm?next=%2Faccount%2Fsecurity"}
@@ -81,7 +82,11 @@ def totp_confirm(request: HttpRequest) -> HttpResponse:
         return reauth_redirect("/account/security")
     if not outcome.ok:
         return _page(request, outcome, status_of(outcome))
-    return _codes_page(request, codes, turned_on=True)
+    response = _codes_page(request, codes, turned_on=True)  # with the new session's cookie
+    core = services.get()
+    apply_cookie(response, session_cookie(outcome.token, outcome.session.expires_at,
+                                          core.cookie, core.sessions.clock()))
+    return response
 
 
 @require_POST
@@ -90,6 +95,8 @@ def totp_disable(request: HttpRequest) -> HttpResponse:
                                                    session_user(request), **client(request))
     if outcome.result is Result.REAUTH:
         return reauth_redirect("/account/security")
+    if not outcome.ok:
+        return _page(request, outcome, status_of(outcome))
     return HttpResponseRedirect("/account/security?done=off", status=303)
 
 

@@ -97,7 +97,7 @@ def build_core(settings: Settings, *, storage: Storage | None = None,
     passkeys = Passkeys(storage.passkeys, RelyingParty.from_settings(settings), clock=clock,
                         challenge_key=box.key_for(b"passkey challenge"))
     steps = Steps(sessions, storage.users, throttler, factors, activity, gate,
-                  guarded.availability)
+                  guarded.availability, require_second_factor=settings.require_second_factor)
     return AuthCore(settings, storage, sessions, AccountFlows(steps),
                     SecondFactorFlows(steps, passkeys), PasskeyFlows(steps, passkeys),
                     activity, CookieSettings.from_settings(settings))

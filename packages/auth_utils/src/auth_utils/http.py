@@ -22,12 +22,14 @@ from auth_utils.outcomes import Outcome, Result
 from auth_utils.sessions import SessionValidation
 
 __all__ = [
+    "ENROLMENT_PATHS",
     "MAX_BODY_BYTES",
     "ErrorPage",
     "body_refusal",
     "changes_state",
     "cookie_after",
     "database_unavailable",
+    "enrolment_redirect",
     "error_page",
     "finish_headers",
     "is_form_submission",
@@ -168,6 +170,20 @@ def finish_headers(out: MutableMapping[str, str], base: Mapping[str, str], *,
         out.setdefault(name, value)
     if logged_in or sets_cookie:
         out["cache-control"] = "no-store"
+
+
+# What a session that must enrol a second factor (REQUIRE_SECOND_FACTOR) may still reach.
+ENROLMENT_PATHS = ("/account/security", "/account/confirm", "/logout", "/healthz",
+                   "/metrics", "/static/", "/favicon.ico", "/robots.txt")
+
+
+def enrolment_redirect(validation: SessionValidation | None, path: str) -> str | None:
+    """Where a logged-in user who must first enrol a second factor goes (None: go on).
+    Decided here for both apps: only the enrolment and logging out stay open."""
+    session = validation.session if validation is not None and validation.valid else None
+    if session is None or not session.must_enrol or path.startswith(ENROLMENT_PATHS):
+        return None
+    return "/account/security?done=required"
 
 
 def verify_url(settings: Settings, next_url: str = "") -> str:

@@ -80,6 +80,7 @@ class Session:
     fresh: bool = False  # True when just created or extended: the app re-sends the cookie
     pending: bool = False  # the second factor is still to be given: not logged in
     verified_at: datetime | None = None  # password (+ second factor) last entered
+    must_enrol: bool = False  # REQUIRE_SECOND_FACTOR and none yet: only enrolment is open
 
     @classmethod
     def of(cls, record: StoredSession, *, fresh: bool = False,
@@ -88,7 +89,7 @@ class Session:
         return cls(
             record.id, record.user_id, expires_at or record.expires_at, record.created_at,
             last_seen_at or record.last_seen_at, record.user_agent, record.ip, fresh,
-            record.pending, record.verified_at,
+            record.pending, record.verified_at, getattr(record, "must_enrol", False),
         )
 
 
@@ -128,7 +129,7 @@ class SessionManager:
 
     def create_session(
         self, user_id: str, username: str, *, user_agent: str = "", ip: str = "",
-        pending: bool = False,
+        pending: bool = False, must_enrol: bool = False,
     ) -> tuple[str, Session]:
         """A new session; returns the token for the cookie and the stored session.
         `pending`: the second factor is still to be given (ten minutes, not logged in).
@@ -141,6 +142,7 @@ class SessionManager:
             id=hash_token(token), user_id=user_id, username=username,
             expires_at=now + lifetime, created_at=now, user_agent=user_agent[:512],
             ip=ip[:64], pending=pending, verified_at=None if pending else now,
+            must_enrol=must_enrol,
         )
         cap = self.policy.max_pending_per_user if pending else self.policy.max_per_user
         self.store.trim_for_user(user_id, cap, pending=pending)

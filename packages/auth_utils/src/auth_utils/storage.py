@@ -55,6 +55,8 @@ class StoredSession(Protocol):
     @property
     def pending(self) -> bool: ...  # second factor still to be given
     @property
+    def must_enrol(self) -> bool: ...  # REQUIRE_SECOND_FACTOR: may only enrol one
+    @property
     def verified_at(self) -> datetime | None: ...  # password (+ factor) last entered
 
 
@@ -125,7 +127,7 @@ class StoredSecondFactor(Protocol):
 class SessionStore(Protocol):
     def insert(self, *, id: str, user_id: str, username: str, expires_at: datetime,
                created_at: datetime, user_agent: str, ip: str, pending: bool,
-               verified_at: datetime | None) -> StoredSession: ...
+               verified_at: datetime | None, must_enrol: bool = False) -> StoredSession: ...
 
     def get(self, session_id: str) -> StoredSession | None:
         """The stored session, read from the primary (never from a cache)."""

@@ -58,6 +58,8 @@ class Session(Document):
     ip = StringField(default="", max_length=64)
     # Password right, second factor not yet given: both apps treat it as logged out.
     pending = BooleanField(default=False)
+    # REQUIRE_SECOND_FACTOR and none yet: logged in, but only to enrol one.
+    must_enrol = BooleanField(default=False)
     # When the password (and second factor) were last entered in this session: the
     # sensitive changes need it within the last 10 minutes ("sudo mode").
     verified_at = DateTimeField()

@@ -94,7 +94,8 @@ class AccountFlows:
         if not registered.ok or registered.user is None:
             return registered
         outcome = steps.start_session(registered.user, ip=ip, user_agent=user_agent,
-                                      previous_session_id=previous_session_id)
+                                      previous_session_id=previous_session_id,
+                                      has_factor=False)
         steps.event(Kind.SIGNUP, registered.user, ip=ip, user_agent=user_agent,
                     session_id=outcome.session.id if outcome.session else None)
         return outcome
@@ -146,13 +147,13 @@ class AccountFlows:
         # treat it as logged out until the code is given. It is not a success for the
         # throttle either: the attempt stays counted until the second factor is given,
         # so someone who has only the password is throttled like a guesser.
-        pending = steps.factors.enabled(user.id)
-        trusted = pending and steps.factors.is_trusted(user.id, trusted_browser)
-        pending = pending and not trusted
+        has_factor = steps.factors.enabled(user.id)
+        trusted = has_factor and steps.factors.is_trusted(user.id, trusted_browser)
+        pending = has_factor and not trusted
         if not pending:
             steps.throttler.login_succeeded(attempt)
         outcome = steps.start_session(user, previous_session_id=previous_session_id,
-                                      pending=pending, **who)
+                                      pending=pending, has_factor=has_factor, **who)
         steps.event(Kind.LOGIN_PENDING if pending else Kind.LOGIN, user,
                     detail="password; trusted browser, no code" if trusted else "password",
                     session_id=outcome.session.id if outcome.session else None, **who)

@@ -120,8 +120,9 @@ class SecondFactorFlows:
 
     def confirm(self, session: Session, user: SessionUser, code: str, *, ip: str = "",
                 user_agent: str = "") -> tuple[Outcome, list[str]]:
-        """Turn the second factor on with a code from the app: the recovery codes. Every
-        other session ends: each was opened with the password alone, below what the
+        """Turn the second factor on with a code from the app: the recovery codes, and a
+        new session (the outcome's token: the app sends its cookie) in place of this one.
+        Every other session ends: each was opened with the password alone, below what the
         account now asks for, and one may be the reason the user turns it on."""
         if refused := self.steps.require_recent(session, user):
             return refused, []
@@ -135,7 +136,9 @@ class SecondFactorFlows:
         if ended := self.steps.sessions.invalidate_user_sessions(user.id, keep=session.id):
             self.steps.event(Kind.SESSION_REVOKED, user, **who, detail=f"{ended} other "
                              "session(s), when the second factor was turned on")
-        return Outcome(Result.OK, username=user.username, user=user), codes
+        # A new token for the new assurance (and without REQUIRE_SECOND_FACTOR's limit).
+        return self.steps.start_session(user, ip=ip, user_agent=user_agent,
+                                        previous_session_id=session.id), codes
 
     def disable(self, session: Session, user: SessionUser, *, ip: str = "",
                 user_agent: str = "") -> Outcome:
@@ -143,6 +146,9 @@ class SecondFactorFlows:
         session."""
         if refused := self.steps.require_recent(session, user):
             return refused
+        if self.steps.require_second_factor:
+            return Outcome(Result.INVALID, "This site requires a second factor: it cannot be "
+                           "turned off.", None, user.username)
         self._turn_off(user, keep=session.id, by="the user", ip=ip, user_agent=user_agent)
         return Outcome(Result.OK, username=user.username, user=user)
 

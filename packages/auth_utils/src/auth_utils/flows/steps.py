@@ -33,7 +33,8 @@ class Steps:
 
     def __init__(self, sessions: SessionManager, users: UserStore, throttler: Throttler,
                  factors: SecondFactors, activity: Activity, gate: HashingGate,
-                 availability: Availability) -> None:
+                 availability: Availability, *, require_second_factor: bool = False) -> None:
+        self.require_second_factor = require_second_factor  # REQUIRE_SECOND_FACTOR
         self.sessions = sessions
         self.users = users
         self.throttler = throttler
@@ -125,13 +126,16 @@ class Steps:
         return check
 
     def start_session(self, user: StoredUser | SessionUser, *, ip: str, user_agent: str,
-                      previous_session_id: str | None, pending: bool = False) -> Outcome:
-        # A fresh token every time (no fixation); the session the request came with ends
-        # (ASVS 5.0 V7.2.4).
+                      previous_session_id: str | None, pending: bool = False,
+                      has_factor: bool = True) -> Outcome:
+        """A fresh token every time (no fixation); the session the request came with ends
+        (ASVS 5.0 V7.2.4). With REQUIRE_SECOND_FACTOR, a user who has none (`has_factor`
+        False) gets a session that only opens the enrolment."""
         if previous_session_id:
             self.sessions.invalidate_session(previous_session_id)
         token, session = self.sessions.create_session(
-            user.id, user.username, user_agent=user_agent, ip=ip, pending=pending)
+            user.id, user.username, user_agent=user_agent, ip=ip, pending=pending,
+            must_enrol=self.require_second_factor and not has_factor)
         return Outcome(Result.SECOND_FACTOR if pending else Result.OK, username=user.username,
                        token=token, session=session, user=SessionUser(user.id, user.username))
 
