@@ -138,7 +138,7 @@ def test_a_required_second_factor_is_enrolled_before_anything_else(web, make_cor
     page = web.get("/account/security?done=required")
     assert page.status_code == 200 and "asks every account for a second factor" in \
         page.content.decode()
-    secret, codes = enrol(web, clock)  # the confirmation sends a new session's cookie
+    enrol(web, clock)  # the confirmation sends a new session's cookie
     assert web.cookies["auth_session"].value != out.token
     assert not core.sessions.validate_session_token(out.token).valid
     assert web.get("/").status_code == 200
