@@ -97,4 +97,4 @@ def test_client_ip_trusts_forwarded_for_only_from_proxies():
     assert client_ip("203.0.113.9", "1.2.3.4", proxies) == "203.0.113.9"
     assert client_ip("10.0.0.2", "1.2.3.4, 10.0.0.7", proxies) == "1.2.3.4"
     assert client_ip("10.0.0.2", "6.6.6.6, 1.2.3.4", proxies) == "1.2.3.4"
-    assert client_ip("10.0.0.2", "garbage", proxies) == "10.0.0.2"
+    assert client_ip("10.0.0.2", "garbage", proxies) == "unknown"  # never the proxy
