@@ -4,7 +4,7 @@ import ipaddress
 
 import pytest
 
-from auth_utils.client_ip import UNKNOWN, client_ip, throttle_bucket
+from auth_utils.client_ip import UNKNOWN, client_ip, network_bucket, throttle_bucket
 from auth_utils.client_ip import __all__ as public_names
 from auth_utils.metrics import allowed
 
@@ -12,7 +12,7 @@ PROXIES = (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("fd00::/8"))
 
 
 def test_public_names():
-    assert set(public_names) == {"UNKNOWN", "client_ip", "throttle_bucket"}
+    assert set(public_names) == {"UNKNOWN", "client_ip", "network_bucket", "throttle_bucket"}
 
 
 # --- client_ip: the header is believed only from trusted proxies ---------------------
@@ -185,3 +185,25 @@ def test_client_ip_then_bucket():
     assert throttle_bucket(ip) == "198.51.100.87"
     ip = client_ip("10.0.0.2", "[2001:db8:1:2::abcd]:443", PROXIES)
     assert throttle_bucket(ip) == "2001:db8:1:2::/64"
+
+
+# --- network_bucket: the coarser IPv6 bucket of log-ins ------------------------------
+
+def test_64s_of_one_48_share_its_network_bucket_and_other_48s_do_not():
+    a = network_bucket("2001:db8:1:2::1")
+    assert a == network_bucket("[2001:DB8:1:ffff:ffff::9]:443") == "2001:db8:1::/48"
+    assert network_bucket("2001:db8:2::1") == "2001:db8:2::/48" != a
+    assert network_bucket("2001:db8:1:2::1", 56) == "2001:db8:1::/56"
+
+
+@pytest.mark.parametrize("text", ["198.51.100.7", "::ffff:198.51.100.7", "unknown",
+                                  "testclient", "", "garbage:1:2", "127.1"])
+def test_ipv4_and_non_addresses_have_no_network_bucket(text):
+    assert network_bucket(text) is None
+
+
+@pytest.mark.parametrize(("prefix", "error"), [(0, ValueError), (129, ValueError),
+                                               (True, TypeError), ("48", TypeError)])
+def test_network_prefix_is_checked(prefix, error):
+    with pytest.raises(error):
+        network_bucket("2001:db8::1", prefix)

@@ -74,6 +74,8 @@ def test_outside_production_any_mfa_key_is_taken():
     ("env", "match"),
     [({"LOGIN_MAX_FAILURES_PER_USER": "x"}, "whole number"),
      ({"SIGNUP_MAX_PER_IP": "0"}, "at least 1"),
+     ({"LOGIN_MAX_FAILURES_PER_IP48": "0"}, "LOGIN_MAX_FAILURES_PER_IP48"),
+     ({"LOGIN_MAX_FAILURES_PER_IP48": "lots"}, "whole number"),
      ({"TRUSTED_PROXIES": "nope"}, "TRUSTED_PROXIES"),
      ({"WEB_URL": "localhost:3000"}, "WEB_URL"),
      ({"APP_ENV": "staging"}, "APP_ENV")],
@@ -81,6 +83,12 @@ def test_outside_production_any_mfa_key_is_taken():
 def test_bad_values_say_what_is_wrong(env, match):
     with pytest.raises(SettingsError, match=match):
         load_settings(env)
+
+
+def test_the_48_limit_is_ten_times_the_per_ip_limit_unless_set():
+    assert load_settings({}).login_limit_per_ip48 == 1000
+    assert load_settings({"LOGIN_MAX_FAILURES_PER_IP": "7"}).login_limit_per_ip48 == 70
+    assert load_settings({"LOGIN_MAX_FAILURES_PER_IP48": "250"}).login_limit_per_ip48 == 250
 
 
 def test_env_local_overrides_env(tmp_path):

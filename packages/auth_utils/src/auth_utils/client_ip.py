@@ -20,7 +20,9 @@ Security choices (see DESIGN.md, throttling):
   the default `/metrics` allow-list), nor gives it a fresh bucket of its choice.
   (It used to end at the last trusted position, the proxy's own address.)
 - Per-IP throttling counts IPv6 clients by network (a /64 by default: one customer
-  line holds 2**64 addresses) and IPv4 clients by address.
+  line holds 2**64 addresses) and IPv4 clients by address. Log-ins from IPv6 are also
+  counted per /48 (`network_bucket`), with a higher limit: a customer given a /48 holds
+  65,536 /64s, each a bucket of its own.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import ipaddress
 import re
 from collections.abc import Sequence
 
-__all__ = ["UNKNOWN", "client_ip", "throttle_bucket"]
+__all__ = ["UNKNOWN", "client_ip", "network_bucket", "throttle_bucket"]
 
 UNKNOWN = "unknown"  # no peer address, or an unparseable X-Forwarded-For hop
 
@@ -135,3 +137,17 @@ def throttle_bucket(address: str, ipv6_prefix: int = 64) -> str:
     if isinstance(ip, ipaddress.IPv4Address):
         return str(ip)
     return str(ipaddress.IPv6Network((ip, ipv6_prefix), strict=False))
+
+
+def network_bucket(address: str, prefix: int = 48) -> str | None:
+    """The coarser bucket an IPv6 client is also counted under (its /48, e.g.
+    `2001:db8:1::/48`), or None for IPv4 (also IPv4-mapped IPv6) and for anything that is
+    not an address: those have no wider network to count."""
+    if isinstance(prefix, bool) or not isinstance(prefix, int):
+        raise TypeError("prefix must be an int")
+    if not 1 <= prefix <= 128:
+        raise ValueError("prefix must be 1 to 128")
+    ip = _parse_address(address)
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return None
+    return str(ipaddress.IPv6Network((ip, prefix), strict=False))

@@ -58,6 +58,9 @@ class Settings:
     # every revocation waits before it answers.
     session_cache_max_lag: float = 0.3
     throttle_ipv6_prefix: int = 64  # IPv6 clients are counted per network of this size
+    # Log-ins per IPv6 /48 (one customer's allocation: 65,536 /64s) per window, beside the
+    # per-/64 limit; 0: ten times login_max_failures_per_ip (`login_limit_per_ip48`).
+    login_max_failures_per_ip48: int = 0
     hashing_max_per_client: int = 2  # password checks one IP bucket may have in flight
     # Seals TOTP secrets at rest (a dev value in .env; production refuses it).
     mfa_encryption_key: str = f"{DEV_SECRET_MARKER}-mfa-key-only-for-local-development"
@@ -71,6 +74,10 @@ class Settings:
     @property
     def production(self) -> bool:
         return self.app_env == "production"
+
+    @property
+    def login_limit_per_ip48(self) -> int:
+        return self.login_max_failures_per_ip48 or 10 * self.login_max_failures_per_ip
 
     @property
     def landing_origin(self) -> str:
@@ -220,6 +227,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         session_cache_ttl=float(_int(env, "SESSION_CACHE_TTL_SECONDS", 5)),
         session_cache_max_lag=_int(env, "SESSION_CACHE_MAX_LAG_MS", 300) / 1000,
         throttle_ipv6_prefix=_prefix(env),
+        login_max_failures_per_ip48=_int(env, "LOGIN_MAX_FAILURES_PER_IP48", 0),  # 0: 10x
         hashing_max_per_client=_int(env, "HASHING_MAX_PER_CLIENT", 2),
         mfa_encryption_key=_mfa_key(env, production=app_env == "production"),
         mfa_max_failures_per_user=_int(env, "MFA_MAX_FAILURES_PER_USER", 10),
