@@ -43,3 +43,33 @@ def test_two_workers_report_one_total(database_server, test_environment, tmp_pat
     finally:
         proc.terminate()
         proc.wait(15)
+
+
+HOSTILE_FORWARDED_FOR = ["garbage", "127.1", "0177.0.0.1", "0x7f.0.0.1", "2130706433",
+                         "localhost", "1.2.3.4, garbage", "127.0.0.1:http"]
+
+
+@pytest.mark.e2e
+def test_a_malformed_forwarded_for_never_reads_metrics_as_the_proxy(database_server,
+                                                                     test_environment,
+                                                                     tmp_path):
+    """Both apps as production serves them, behind a proxy on 127.0.0.1 (TRUSTED_PROXIES)
+    with the default allow-list (loopback): the proxy itself may scrape; a request whose
+    X-Forwarded-For hop cannot be parsed is nobody's, so 404 (it was 200: the bad hop fell
+    back to the proxy's own loopback address)."""
+    from devtools.testing import start_live_system
+
+    system, procs = start_live_system(database_server.uri, tmp_path, workers=2,
+                                      TRUSTED_PROXIES="127.0.0.1")
+    try:
+        for url in (system.landing_url, system.web_url):
+            assert httpx.get(f"{url}/metrics").status_code == 200  # the proxy's own scrape
+            assert httpx.get(f"{url}/metrics",
+                             headers={"X-Forwarded-For": "127.0.0.1"}).status_code == 200
+            for forged in HOSTILE_FORWARDED_FOR:
+                r = httpx.get(f"{url}/metrics", headers={"X-Forwarded-For": forged})
+                assert r.status_code == 404, (url, forged, r.status_code)
+                assert "auth_security_events_total" not in r.text
+    finally:
+        for proc in procs:
+            proc.stop()

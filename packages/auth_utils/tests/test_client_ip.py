@@ -4,14 +4,15 @@ import ipaddress
 
 import pytest
 
+from auth_utils.client_ip import UNKNOWN, client_ip, network_bucket, throttle_bucket
 from auth_utils.client_ip import __all__ as public_names
-from auth_utils.client_ip import client_ip, throttle_bucket
+from auth_utils.metrics import allowed
 
 PROXIES = (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("fd00::/8"))
 
 
 def test_public_names():
-    assert set(public_names) == {"client_ip", "throttle_bucket"}
+    assert set(public_names) == {"UNKNOWN", "client_ip", "network_bucket", "throttle_bucket"}
 
 
 # --- client_ip: the header is believed only from trusted proxies ---------------------
@@ -72,18 +73,36 @@ def test_trusted_proxy_hops_with_ports_or_mapped_are_recognized():
     assert client_ip("10.0.0.2", "1.2.3.4, ::ffff:10.0.0.7", PROXIES) == "1.2.3.4"
 
 
-@pytest.mark.parametrize(
-    "bad",
-    ["garbage", "unknown", "1.2.3.4:", "1.2.3.4:99999", "1.2.3.4:http", "[2001:db8::1",
-     "[2001:db8::1]:", "[2001:db8::1]x", "[1.2.3.4]:80", "2001:db8::1:443:", "1.2.3.04",
-     "\uff11.\uff12.\uff13.\uff14", "_hidden", "1.2.3.4 5.6.7.8", "1" * 200],
-)
-def test_a_malformed_hop_stops_at_the_last_trusted_position(bad):
-    # Right at the peer: the peer (a trusted proxy) is the last trusted position.
-    assert client_ip("10.0.0.2", bad, PROXIES) == "10.0.0.2"
-    # Behind another trusted proxy: that proxy, never anything left of the bad hop.
-    assert client_ip("10.0.0.2", f"1.2.3.4, {bad}, 10.0.0.7", PROXIES) == "10.0.0.7"
-    assert client_ip("10.0.0.2", f"1.2.3.4, {bad}, [fd00::7]:443", PROXIES) == "fd00::7"
+MALFORMED = [
+    "garbage", "unknown", "1.2.3.4:", "1.2.3.4:99999", "1.2.3.4:http", "[2001:db8::1",
+    "[2001:db8::1]:", "[2001:db8::1]x", "[1.2.3.4]:80", "2001:db8::1:443:", "1.2.3.04",
+    "\uff11.\uff12.\uff13.\uff14", "_hidden", "1.2.3.4 5.6.7.8", "1" * 200,
+    # Spellings of loopback that inet_aton would take and ipaddress refuses:
+    "127.1", "0177.0.0.1", "0x7f.0.0.1", "2130706433", "127.0.0.1.", "127.0.0.1/8",
+    "localhost", "::1%", "[::1]:0x50", "127.0.0.1\x00", "127.0.0.1:80:80",
+]
+
+
+@pytest.mark.parametrize("bad", MALFORMED)
+def test_a_malformed_hop_makes_the_client_unknown_never_the_proxy(bad):
+    # Right at the peer, or behind another trusted proxy: never the trusted proxy's own
+    # address (it used to be), never anything left of the bad hop.
+    for header in (bad, f"1.2.3.4, {bad}", f"1.2.3.4, {bad}, 10.0.0.7",
+                   f"1.2.3.4, {bad}, [fd00::7]:443"):
+        assert client_ip("10.0.0.2", header, PROXIES) == UNKNOWN == "unknown", header
+
+
+@pytest.mark.parametrize("bad", MALFORMED)
+def test_a_malformed_hop_from_a_loopback_proxy_cannot_read_metrics(bad):
+    """The red-team case: TRUSTED_PROXIES=127.0.0.1 and the default /metrics allow-list
+    (loopback). The proxy itself is allowed; a client with a bad hop is not, and it is
+    counted in one bucket that is no proxy's and no address's."""
+    loopback = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+    proxy = (ipaddress.ip_network("127.0.0.1/32"),)
+    assert allowed(client_ip("127.0.0.1", None, proxy), loopback)
+    ip = client_ip("127.0.0.1", bad, proxy)
+    assert not allowed(ip, loopback)
+    assert throttle_bucket(ip) == "unknown" != throttle_bucket("127.0.0.1")
 
 
 def test_peer_is_normalized_like_a_hop():
@@ -166,3 +185,25 @@ def test_client_ip_then_bucket():
     assert throttle_bucket(ip) == "198.51.100.87"
     ip = client_ip("10.0.0.2", "[2001:db8:1:2::abcd]:443", PROXIES)
     assert throttle_bucket(ip) == "2001:db8:1:2::/64"
+
+
+# --- network_bucket: the coarser IPv6 bucket of log-ins ------------------------------
+
+def test_64s_of_one_48_share_its_network_bucket_and_other_48s_do_not():
+    a = network_bucket("2001:db8:1:2::1")
+    assert a == network_bucket("[2001:DB8:1:ffff:ffff::9]:443") == "2001:db8:1::/48"
+    assert network_bucket("2001:db8:2::1") == "2001:db8:2::/48" != a
+    assert network_bucket("2001:db8:1:2::1", 56) == "2001:db8:1::/56"
+
+
+@pytest.mark.parametrize("text", ["198.51.100.7", "::ffff:198.51.100.7", "unknown",
+                                  "testclient", "", "garbage:1:2", "127.1"])
+def test_ipv4_and_non_addresses_have_no_network_bucket(text):
+    assert network_bucket(text) is None
+
+
+@pytest.mark.parametrize(("prefix", "error"), [(0, ValueError), (129, ValueError),
+                                               (True, TypeError), ("48", TypeError)])
+def test_network_prefix_is_checked(prefix, error):
+    with pytest.raises(error):
+        network_bucket("2001:db8::1", prefix)

@@ -1,3 +1,4 @@
+import secrets
 from datetime import UTC, datetime, timedelta
 
 from auth_utils import CookieSettings, blank_session_cookie, load_settings, session_cookie
@@ -20,7 +21,8 @@ def test_blank_cookie():
 
 
 def test_production_cookie_is_secure_prefixed_with_domain():
-    settings = load_settings({"APP_ENV": "production", "MFA_ENCRYPTION_KEY": "k" * 50,
+    settings = load_settings({"APP_ENV": "production",
+                              "MFA_ENCRYPTION_KEY": secrets.token_urlsafe(32),
                               "COOKIE_DOMAIN": ".example.com"})
     cs = CookieSettings.from_settings(settings)
     assert cs == CookieSettings("__Secure-auth_session", True, "example.com")

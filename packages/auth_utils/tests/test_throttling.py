@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import pyotp
 import pytest
 
 from auth_utils import Result
@@ -237,3 +238,103 @@ def test_a_flood_from_one_address_leaves_others_a_place_in_the_queue(make_core):
     # At most the address's share reached the hasher; the rest were refused at once.
     assert flood[Result.INCORRECT] <= 32 and flood[Result.THROTTLED] >= 1, flood
     assert accounts.log_in("alice", "correct horse", ip="198.51.100.1").ok
+
+
+def test_many_64s_of_one_48_exhaust_its_limit_while_another_48_is_unaffected(make_core, db):
+    """One customer's /48 holds 65,536 /64s: 40 parallel log-ins, each from a /64 of its
+    own (under its per-/64 limit of 2), check at most the /48's limit (10 x 2) of
+    passwords; the /48 is then refused, even for the right password, while another /48
+    and IPv4 (counted per address as before) are not."""
+    accounts = make_core(login_max_failures_per_ip=2, login_max_failures_per_user=1000,
+                         hashing_max_per_client=1000).accounts
+    assert accounts.sign_up("alice", "correct horse", ip="1").ok
+    results = parallel(40, lambda i: accounts.log_in(
+        "alice", "wrong horse", ip=f"2001:db8:aaaa:{i:x}::1").result)
+    assert results[Result.INCORRECT] == 20 == accounts.settings.login_limit_per_ip48, results
+    assert results[Result.THROTTLED] == 20, results
+    counted = db.throttles.find_one({"_id": {"$regex": "^login-ip48:2001:db8:aaaa::/48:"}})
+    assert counted["count"] >= 21
+    # A fresh /64 of that /48 with the right password: refused; another /48: logged in.
+    fresh = accounts.log_in("alice", "correct horse", ip="2001:db8:aaaa:ffff::1")
+    assert fresh.result is Result.THROTTLED and fresh.retry_after > 0
+    assert accounts.throttler.known_over_limit("2001:db8:aaaa:fffe::9")  # from memory
+    assert accounts.log_in("alice", "correct horse", ip="2001:db8:bbbb:1::1").ok
+    assert accounts.throttler.known_over_limit("2001:db8:bbbb:2::1") is None
+    # IPv4: still per address, no coarser bucket (40 addresses of one /24, 1 try each).
+    ipv4 = parallel(40, lambda i: accounts.log_in("alice", "wrong horse",
+                                                  ip=f"198.51.100.{i}").result)
+    assert ipv4 == {Result.INCORRECT: 40}, ipv4
+    assert db.throttles.count_documents({"_id": {"$regex": "^login-ip48:198"}}) == 0
+
+
+NETWORK_RACER = """
+import json, sys, threading
+from collections import Counter
+from auth_utils import build_core, load_settings
+core = build_core(load_settings(), cache=False)
+barrier, results, lock = threading.Barrier(20), Counter(), threading.Lock()
+def run(i):
+    barrier.wait(timeout=30)
+    outcome = core.accounts.log_in("alice", "wrong horse",
+                                   ip=f"2001:db8:cccc:{sys.argv[1]}{i:02x}::1")
+    with lock:
+        results[outcome.result.value] += 1
+threads = [threading.Thread(target=run, args=(i,)) for i in range(20)]
+[t.start() for t in threads]; [t.join(timeout=120) for t in threads]
+print(json.dumps(results))
+"""
+
+
+def test_two_processes_from_40_64s_of_one_48_check_at_most_its_limit_together(make_core):
+    assert make_core().accounts.sign_up("alice", "correct horse", ip="1").ok
+    env = {**os.environ, "LOGIN_MAX_FAILURES_PER_IP": "5", "LOGIN_MAX_FAILURES_PER_IP48": "15",
+           "LOGIN_MAX_FAILURES_PER_USER": "1000", "HASHING_MAX_PER_CLIENT": "1000"}
+    procs = [subprocess.Popen([sys.executable, "-c", NETWORK_RACER, str(n)], env=env,
+                              text=True, stdout=subprocess.PIPE) for n in (1, 2)]
+    totals: Counter = Counter()
+    for proc in procs:
+        out, _ = proc.communicate(timeout=120)
+        totals.update(json.loads(out))
+    assert totals["incorrect"] == 15, totals
+    assert totals["throttled"] == 25, totals
+
+
+def test_a_refund_gives_back_every_key_the_attempt_counted(make_core, db, clock):
+    """A right password, a right second factor after a pending log-in (login_completed)
+    and a refund each give the /48's reservation back as well as the /64's."""
+    accounts = make_core(login_max_failures_per_ip=100).accounts
+    throttler = accounts.throttler
+
+    def counts() -> dict[str, int]:
+        return {d["_id"].split(":")[0]: d["count"] for d in db.throttles.find(
+            {"_id": {"$regex": "^login-(ip|ip48|user):"}})}
+
+    ip = "2001:db8:dddd:1::1"
+    attempt = throttler.begin_login("alice", ip)
+    assert attempt.network_key == "login-ip48:2001:db8:dddd::/48"
+    assert set(attempt.keys) == {attempt.ip_key, attempt.network_key, "login-user:alice"}
+    assert counts() == {"login-ip": 1, "login-ip48": 1, "login-user": 1}
+    throttler.refund(attempt)
+    assert counts() == {"login-ip": 0, "login-ip48": 0, "login-user": 0}
+    throttler.login_succeeded(throttler.begin_login("alice", ip))
+    assert counts()["login-ip"] == 0 and counts()["login-ip48"] == 0
+    counted = throttler.begin_login("alice", ip)
+    throttler.login_completed("alice", ip, counted.counted_at)
+    assert counts()["login-ip"] == 0 and counts()["login-ip48"] == 0
+    # Through the flows: a pending log-in stays counted under both, until its code.
+    user = accounts.sign_up("alice", "correct horse", ip="1").user
+    enrolment = accounts.second_factors.start(user.id, "alice")
+    now = accounts.sessions.clock()
+    assert accounts.second_factors.confirm(user.id, pyotp.TOTP(enrolment.secret).at(now))
+    pending = accounts.log_in("alice", "correct horse", ip=ip)
+    assert pending.result is Result.SECOND_FACTOR
+    assert counts()["login-ip"] == 1 and counts()["login-ip48"] == 1
+    v = accounts.sessions.validate_session_token(pending.token)
+    code = pyotp.TOTP(enrolment.secret).at(now + timedelta(seconds=30))
+    clock.advance(seconds=30)
+    assert accounts.verify_second_factor(v.session, v.user, code, ip=ip).ok
+    assert counts()["login-ip"] == 0 and counts()["login-ip48"] == 0
+    # IPv4 has no /48 key; neither has IPv6 when THROTTLE_IPV6_PREFIX is 48 or wider.
+    assert throttler.begin_login("alice", "198.51.100.7").network_key is None
+    wide = make_core(throttle_ipv6_prefix=48).accounts.throttler
+    assert wide.begin_login("alice", ip).network_key is None

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from auth_utils import AuthCore, build_core, load_settings
+from auth_utils.event_log import log_events_to_stderr
 from auth_utils.http import database_unavailable, error_page, security_headers
 from landing.auth import SessionBackend, on_auth_error
 from landing.middleware import AuthGlueMiddleware
@@ -58,6 +59,7 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 def create_app(core: AuthCore | None = None) -> Starlette:
     """Build the app on `core` (built from the environment unless a test gives one)."""
     core = core or build_core(load_settings())
+    log_events_to_stderr()  # after uvicorn's logging set-up: the auth.events JSON lines
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -105,6 +105,8 @@ TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en"
 USE_I18N = False
 
+# The `auth.events` JSON lines: web.apps.WebConfig.ready() sends them to stderr unless a
+# handler here (on `auth.events` or the root logger) already takes them.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -12,12 +12,17 @@ Security choices (see DESIGN.md, throttling):
   brackets and `:port` of `[IPv6]:port` are stripped; an IPv4-mapped IPv6 address
   (`::ffff:a.b.c.d`) becomes the IPv4 address; an IPv6 zone (`%eth0`) is dropped.
   The peer is normalized the same way.
-- A hop that still cannot be parsed ends the walk at the last trusted position: the
-  address of the trusted proxy that reported it (the hop right of it, or the peer).
-  That address is never chosen by the client, so a forged or broken entry can at
-  worst put its sender in its proxy's bucket, never in a fresh bucket of its choice.
+- A hop that still cannot be parsed (`garbage`, `127.1`, `0177.0.0.1`) ends the walk with
+  `UNKNOWN`, the literal "unknown": who sent the request cannot be told. It is not an
+  address, so it is in no allow-list (`/metrics` answers 404), and it is one throttle
+  bucket of its own that every such request shares: a forged or broken entry never
+  makes its sender look like the proxy that reported it (whose loopback address is in
+  the default `/metrics` allow-list), nor gives it a fresh bucket of its choice.
+  (It used to end at the last trusted position, the proxy's own address.)
 - Per-IP throttling counts IPv6 clients by network (a /64 by default: one customer
-  line holds 2**64 addresses) and IPv4 clients by address.
+  line holds 2**64 addresses) and IPv4 clients by address. Log-ins from IPv6 are also
+  counted per /48 (`network_bucket`), with a higher limit: a customer given a /48 holds
+  65,536 /64s, each a bucket of its own.
 """
 
 from __future__ import annotations
@@ -26,7 +31,9 @@ import ipaddress
 import re
 from collections.abc import Sequence
 
-__all__ = ["client_ip", "throttle_bucket"]
+__all__ = ["UNKNOWN", "client_ip", "network_bucket", "throttle_bucket"]
+
+UNKNOWN = "unknown"  # no peer address, or an unparseable X-Forwarded-For hop
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -94,10 +101,11 @@ def client_ip(peer: str | None, forwarded_for: str | None, proxies: Sequence[Net
 
     With no trusted proxies (the default) the header is ignored: anyone can forge it.
     The result is a normalized address, or the peer text unchanged when that is not an
-    address (`"testclient"`, or `"unknown"` when there is no peer).
+    address (`"testclient"`, or `UNKNOWN` when there is no peer), or `UNKNOWN` when a hop
+    that must be read cannot be parsed.
     """
     peer_ip = _parse_address(peer)
-    position = str(peer_ip) if peer_ip is not None else (peer or "unknown")
+    position = str(peer_ip) if peer_ip is not None else (peer or UNKNOWN)
     if not proxies or not forwarded_for or not _trusted(peer_ip, proxies):
         return position
     for hop in reversed(forwarded_for.split(",")):
@@ -105,7 +113,7 @@ def client_ip(peer: str | None, forwarded_for: str | None, proxies: Sequence[Net
             continue
         ip = _parse_address(hop)
         if ip is None:
-            return position  # unparseable: stop at the last trusted position
+            return UNKNOWN  # never the proxy's address: see the module's docstring
         position = str(ip)
         if not _trusted(ip, proxies):
             return position
@@ -129,3 +137,17 @@ def throttle_bucket(address: str, ipv6_prefix: int = 64) -> str:
     if isinstance(ip, ipaddress.IPv4Address):
         return str(ip)
     return str(ipaddress.IPv6Network((ip, ipv6_prefix), strict=False))
+
+
+def network_bucket(address: str, prefix: int = 48) -> str | None:
+    """The coarser bucket an IPv6 client is also counted under (its /48, e.g.
+    `2001:db8:1::/48`), or None for IPv4 (also IPv4-mapped IPv6) and for anything that is
+    not an address: those have no wider network to count."""
+    if isinstance(prefix, bool) or not isinstance(prefix, int):
+        raise TypeError("prefix must be an int")
+    if not 1 <= prefix <= 128:
+        raise ValueError("prefix must be 1 to 128")
+    ip = _parse_address(address)
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return None
+    return str(ipaddress.IPv6Network((ip, prefix), strict=False))

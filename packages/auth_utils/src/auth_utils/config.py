@@ -56,6 +56,9 @@ class Settings:
     # every revocation waits before it answers.
     session_cache_max_lag: float = 0.3
     throttle_ipv6_prefix: int = 64  # IPv6 clients are counted per network of this size
+    # Log-ins per IPv6 /48 (one customer's allocation: 65,536 /64s) per window, beside the
+    # per-/64 limit; 0: ten times login_max_failures_per_ip (`login_limit_per_ip48`).
+    login_max_failures_per_ip48: int = 0
     hashing_max_per_client: int = 2  # password checks one IP bucket may have in flight
     # Seals TOTP secrets at rest (a dev value in .env; production refuses it).
     mfa_encryption_key: str = f"{DEV_SECRET_MARKER}-mfa-key-only-for-local-development"
@@ -70,6 +73,10 @@ class Settings:
     @property
     def production(self) -> bool:
         return self.app_env == "production"
+
+    @property
+    def login_limit_per_ip48(self) -> int:
+        return self.login_max_failures_per_ip48 or 10 * self.login_max_failures_per_ip
 
     @property
     def landing_origin(self) -> str:
@@ -162,6 +169,32 @@ def require_secret(name: str, *, production: bool,
     return value or f"{DEV_SECRET_MARKER}-only-for-local-development"
 
 
+# MFA_ENCRYPTION_KEY in production: 256 bits, written as text. 43 characters is 32 random
+# bytes in url-safe base64 (`secrets.token_urlsafe(32)`); hex needs 64, `openssl rand
+# -base64 32` gives 44. A key the generators make has dozens of distinct characters (64
+# hex digits show fewer than 10 of the 16 with probability ~1e-9) and never repeats a
+# shorter string; 'x' * 64 or 'abcd' * 16 fail both. A length and variety check cannot
+# prove randomness: it refuses the keys that are plainly not random.
+MFA_KEY_MIN_CHARS = 43
+MFA_KEY_MIN_DISTINCT = 10
+MFA_KEY_HOWTO = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+
+
+def _mfa_key(env: Mapping[str, str], production: bool) -> str:
+    key = require_secret("MFA_ENCRYPTION_KEY", production=production, environ=env)
+    if not production:
+        return key
+    periodic = key in (key + key)[1:-1]  # a shorter string repeated ('ab' * 30)
+    if len(key) < MFA_KEY_MIN_CHARS or len(set(key)) < MFA_KEY_MIN_DISTINCT or periodic:
+        raise SettingsError(
+            "APP_ENV=production needs MFA_ENCRYPTION_KEY to be a random key of at least "
+            f"256 bits ({MFA_KEY_MIN_CHARS}+ url-safe base64 or 64 hex characters, with no "
+            f"pattern); this one is too short or too regular. Make one: {MFA_KEY_HOWTO} "
+            "(docs/deploy.md §2; changing the key of a running deployment: the rotation "
+            "steps there)")
+    return key
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """The auth core's settings (the apps' own secrets: `require_secret`)."""
     env = _environment(environ)
@@ -193,9 +226,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         session_cache_ttl=float(_int(env, "SESSION_CACHE_TTL_SECONDS", 5)),
         session_cache_max_lag=_int(env, "SESSION_CACHE_MAX_LAG_MS", 300) / 1000,
         throttle_ipv6_prefix=_prefix(env),
+        login_max_failures_per_ip48=_int(env, "LOGIN_MAX_FAILURES_PER_IP48", 0),  # 0: 10x
         hashing_max_per_client=_int(env, "HASHING_MAX_PER_CLIENT", 2),
-        mfa_encryption_key=require_secret(
-            "MFA_ENCRYPTION_KEY", production=app_env == "production", environ=env),
+        mfa_encryption_key=_mfa_key(env, production=app_env == "production"),
         mfa_max_failures_per_user=_int(env, "MFA_MAX_FAILURES_PER_USER", 10),
         require_second_factor=_switch(env, "REQUIRE_SECOND_FACTOR", False),
         security_events_retention_days=_int(env, "SECURITY_EVENTS_RETENTION_DAYS", 180),

@@ -7,8 +7,9 @@ reservation back and clears the username's counter.
 
 Fixed windows: a username may fail `login_max_failures_per_user` times per 15 minutes,
 an IP bucket (an IPv4 address, an IPv6 /64) `login_max_failures_per_ip` times (every
-attempt counts, whatever the username looks like), and an IP bucket may try
-`signup_max_per_ip` sign-ups an hour.
+attempt counts, whatever the username looks like), an IPv6 /48 (65,536 /64s: what one
+customer may hold) `login_limit_per_ip48` times (ten times the per-IP limit unless set),
+and an IP bucket may try `signup_max_per_ip` sign-ups an hour.
 
 A process that has seen an IP bucket over its limit remembers it until the window ends
 (`OverLimit`) and refuses that client from memory: a flood from one address then costs
@@ -22,12 +23,14 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from auth_utils.client_ip import throttle_bucket
+from auth_utils.client_ip import network_bucket, throttle_bucket
 from auth_utils.clock import Clock, utc_now
 from auth_utils.config import Settings
 from auth_utils.storage import CounterStore
 
-__all__ = ["Attempt", "OverLimit", "Throttler"]
+__all__ = ["NETWORK_PREFIX", "Attempt", "OverLimit", "Throttler"]
+
+NETWORK_PREFIX = 48  # the coarser IPv6 bucket log-ins are also counted under
 
 
 @dataclass
@@ -39,6 +42,12 @@ class Attempt:
     username_key: str | None = None
     window_seconds: int = 0
     counted_at: datetime = field(default_factory=utc_now)
+    network_key: str | None = None  # an IPv6 client's /48, counted beside its /64
+
+    @property
+    def keys(self) -> list[str]:
+        """Every key this attempt was counted under: what a refund gives back."""
+        return [k for k in (self.ip_key, self.network_key, self.username_key) if k]
 
     @property
     def allowed(self) -> bool:
@@ -94,20 +103,25 @@ class Throttler:
         self.over_limit = OverLimit()
 
     def _count(self, keys: list[tuple[str, int]], window: int, now: datetime, *,
-               client_key: str | None = None) -> int | None:
+               client_keys: tuple[str, ...] = ()) -> int | None:
         """Count the attempt under each key; seconds to wait when any is over its limit.
-        When `client_key` (the client's bucket, one of `keys`) is known to be over its
-        limit, nothing is counted: the client is refused for the rest of the window
-        however many more it sends. When a hit takes it over, that is remembered."""
-        if client_key and (wait := self.over_limit.wait(client_key, now)):
+        When one of `client_keys` (the client's buckets, among `keys`: its address or
+        /64, its /48) is known to be over its limit, nothing is counted: the client is
+        refused for the rest of the window however many more it sends. When a hit takes
+        one over, that is remembered."""
+        if wait := self._known_over(client_keys, now):
             return wait
         waits = []
         for key, limit in keys:
             count, ends_at = self.counters.hit(key, window, now)
             if count > limit:
                 waits.append(_seconds_left(ends_at, now))
-                if key == client_key:
+                if key in client_keys:
                     self.over_limit.remember(key, ends_at, now)
+        return max(waits) if waits else None
+
+    def _known_over(self, keys: tuple[str | None, ...], now: datetime) -> int | None:
+        waits = [w for k in keys if k and (w := self.over_limit.wait(k, now))]
         return max(waits) if waits else None
 
     def known_over_limit(self, ip: str, *, signup: bool = False) -> int | None:
@@ -115,33 +129,50 @@ class Throttler:
         its log-in (or sign-up) limit: no I/O, so an app can ask before reading a body."""
         if not self.enabled:
             return None
-        prefix = "signup-ip" if signup else "login-ip"
-        return self.over_limit.wait(f"{prefix}:{self.bucket(ip)}", self.clock())
+        if signup:
+            return self.over_limit.wait(f"signup-ip:{self.bucket(ip)}", self.clock())
+        return self._known_over(self._login_keys(ip), self.clock())
 
     def bucket(self, ip: str) -> str:
         """The key per-client limits count under (an IPv4 address, an IPv6 network)."""
         return throttle_bucket(ip, self.settings.throttle_ipv6_prefix)
 
+    def network_bucket(self, ip: str) -> str | None:
+        """An IPv6 client's /48, when that is wider than its per-client bucket; else None
+        (IPv4, or THROTTLE_IPV6_PREFIX already 48 or wider)."""
+        if self.settings.throttle_ipv6_prefix <= NETWORK_PREFIX:
+            return None
+        return network_bucket(ip, NETWORK_PREFIX)
+
+    def _login_keys(self, ip: str) -> tuple[str, str | None]:
+        network = self.network_bucket(ip)
+        return f"login-ip:{self.bucket(ip)}", f"login-ip48:{network}" if network else None
+
     def begin_login(self, username: str | None, ip: str) -> Attempt:
         """Count a log-in attempt (or a current-password check) before the password is
         checked; `username` None when it cannot name a user (malformed)."""
         now, window = self.clock(), self.settings.login_window_seconds
-        ip_key = f"login-ip:{self.bucket(ip)}"
+        ip_key, network_key = self._login_keys(ip)
         user_key = f"login-user:{username}" if username else None
+        attempt = Attempt(None, ip_key, user_key, window, now, network_key)
         if not self.enabled:
-            return Attempt(None, ip_key, user_key, window, now)
+            return attempt
         keys = [(ip_key, self.settings.login_max_failures_per_ip)]
+        if network_key:
+            keys.append((network_key, self.settings.login_limit_per_ip48))
         if user_key:
             keys.append((user_key, self.settings.login_max_failures_per_user))
-        return Attempt(self._count(keys, window, now, client_key=ip_key), ip_key, user_key,
-                       window, now)
+        client_keys = (ip_key, network_key) if network_key else (ip_key,)
+        attempt.retry_after = self._count(keys, window, now, client_keys=client_keys)
+        return attempt
 
     def login_succeeded(self, attempt: Attempt) -> None:
-        """A right password: the IP's reservation is given back, the username's
-        failures are forgotten."""
+        """A right password: the client's reservations (its address or /64, and its /48)
+        are given back, the username's failures are forgotten."""
         if not self.enabled:
             return
-        self.counters.hit(attempt.ip_key, attempt.window_seconds, attempt.counted_at, -1)
+        for key in filter(None, (attempt.ip_key, attempt.network_key)):
+            self.counters.hit(key, attempt.window_seconds, attempt.counted_at, -1)
         if attempt.username_key:
             self.counters.clear(attempt.username_key, attempt.window_seconds, self.clock())
 
@@ -149,15 +180,16 @@ class Throttler:
         """The second factor of a pending log-in was given: only now is its password
         attempt (counted at `counted_at` from `ip`) a success, given back as
         `login_succeeded` does."""
-        self.login_succeeded(Attempt(None, f"login-ip:{self.bucket(ip)}",
-                                     f"login-user:{username}",
-                                     self.settings.login_window_seconds, counted_at))
+        ip_key, network_key = self._login_keys(ip)
+        self.login_succeeded(Attempt(None, ip_key, f"login-user:{username}",
+                                     self.settings.login_window_seconds, counted_at,
+                                     network_key))
 
     def refund(self, attempt: Attempt) -> None:
         """Give an attempt back: it never reached the hasher (busy), or a code was right."""
         if not self.enabled:
             return
-        for key in filter(None, (attempt.ip_key, attempt.username_key)):
+        for key in attempt.keys:
             self.counters.hit(key, attempt.window_seconds, attempt.counted_at, -1)
 
     def begin_code(self, user_id: str) -> Attempt:
@@ -181,4 +213,4 @@ class Throttler:
         if not self.enabled:
             return Attempt(None, key, None, window, now)
         return Attempt(self._count([(key, self.settings.signup_max_per_ip)], window, now,
-                                   client_key=key), key, None, window, now)
+                                   client_keys=(key,)), key, None, window, now)
