@@ -17,7 +17,7 @@ from auth_utils.config import load_dotenv_files
 from devtools.dbserver import LocalDatabase, free_port
 from devtools.processes import AppProcess, die_with_parent, wait_until_answers
 from devtools.serving import landing_server, web_server
-from devtools.testing import wait_for
+from devtools.testing.helpers import wait_for
 
 __all__ = ["GENEROUS_THROTTLES", "LoadStack"]
 
