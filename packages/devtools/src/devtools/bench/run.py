@@ -22,15 +22,15 @@ import httpx
 from devtools.bench import cache_scale
 from devtools.bench.load import Result, drive, driver_name
 from devtools.dbserver import LocalDatabase, free_port
-from devtools.processes import AppProcess, wait_until_answers
+from devtools.processes import AppProcess, start_answering
 from devtools.serving import landing_server, web_server
 
 PASSWORD = "correct horse battery"  # noqa: S105 - a benchmark account on loopback
 
 
 def _serve(module: str, args: tuple[str, ...], env: dict, port: int, logs: Path) -> AppProcess:
-    proc = AppProcess(module, env, args=args, log_path=logs / f"{module}-{port}.log").start()
-    if not wait_until_answers(f"http://127.0.0.1:{port}/healthz", 60, proc):
+    proc = AppProcess(module, env, args=args, log_path=logs / f"{module}-{port}.log")
+    if start_answering([(proc, f"http://127.0.0.1:{port}/healthz")]) is not None:
         proc.stop()
         raise RuntimeError(f"{module} {' '.join(args)} did not start; see {logs}")
     return proc

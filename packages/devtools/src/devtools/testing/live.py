@@ -8,7 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from devtools.dbserver import free_port
-from devtools.processes import AppProcess, wait_until_answers
+from devtools.processes import AppProcess, start_answering
 from devtools.serving import landing_server, web_server
 from devtools.testing.environment import TEST_ENV
 
@@ -44,11 +44,12 @@ def start_live_system(database_uri: str, artifacts: Path, *, workers: int | None
         commands = [("landing", ()), ("web", ("--noreload",))]
     else:
         commands = [landing_server(ports[0], workers), web_server(ports[1], workers)]
-    procs = [AppProcess(module, env, args=args, log_path=artifacts / f"{name}.log").start()
+    procs = [AppProcess(module, env, args=args, log_path=artifacts / f"{name}.log")
              for name, (module, args) in zip(("landing", "web"), commands, strict=True)]
-    for proc, port in zip(procs, ports, strict=True):
-        if not wait_until_answers(f"http://127.0.0.1:{port}{ready_path}", 60, proc):
-            for p in procs:
-                p.stop()
-            raise RuntimeError(f"{proc.module} did not start; see {artifacts}")
+    failed = start_answering([(proc, f"http://127.0.0.1:{port}{ready_path}")
+                              for proc, port in zip(procs, ports, strict=True)])
+    if failed is not None:
+        for p in procs:
+            p.stop()
+        raise RuntimeError(f"{failed.module} did not start; see {artifacts}")
     return LiveSystem(env["LANDING_URL"], env["WEB_URL"], env, procs), procs
