@@ -3,7 +3,9 @@ test, the test environment, settings, a settable clock and auth cores built on t
 
 Set `MONGO_TEST_URI` to run the suite against another MongoDB instead of the SecantusDB
 server started here. Nothing is mocked: every test talks to a server over a socket.
-Each member's own fixtures are in its tests' conftest.py; helpers in devtools.testing.
+The apps' fixtures (`landing`, `web` and what they stand on) are in the plugin
+devtools.testing.fixtures, since tests of both apps and the cross-app tests use them; each
+member's own fixtures are in its tests' conftest.py; helpers in devtools.testing.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from pathlib import Path
 import pytest
 
 from devtools.testing import TEST_ENV
+
+pytest_plugins = ["devtools.testing.fixtures"]
 
 
 @dataclass
@@ -146,51 +150,3 @@ def make_core(db, settings, clock):
 def core(make_core):
     """An auth core with the test settings (no session cache)."""
     return make_core()
-
-
-@pytest.fixture
-def landing_app(make_core):
-    from landing.app import create_app
-
-    return create_app(make_core())
-
-
-@pytest.fixture
-def landing(landing_app):
-    """A TestClient for the landing app that sends our Origin on every request."""
-    from starlette.testclient import TestClient
-
-    from devtools.testing import LANDING
-
-    with TestClient(
-        landing_app, base_url=LANDING, headers={"Origin": LANDING}, follow_redirects=False
-    ) as client:
-        yield client
-
-
-@pytest.fixture(scope="session")
-def django_setup(test_environment):
-    """Configure Django once per run, from the test environment."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "web.settings")
-    import django
-
-    django.setup()
-
-
-@pytest.fixture
-def web_services(make_core, django_setup):
-    """The web app's auth core rebuilt around this test's clock."""
-    from web import services
-
-    return services.configure(make_core())
-
-
-@pytest.fixture
-def web(web_services):
-    """Django's test client for the web app, as a browser on WEB_URL would be."""
-    from django.test import Client
-
-    from devtools.testing import WEB
-
-    return Client(HTTP_HOST="localhost:3000", HTTP_ORIGIN=WEB, enforce_csrf_checks=True,
-                  raise_request_exception=False)

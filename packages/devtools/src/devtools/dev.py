@@ -22,8 +22,8 @@ from devtools.processes import (
     describe_exit,
     die_with_parent,
     interrupt_on,
+    start_answering,
     stop_interrupting,
-    wait_until_answers,
 )
 
 DB_RESTARTS = 3  # times a local database that dies is started again before dev gives up
@@ -140,18 +140,18 @@ def run(settings: Settings) -> int:
         else:
             print(f"dev: database   {safe_uri} (already running)", flush=True)
         env = {**load_dotenv_files(), **os.environ}
-        for module in ("landing", "web"):
-            app = AppProcess(module, env, args=APP_ARGS[module])
-            apps.append(app)
-            app.start()
-        for app, url in zip(apps, (settings.landing_url, settings.web_url), strict=True):
-            host, port = _bind(url)
-            if not wait_until_answers(f"http://{host}:{port}/healthz", 60, app):
-                assert app.process is not None
-                code = app.process.poll()
-                how = "it is not answering" if code is None else describe_exit(code)
-                return _fail(f"the {app.module} app did not start on {host}:{port} ({how}); "
-                             "see its output above")
+        apps += [AppProcess(module, env, args=APP_ARGS[module]) for module in APP_ARGS]
+        binds = {app: _bind(url) for app, url in
+                 zip(apps, (settings.landing_url, settings.web_url), strict=True)}
+        failed = start_answering([(app, f"http://{host}:{port}/healthz")
+                                  for app, (host, port) in binds.items()])
+        if failed is not None:
+            assert failed.process is not None
+            code = failed.process.poll()
+            how = "it is not answering" if code is None else describe_exit(code)
+            host, port = binds[failed]
+            return _fail(f"the {failed.module} app did not start on {host}:{port} ({how}); "
+                         "see its output above")
         print(f"\n  landing  {settings.landing_url}\n  web      {settings.web_url}\n\n"
               "dev: ready (Ctrl-C to stop)", flush=True)
         return _supervise(apps, db)

@@ -13,13 +13,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import httpx
 
 __all__ = ["AppProcess", "describe_exit", "die_with_parent", "interrupt_on",
-           "stop_interrupting", "wait_until_answers"]
+           "start_answering", "stop_interrupting", "wait_until_answers"]
 
 _STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
 _PR_SET_PDEATHSIG = 1
@@ -162,3 +162,16 @@ class AppProcess:
             self.process.wait(5)
         self.returncode = self.process.returncode
         self.process = None
+
+
+def start_answering(apps: Sequence[tuple[AppProcess, str]], timeout: float = 60.0
+                    ) -> AppProcess | None:
+    """Start each app (all at once), then wait until each answers at its URL (e.g. its
+    /healthz): None once they all do, else the first that did not (it exited, or gave no
+    answer within `timeout` seconds). Stopping them stays the caller's job."""
+    for app, _ in apps:
+        app.start()
+    for app, url in apps:
+        if not wait_until_answers(url, timeout, app):
+            return app
+    return None

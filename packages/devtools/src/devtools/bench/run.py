@@ -15,6 +15,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -22,15 +23,15 @@ import httpx
 from devtools.bench import cache_scale
 from devtools.bench.load import Result, drive, driver_name
 from devtools.dbserver import LocalDatabase, free_port
-from devtools.processes import AppProcess, wait_until_answers
+from devtools.processes import AppProcess, start_answering
 from devtools.serving import landing_server, web_server
 
 PASSWORD = "correct horse battery"  # noqa: S105 - a benchmark account on loopback
 
 
 def _serve(module: str, args: tuple[str, ...], env: dict, port: int, logs: Path) -> AppProcess:
-    proc = AppProcess(module, env, args=args, log_path=logs / f"{module}-{port}.log").start()
-    if not wait_until_answers(f"http://127.0.0.1:{port}/healthz", 60, proc):
+    proc = AppProcess(module, env, args=args, log_path=logs / f"{module}-{port}.log")
+    if start_answering([(proc, f"http://127.0.0.1:{port}/healthz")]) is not None:
         proc.stop()
         raise RuntimeError(f"{module} {' '.join(args)} did not start; see {logs}")
     return proc
@@ -49,6 +50,18 @@ def _web(env: dict, logs: Path, settings_module: str = "web.settings", workers: 
     proc = _serve(*web_server(port, workers),
                   {**env, "DJANGO_SETTINGS_MODULE": settings_module}, port, logs)
     return proc, f"http://127.0.0.1:{port}"
+
+
+def _servers(procs: list[AppProcess],
+             starters: dict[str, Callable[[], tuple[AppProcess, str]]]) -> dict[str, str]:
+    """Start the servers one after another, each added to `procs` (stopped at the end);
+    their URLs by name."""
+    servers = {}
+    for name, starter in starters.items():
+        proc, url = starter()
+        procs.append(proc)
+        servers[name] = url
+    return servers
 
 
 def _login(landing_url: str, origin: str, username: str) -> str:
@@ -132,17 +145,13 @@ def _storm(landing_url: str, origin: str, seconds: float, logins: int = 8) -> No
 def _several_workers(env: dict, logs: Path, origin: str, seconds: float, conns: int,
                      driver: str, procs: list[AppProcess]) -> None:
     """Issue 13's row 2: the apps as docs/deploy.md runs them, several workers each."""
-    servers = {}
-    for name, starter in (
-        ("landing w2", lambda: _landing(env, logs, workers=2)),
-        ("web w2", lambda: _web(env, logs, workers=2)),
-        ("web noauth w2", lambda: _web(env, logs, "web.bench.noauth_settings", workers=2)),
-        ("web w4", lambda: _web(env, logs, workers=4)),
-        ("web noauth w4", lambda: _web(env, logs, "web.bench.noauth_settings", workers=4)),
-    ):
-        proc, url = starter()
-        procs.append(proc)
-        servers[name] = url
+    servers = _servers(procs, {
+        "landing w2": lambda: _landing(env, logs, workers=2),
+        "web w2": lambda: _web(env, logs, workers=2),
+        "web noauth w2": lambda: _web(env, logs, "web.bench.noauth_settings", workers=2),
+        "web w4": lambda: _web(env, logs, workers=4),
+        "web noauth w4": lambda: _web(env, logs, "web.bench.noauth_settings", workers=4),
+    })
     token = _login(servers["landing w2"], origin, "workers")
     cookie = {"Cookie": f"auth_session={token}"}
     rows = {
@@ -306,19 +315,14 @@ def main(argv: list[str] | None = None) -> int:
             sessionid = _django_session(env)
             off = {**env, "SESSION_CACHE": "off"}
             on = {**env, "SESSION_CACHE": "on"}
-            servers: dict[str, str] = {}
-            for name, starter in (
-                ("landing off", lambda: _landing(off, workdir)),
-                ("landing on", lambda: _landing(on, workdir)),
-                ("web noauth", lambda: _web(off, workdir, "web.bench.noauth_settings")),
-                ("web django", lambda: _web(off, workdir,
-                                            "web.bench.django_auth_settings")),
-                ("web off", lambda: _web(off, workdir)),
-                ("web on", lambda: _web(on, workdir)),
-            ):
-                proc, url = starter()
-                procs.append(proc)
-                servers[name] = url
+            servers = _servers(procs, {
+                "landing off": lambda: _landing(off, workdir),
+                "landing on": lambda: _landing(on, workdir),
+                "web noauth": lambda: _web(off, workdir, "web.bench.noauth_settings"),
+                "web django": lambda: _web(off, workdir, "web.bench.django_auth_settings"),
+                "web off": lambda: _web(off, workdir),
+                "web on": lambda: _web(on, workdir),
+            })
             token = _login(servers["landing off"], origin, "bench")
             cookie = {"Cookie": f"auth_session={token}"}
             targets = {

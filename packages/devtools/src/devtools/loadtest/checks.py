@@ -18,7 +18,7 @@ from devtools.loadtest.journal import CONNECTION_ERROR, Journal, Request
 from devtools.loadtest.loops import Loops
 from devtools.loadtest.stack import LoadStack
 from devtools.loadtest.workload import PASSWORD
-from devtools.testing import csrf_of
+from devtools.testing.helpers import csrf_of
 
 __all__ = ["Canaries", "Outage", "Probe", "Replayer", "accepted", "feed_restarts", "latency_ms",
            "lost_signups", "outage", "replay", "revoke_a_cached_session", "revoked_accepted",
@@ -101,7 +101,7 @@ def wait_healthy(stack: LoadStack, timeout: float = 30.0, in_a_row: int = 4
 def feed_restarts(stack: LoadStack) -> float:
     """Times the session caches of both apps (all workers: /metrics adds them up) stopped
     trusting their change stream: the sign that a broken feed was noticed."""
-    from devtools.testing import metric_value
+    from devtools.testing.helpers import metric_value
 
     return sum(metric_value(httpx.get(f"{url}/metrics").text,
                             "auth_session_feed_restarts_total")

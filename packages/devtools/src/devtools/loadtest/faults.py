@@ -4,11 +4,9 @@ plain function or context manager, used by `uv run loadtest --fault` and the sui
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import signal
-import threading
 import time
 from collections.abc import Iterator
 
@@ -16,9 +14,10 @@ from pymongo import MongoClient
 
 from auth_utils.mongo import FEED_APP_NAME
 from devtools.loadtest.stack import LoadStack
+from devtools.slowclients import SlowClients
 
-__all__ = ["FEED_BREAKS", "SlowClients", "feed_broken", "kill_database", "kill_worker",
-           "restart_database", "wait_replaced"]
+__all__ = ["FEED_BREAKS", "feed_broken", "kill_database", "kill_worker", "restart_database",
+           "slow_clients", "wait_replaced"]
 
 
 # -- the database ----------------------------------------------------------------------
@@ -88,73 +87,9 @@ def feed_broken(mongo_uri: str, how: str) -> Iterator[None]:
 
 # -- slow clients -------------------------------------------------------------------------
 
-class SlowClients:
-    """Against each app: `idle` keep-alive connections that asked once and then stay
-    silent, `silent` connections that never send a byte, `trickle` POSTs whose body comes
-    one byte a second. Each reconnects when the server closes it, until `stop()`."""
-
-    def __init__(self, stack: LoadStack, idle: int = 200, silent: int = 2, trickle: int = 2
-                 ) -> None:
-        self.ports = [stack.port_of("landing"), stack.port_of("web")]
-        self.counts = {"idle": idle, "silent": silent, "trickle": trickle}
-        self.closed_by_server = 0  # how often a server hung up on one of them
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()),
-                                        name="slow-clients", daemon=True)
-        self._opened = threading.Event()
-
-    def start(self, timeout: float = 30.0) -> SlowClients:
-        self._thread.start()
-        self._opened.wait(timeout)
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    async def _main(self) -> None:
-        tasks = [asyncio.create_task(self._hold(kind, port))
-                 for port in self.ports for kind, n in self.counts.items() for _ in range(n)]
-        await asyncio.sleep(1.0)  # every connection has been opened once by now
-        self._opened.set()
-        while not self._stop.is_set():
-            await asyncio.sleep(0.1)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-    async def _hold(self, kind: str, port: int) -> None:
-        first = True
-        while not self._stop.is_set():
-            try:
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            except OSError:
-                await asyncio.sleep(0.5)
-                continue
-            try:
-                if kind == "idle" and first:
-                    # Asks once; a server that hangs up on an idle connection gets it back
-                    # open and silent, as a browser's preconnect would be.
-                    writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                                 b"Connection: keep-alive\r\n\r\n")
-                    await writer.drain()
-                    await reader.read(65536)  # the answer; then say nothing more
-                elif kind == "trickle":
-                    body = b"username=slow&password=trickling-in" + b"x" * 64
-                    writer.write(b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                                 b"Content-Type: application/x-www-form-urlencoded\r\n"
-                                 + f"Content-Length: {len(body)}\r\n\r\n".encode())
-                    for byte in body:
-                        writer.write(bytes([byte]))
-                        await writer.drain()
-                        await asyncio.sleep(1.0)
-                while not reader.at_eof() and not self._stop.is_set():
-                    if not await reader.read(65536):
-                        break
-                self.closed_by_server += 1
-            except (OSError, asyncio.IncompleteReadError):
-                self.closed_by_server += 1
-            finally:
-                writer.close()
-            first = False
-            await asyncio.sleep(0.2 if kind != "idle" else 1.0)
+def slow_clients(stack: LoadStack) -> SlowClients:
+    """Against each app: 200 idle keep-alive connections that asked once and then stay
+    silent, 2 that never send a byte, 2 POSTs whose body comes one byte a second. Each
+    reconnects when the server closes it, until `stop()`; call `start()`."""
+    return SlowClients("127.0.0.1", stack.port_of("landing"), stack.port_of("web"),
+                       every=1.0, reconnect=True)

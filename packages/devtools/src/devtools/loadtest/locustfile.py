@@ -20,7 +20,7 @@ from locust import HttpUser, between, events, task
 
 from devtools.loadtest.journal import CONNECTION_ERROR, Journal
 from devtools.loadtest.workload import PASSWORD
-from devtools.testing import csrf_of
+from devtools.testing.helpers import csrf_of
 
 WEB_URL = os.environ.get("LOADTEST_WEB_URL", "http://127.0.0.1:3000")
 journal = Journal(Path(os.environ["LOADTEST_JOURNAL"])) if os.environ.get(

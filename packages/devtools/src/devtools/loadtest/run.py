@@ -20,7 +20,7 @@ from devtools.loadtest.journal import Journal
 from devtools.loadtest.scenarios import Report, say
 from devtools.loadtest.stack import GENEROUS_THROTTLES, LoadStack
 from devtools.processes import AppProcess, interrupt_on, stop_interrupting
-from devtools.testing import ARTIFACTS
+from devtools.testing.environment import ARTIFACTS
 
 SCENARIOS = ("none", "db-kill", "worker-kill", "feed-break", "slow-clients")
 MIN_RUN = {"none": 10, "db-kill": 20, "worker-kill": 15, "feed-break": 20,

@@ -144,7 +144,7 @@ def feed_break(stack: LoadStack, journal: Journal, at: float, end: float,
 def slow_clients(stack: LoadStack, at: float, end: float, report: Report,
                   baseline: dict | None) -> tuple[float, float]:
     _wait_until(at)
-    slow = faults.SlowClients(stack).start()
+    slow = faults.slow_clients(stack).start()
     say("slow clients connected: 200 idle keep-alive, 2 silent, 2 trickling per app")
     probe = checks.Probe(stack).start()
     started = time.time()

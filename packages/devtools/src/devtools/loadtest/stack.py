@@ -15,9 +15,9 @@ import psutil
 
 from auth_utils.config import load_dotenv_files
 from devtools.dbserver import LocalDatabase, free_port
-from devtools.processes import AppProcess, die_with_parent, wait_until_answers
+from devtools.processes import AppProcess, die_with_parent, start_answering
 from devtools.serving import landing_server, web_server
-from devtools.testing import wait_for
+from devtools.testing.helpers import wait_for
 
 __all__ = ["GENEROUS_THROTTLES", "LoadStack"]
 
@@ -75,11 +75,12 @@ class LoadStack:
                 module, args = server(self.ports[name], self.workers)
                 self.apps[name] = AppProcess(
                     module, {**self.env, "PROMETHEUS_MULTIPROC_DIR": str(metrics)},
-                    args=args, log_path=self.workdir / f"{name}.log").start()
+                    args=args, log_path=self.workdir / f"{name}.log")
+            failed = start_answering([(app, f"{self.urls[name]}/healthz")
+                                      for name, app in self.apps.items()])
             for name, app in self.apps.items():
-                if not wait_until_answers(f"{self.urls[name]}/healthz", 60, app):
-                    raise RuntimeError(f"the {name} app did not start; see "
-                                       f"{self.workdir / (name + '.log')}")
+                if app is failed:
+                    raise RuntimeError(f"the {name} app did not start; see {app.log_path}")
                 if not self._all_workers_up(name):
                     raise RuntimeError(f"the {name} app did not start {self.workers} workers")
         except BaseException:

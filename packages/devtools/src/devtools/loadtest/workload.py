@@ -12,7 +12,7 @@ import httpx
 from devtools.loadtest.journal import CONNECTION_ERROR, Journal
 from devtools.loadtest.loops import Loops
 from devtools.loadtest.stack import LoadStack
-from devtools.testing import csrf_of
+from devtools.testing.helpers import csrf_of
 
 __all__ = ["PASSWORD", "Workload"]
 

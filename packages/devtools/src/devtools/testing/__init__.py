@@ -1,0 +1,46 @@
+"""Test support shared by every member's tests; the fixtures live in the conftest files
+and in `devtools.testing.fixtures`. Each job has its module, all re-exported here:
+
+- `environment`: the test URLs, TEST_ENV, ARTIFACTS, Chromium's arguments;
+- `helpers`: waiting, parallel calls, metrics, CSRF tokens, assertions;
+- `authenticator`: SoftAuthenticator, a software passkey;
+- `live`: both apps as real processes (start_live_system);
+- slow clients: `devtools.slowclients` (shared with `uv run loadtest`).
+"""
+
+from __future__ import annotations
+
+from db_utils.monitoring import CommandCounter
+from devtools.slowclients import SlowClients
+from devtools.testing.authenticator import SoftAuthenticator
+from devtools.testing.environment import ARTIFACTS, CHROMIUM_ARGS, LANDING, TEST_ENV, WEB
+from devtools.testing.helpers import (
+    assert_only_valid_users,
+    assert_redirect_stays_home,
+    csrf_of,
+    csrf_token,
+    metric_value,
+    parallel,
+    wait_for,
+)
+from devtools.testing.live import LiveSystem, start_live_system
+
+__all__ = [
+    "ARTIFACTS",
+    "CHROMIUM_ARGS",
+    "LANDING",
+    "TEST_ENV",
+    "WEB",
+    "CommandCounter",
+    "LiveSystem",
+    "SlowClients",
+    "SoftAuthenticator",
+    "assert_only_valid_users",
+    "assert_redirect_stays_home",
+    "csrf_of",
+    "csrf_token",
+    "metric_value",
+    "parallel",
+    "start_live_system",
+    "wait_for",
+]

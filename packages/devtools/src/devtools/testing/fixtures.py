@@ -1,0 +1,55 @@
+"""The apps' fixtures, a pytest plugin (the root conftest.py registers it): the landing
+app and a client for it, Django set up and a client for the web app, each on the auth core
+of the root conftest's `make_core`. Tests of both apps and the cross-app tests use them."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from devtools.testing.environment import LANDING, WEB
+
+
+@pytest.fixture
+def landing_app(make_core):
+    from landing.app import create_app
+
+    return create_app(make_core())
+
+
+@pytest.fixture
+def landing(landing_app):
+    """A TestClient for the landing app that sends our Origin on every request."""
+    from starlette.testclient import TestClient
+
+    with TestClient(
+        landing_app, base_url=LANDING, headers={"Origin": LANDING}, follow_redirects=False
+    ) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def django_setup(test_environment):
+    """Configure Django once per run, from the test environment."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "web.settings")
+    import django
+
+    django.setup()
+
+
+@pytest.fixture
+def web_services(make_core, django_setup):
+    """The web app's auth core rebuilt around this test's clock."""
+    from web import services
+
+    return services.configure(make_core())
+
+
+@pytest.fixture
+def web(web_services):
+    """Django's test client for the web app, as a browser on WEB_URL would be."""
+    from django.test import Client
+
+    return Client(HTTP_HOST="localhost:3000", HTTP_ORIGIN=WEB, enforce_csrf_checks=True,
+                  raise_request_exception=False)

@@ -1,0 +1,55 @@
+"""Both apps as real server processes, for the end-to-end and browser tests."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from devtools.dbserver import free_port
+from devtools.processes import AppProcess, start_answering
+from devtools.serving import landing_server, web_server
+from devtools.testing.environment import TEST_ENV
+
+__all__ = ["LiveSystem", "start_live_system"]
+
+
+@dataclass
+class LiveSystem:
+    """Both apps as real server processes (as in development) on free loopback ports."""
+
+    landing_url: str
+    web_url: str
+    env: dict
+    processes: list = field(default_factory=list)  # AppProcess of landing, web
+
+
+def start_live_system(database_uri: str, artifacts: Path, *, workers: int | None = None,
+                      ready_path: str = "/healthz", **overrides: str):
+    """Start landing and web as real processes: `python -m landing` / `python -m web`
+    (as in development), or with `workers` as production serves them (devtools.serving:
+    uvicorn and gunicorn's ASGI worker, that many processes each); ready once
+    `ready_path` answers (a path that needs no database when there is none)."""
+    env = {
+        **os.environ, **TEST_ENV, "MONGO_URI": database_uri,
+        "LANDING_URL": f"http://localhost:{free_port()}",
+        "WEB_URL": f"http://localhost:{free_port()}",
+        **overrides,
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    artifacts.mkdir(parents=True, exist_ok=True)
+    ports = [urlsplit(env[k]).port for k in ("LANDING_URL", "WEB_URL")]
+    if workers is None:
+        commands = [("landing", ()), ("web", ("--noreload",))]
+    else:
+        commands = [landing_server(ports[0], workers), web_server(ports[1], workers)]
+    procs = [AppProcess(module, env, args=args, log_path=artifacts / f"{name}.log")
+             for name, (module, args) in zip(("landing", "web"), commands, strict=True)]
+    failed = start_answering([(proc, f"http://127.0.0.1:{port}{ready_path}")
+                              for proc, port in zip(procs, ports, strict=True)])
+    if failed is not None:
+        for p in procs:
+            p.stop()
+        raise RuntimeError(f"{failed.module} did not start; see {artifacts}")
+    return LiveSystem(env["LANDING_URL"], env["WEB_URL"], env, procs), procs
