@@ -262,3 +262,34 @@ def test_trusted_browsers_end_with_a_new_password_or_a_changed_factor(core, alic
     ).session
     assert core.second_factor.disable(session, out.user).ok
     assert core.second_factor.trusted_browsers(out.user) == []
+
+
+def test_a_day_of_guessing_is_capped_and_a_recovery_code_still_gets_in(make_core, alice,
+                                                                      clock):
+    """Issue 25, item 6: 10 wrong codes per 15 minutes allowed 960 guesses a day (65 % a
+    year). A daily cap bounds it (8 a day: under 1 % a year), counted from two processes
+    racing; the owner's recovery code still works while app codes are held back."""
+    cores = [make_core(), make_core()]
+    (_, secret, codes) = alice
+    pendings = []
+    for _ in range(4):
+        _, v = pending_of(cores[0])
+        pendings.append(v)
+
+    def guess(i):
+        core, v = cores[i % 2], pendings[i % 4]
+        return core.second_factor.verify(v.session, v.user, f"{i:06d}", ip="1").result
+
+    results = parallel(12, guess)
+    assert results[Result.INCORRECT] + results[Result.ENDED] == 8, results
+    assert results[Result.THROTTLED] == 4, results
+    clock.advance(minutes=16)  # a new 15-minute window, the same day
+    _, v = pending_of(cores[0])
+    right = cores[0].second_factor.verify(v.session, v.user, code_at(secret, clock()), ip="1")
+    assert right.result is Result.THROTTLED and right.retry_after > 15 * 60
+    done = cores[1].second_factor.verify(v.session, v.user, codes[4], ip="1")
+    assert done.ok  # the recovery code is not held back
+    clock.advance(hours=24)
+    _, v = pending_of(cores[0])
+    assert cores[0].second_factor.verify(v.session, v.user, code_at(secret, clock()),
+                                         ip="1").ok

@@ -63,6 +63,7 @@ class Settings:
     # Seals TOTP secrets at rest (a dev value in .env; production refuses it).
     mfa_encryption_key: str = f"{DEV_SECRET_MARKER}-mfa-key-only-for-local-development"
     mfa_max_failures_per_user: int = 10  # wrong second-factor codes per user per window
+    mfa_max_failures_per_day: int = 8  # and per user per day: < 1 % a year to guess one
     require_second_factor: bool = False  # REQUIRE_SECOND_FACTOR=on: enrol before anything
     security_events_retention_days: int = 180  # how long the activity log keeps events
     metrics_allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (
@@ -230,6 +231,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         hashing_max_per_client=_int(env, "HASHING_MAX_PER_CLIENT", 2),
         mfa_encryption_key=_mfa_key(env, production=app_env == "production"),
         mfa_max_failures_per_user=_int(env, "MFA_MAX_FAILURES_PER_USER", 10),
+        mfa_max_failures_per_day=_int(env, "MFA_MAX_FAILURES_PER_DAY", 8),
         require_second_factor=_switch(env, "REQUIRE_SECOND_FACTOR", False),
         security_events_retention_days=_int(env, "SECURITY_EVENTS_RETENTION_DAYS", 180),
         metrics_allowed_networks=_networks(env.get("METRICS_ALLOWED_NETWORKS", ""),

@@ -37,6 +37,7 @@ __all__ = [
     "SecondFactors",
     "SecretBox",
     "format_secret",
+    "is_app_code",
     "matching_step",
     "new_recovery_codes",
 ]
@@ -49,6 +50,11 @@ TRUST_LIFETIME = timedelta(days=30)  # "trust this browser": at most this long
 TRUSTED_MAX = 10  # per user; trusting one more forgets the oldest
 ISSUER = "monorepo-auth"
 _CODE = re.compile(r"[0-9]{6}")
+
+
+def is_app_code(code: str) -> bool:
+    """Shaped like an authenticator app's code (six digits), not a recovery code."""
+    return bool(_CODE.fullmatch(code.strip()))
 
 
 class SecretBox:

@@ -18,7 +18,7 @@ from auth_utils.passwords import (
     verify_dummy,
     verify_password,
 )
-from auth_utils.second_factor import Check, SecondFactors
+from auth_utils.second_factor import Check, SecondFactors, is_app_code
 from auth_utils.sessions import Session, SessionManager, SessionUser
 from auth_utils.storage import StoredUser, UserStore
 from auth_utils.throttling import Throttler
@@ -111,9 +111,14 @@ class Steps:
 
     def check_code(self, user: SessionUser, code: str, *, ip: str, user_agent: str,
                    session_id: str | None) -> Check | Outcome:
-        """A code from the app or a recovery code, counted per user in every process
-        before it is checked (a right one gives its count back): the Check, or the
-        throttled Outcome. The caller records a wrong code (it knows what it ended)."""
+        """A code from the app or a recovery code: the Check, or the throttled Outcome.
+        An app code is counted per user in every process before it is checked (a right
+        one gives its count back). A recovery code is not: 80 random bits cannot be
+        guessed, and it is how the owner gets in while someone else's guesses hold the
+        app codes back (each pending log-in still ends after five wrong codes). The
+        caller records a wrong code (it knows what it ended)."""
+        if not is_app_code(code):
+            return self.factors.check(user.id, code[:128])
         attempt = self.throttler.begin_code(user.id)
         if not attempt.allowed:
             self.event(Kind.LOGIN_THROTTLED, user, ip=ip, user_agent=user_agent,
