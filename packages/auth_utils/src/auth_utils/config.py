@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from dotenv import dotenv_values
 
 from auth_utils.errors import SettingsError
+from auth_utils.password_policy import site_words
 
 __all__ = [
     "Settings",
@@ -81,6 +82,12 @@ class Settings:
     @property
     def allowed_origins(self) -> frozenset[str]:
         return frozenset({self.landing_origin, self.web_origin})
+
+    @property
+    def site_words(self) -> tuple[str, ...]:
+        """What a password must not be built from, besides the username: the app's name
+        and the labels of the site's host names (auth_utils.password_policy)."""
+        return site_words((self.landing_url, self.web_url), (self.cookie_domain,))
 
 
 def _find_upwards(name: str, start: Path) -> Path | None:

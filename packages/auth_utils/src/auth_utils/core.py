@@ -98,6 +98,7 @@ def build_core(settings: Settings, *, storage: Storage | None = None,
                         challenge_key=box.key_for(b"passkey challenge"))
     steps = Steps(sessions, storage.users, throttler, factors, activity, gate,
                   guarded.availability)
-    return AuthCore(settings, storage, sessions, AccountFlows(steps),
+    return AuthCore(settings, storage, sessions,
+                    AccountFlows(steps, site_words=settings.site_words),
                     SecondFactorFlows(steps, passkeys), PasskeyFlows(steps, passkeys),
                     activity, CookieSettings.from_settings(settings))
