@@ -14,7 +14,7 @@ def hint_after(page, field, text, hint):
     return page.locator(hint).inner_text()
 
 
-def test_strength_hint_follows_the_typing_on_both_forms(browser, live_system, db):
+def test_strength_hint_follows_the_typing_on_both_forms(browser, live_system, db, screenshots):
     L, W = live_system.landing_url, live_system.web_url
     page = browser.new_page()
     errors = []
@@ -25,11 +25,13 @@ def test_strength_hint_follows_the_typing_on_both_forms(browser, live_system, db
     hint = "#password-strength"
     assert hint_after(page, "#password", "abc", hint) == "Too short: 5 more characters needed."
     assert "Built from your username" in hint_after(page, "#password", "Carol1985!", hint)
+    page.screenshot(path=str(screenshots / "signup-built-from-username.png"))
     assert "Built from this site's name" in hint_after(page, "#password", "MonorepoAuth1", hint)
     assert hint_after(page, "#password", "aaaaaaaa", hint).startswith("Weak")
     strong = hint_after(page, "#password", "correct horse battery staple", hint)
     assert strong.startswith("Strong") and "when you submit" in strong
     assert page.locator(hint).get_attribute("data-strength") == "strong"
+    page.screenshot(path=str(screenshots / "signup-strong.png"))
     page.fill("#password", "")
     assert not page.locator(hint).is_visible()
 
