@@ -88,3 +88,23 @@ def test_static_files_skip_the_session(apps, app):
     for path in ("/static/style.css", "/favicon.ico", "/robots.txt"):
         status, headers, _, _ = get(client, path, Cookie=cookie)
         assert status == 200 and "set-cookie" not in headers, path
+
+
+@pytest.mark.parametrize(("app", "page"), [("landing", "/signup"), ("web", "/account")])
+def test_password_strength_module_hashed_and_served_by_both(apps, app, page, web_services):
+    """The live strength hint is one theme module, referenced by its hashed URL on the
+    forms where a password is chosen (sign-up, change password), never inline."""
+    client, get, _, _ = apps[app]
+    if app == "web":  # the change-password form is on the account page
+        user = web_services.storage.users.create("alice", "-", web_services.sessions.clock())
+        client.cookies["auth_session"] = web_services.sessions.create_session(
+            user.id, user.username)[0]
+    _, _, _, html = get(client, page)
+    src = re.search(r'<script type="module" src="([^"]+)"></script>', html).group(1)
+    assert re.fullmatch(r"/static/password-strength\.[0-9a-f]{12}\.js", src), src
+    assert "<script>" not in html
+    status, headers, body, _ = get(client, src, **{"Accept-Encoding": "gzip"})
+    assert status == 200 and headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert headers["content-type"] == "text/javascript; charset=utf-8"
+    plain = gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body
+    assert plain == (STATIC_DIR / "password-strength.js").read_bytes()

@@ -38,10 +38,10 @@ def test_login_throttled_even_for_right_password(throttled, db, clock):
 def test_signup_cap_per_ip(throttled, db):
     for n in range(3):
         throttled.cookies.clear()
-        r = throttled.post("/signup", data={"username": f"user{n}", "password": "password1"})
+        r = throttled.post("/signup", data={"username": f"user{n}", "password": "correct horse"})
         assert r.status_code == 303
     throttled.cookies.clear()
-    r = throttled.post("/signup", data={"username": "user9", "password": "password1"})
+    r = throttled.post("/signup", data={"username": "user9", "password": "correct horse"})
     assert r.status_code == 429 and "retry-after" in r.headers
     assert db.users.count_documents({}) == 3
 

@@ -76,14 +76,14 @@ def test_success_resets_username_counter(db, make_core):
 
 def test_throttling_per_ip_and_signup(db, make_core):
     accounts = make_core(login_max_failures_per_ip=2, signup_max_per_ip=2).accounts
-    assert accounts.sign_up("user1", "password1", ip="9.9.9.9").ok
-    assert accounts.sign_up("user2", "password1", ip="9.9.9.9").ok
-    assert accounts.sign_up("user3", "password1", ip="9.9.9.9").result is Result.THROTTLED
-    assert accounts.sign_up("user3", "password1", ip="8.8.8.8").ok
+    assert accounts.sign_up("user1", "correct horse", ip="9.9.9.9").ok
+    assert accounts.sign_up("user2", "correct horse", ip="9.9.9.9").ok
+    assert accounts.sign_up("user3", "correct horse", ip="9.9.9.9").result is Result.THROTTLED
+    assert accounts.sign_up("user3", "correct horse", ip="8.8.8.8").ok
     accounts.log_in("user1", "nope-nope", ip="7.7.7.7")
     accounts.log_in("user2", "nope-nope", ip="7.7.7.7")
-    assert accounts.log_in("user3", "password1", ip="7.7.7.7").result is Result.THROTTLED
-    assert accounts.log_in("user3", "password1", ip="6.6.6.6").ok
+    assert accounts.log_in("user3", "correct horse", ip="7.7.7.7").result is Result.THROTTLED
+    assert accounts.log_in("user3", "correct horse", ip="6.6.6.6").ok
 
 
 def test_change_password_keeps_current_ends_others(db, accounts):

@@ -33,7 +33,8 @@ def _context(request: Request) -> dict:
     settings = request.app.state.core.settings
     user = request.scope.get("user")  # absent when the glue refused the request first
     return {"rules": RULES, "web_url": settings.web_url, "landing_url": settings.landing_url,
-            "asset": assets.urls(), "signed_in": bool(user and user.is_authenticated)}
+            "asset": assets.urls(), "signed_in": bool(user and user.is_authenticated),
+            "site_words": " ".join(settings.site_words)}
 
 
 templates = Jinja2Templates(

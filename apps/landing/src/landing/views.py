@@ -14,7 +14,14 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from auth_utils import Outcome, Result, blank_session_cookie, client_ip, safe_next_url
 from auth_utils import session_cookie as make_session_cookie
 from auth_utils.cookies import trusted_browser_cookie, trusted_browser_cookie_name
-from auth_utils.http import is_form_submission, metrics_for, outcome_headers, status_of
+from auth_utils.http import (
+    is_form_submission,
+    metrics_for,
+    outcome_headers,
+    session_ended,
+    session_ended_message,
+    status_of,
+)
 from auth_utils.passkeys import PasskeyError, passkey_request
 from landing.auth import validation_of
 from landing.pages import templates
@@ -91,7 +98,11 @@ async def _auth_form(request: Request, template: str, action: str) -> Response:
     if not is_form_submission(request.method):  # GET, and HEAD like GET
         if redirect := _redirect_logged_in(request):
             return redirect
-        return templates.TemplateResponse(request, template, {"next": next_param[:2048]})
+        context = {"next": next_param[:2048]}
+        if action == "login" and session_ended(request.query_params.get("reason"),
+                                               validation_of(request.scope)):
+            context["notice"] = session_ended_message(request.app.state.core.settings)
+        return templates.TemplateResponse(request, template, context)
 
     core, ip = request.app.state.core, _ip(request)
     if early := core.accounts.refuse_early(ip, signup=action == "signup"):

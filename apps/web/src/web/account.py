@@ -41,6 +41,7 @@ def _render(request: HttpRequest, outcome: Outcome | None = None, status: int = 
         else 0,
         "second_factor": svc.second_factor.enabled(request.user.id),
         "notice": NOTICES.get(request.GET.get("done", "")),
+        "site_words": " ".join(svc.settings.site_words),  # for the strength hint
     }, outcome, status)
 
 

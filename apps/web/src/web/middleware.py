@@ -51,7 +51,10 @@ class LoginRequired(LoginRequiredMiddleware):
         if validation is not None and validation.pending:
             return HttpResponseRedirect(http.verify_url(
                 services.get().settings, request.build_absolute_uri()))
-        return super().handle_no_permission(request, view_func)
+        response = super().handle_no_permission(request, view_func)
+        if validation is not None and validation.ended_by_age:  # the log-in page says why
+            response["Location"] = http.with_session_ended(response["Location"])
+        return response
 
 
 class AuthGlueMiddleware:

@@ -18,7 +18,7 @@ from auth_utils.config import SettingsError, load_settings
 from auth_utils.core import AuthCore, build_core
 from auth_utils.sessions import SessionUser
 from auth_utils.storage import StoredUser
-from auth_utils.validation import normalize_username, validate_password
+from auth_utils.validation import normalize_username, validate_password, validate_username
 
 __all__ = ["main"]
 
@@ -27,7 +27,7 @@ class CommandError(Exception):
     """Shown to the operator as `auth-admin: <message>` with exit code 1."""
 
 
-def _read_password(args: argparse.Namespace) -> str:
+def _read_password(args: argparse.Namespace, core: AuthCore, username: str) -> str:
     try:
         if args.password_stdin:
             password = sys.stdin.readline().rstrip("\r\n")
@@ -40,7 +40,8 @@ def _read_password(args: argparse.Namespace) -> str:
                 raise CommandError("the two passwords do not match")
     except EOFError:
         raise CommandError("no password given (use --password-stdin)") from None
-    if message := validate_password(password):
+    if message := validate_password(password, username=username,
+                                    site_words=core.settings.site_words):
         raise CommandError(message)
     return password
 
@@ -54,7 +55,11 @@ def _user(core: AuthCore, raw: str) -> StoredUser:
 
 
 def create_user(core: AuthCore, args: argparse.Namespace) -> None:
-    outcome = core.accounts.register(args.username, _read_password(args))
+    username = normalize_username(args.username)
+    if message := validate_username(username):  # before asking for a password
+        raise CommandError(message)
+    password = _read_password(args, core, username)
+    outcome = core.accounts.register(args.username, password)
     if not outcome.ok:
         raise CommandError(outcome.message)
     print(f"created user {outcome.user.username} (id {outcome.user.id})")
@@ -63,7 +68,7 @@ def create_user(core: AuthCore, args: argparse.Namespace) -> None:
 def set_password(core: AuthCore, args: argparse.Namespace) -> None:
     user = _user(core, args.username)
     sessions = len(core.sessions.list_user_sessions(user.id))
-    outcome = core.accounts.set_password(user.id, _read_password(args))
+    outcome = core.accounts.set_password(user.id, _read_password(args, core, user.username))
     if not outcome.ok:
         raise CommandError(outcome.message)
     print(f"password of {user.username} changed; {sessions} session(s) ended")

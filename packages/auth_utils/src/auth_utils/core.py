@@ -18,7 +18,7 @@ from auth_utils.passkeys import Passkeys, RelyingParty
 from auth_utils.passwords import HashingGate
 from auth_utils.second_factor import SecondFactors, SecretBox
 from auth_utils.session_cache import CachedSessionStore
-from auth_utils.sessions import SessionManager
+from auth_utils.sessions import SessionManager, SessionPolicy
 from auth_utils.storage import SessionStore, Storage
 from auth_utils.throttling import Throttler
 
@@ -87,7 +87,8 @@ def build_core(settings: Settings, *, storage: Storage | None = None,
     if settings.session_cache if cache is None else cache:
         store = CachedSessionStore(store, storage.invalidations, ttl=settings.session_cache_ttl,
                                    max_lag=settings.session_cache_max_lag)
-    sessions = SessionManager(store, clock=clock)
+    sessions = SessionManager(store, clock=clock, policy=SessionPolicy(
+        max_lifetime=timedelta(days=settings.session_max_lifetime_days)))
     throttler = Throttler(settings, storage.counters, clock=clock, enabled=throttling)
     gate = HashingGate(per_client=settings.hashing_max_per_client)
     box = SecretBox(settings.mfa_encryption_key)
@@ -98,6 +99,7 @@ def build_core(settings: Settings, *, storage: Storage | None = None,
                         challenge_key=box.key_for(b"passkey challenge"))
     steps = Steps(sessions, storage.users, throttler, factors, activity, gate,
                   guarded.availability, require_second_factor=settings.require_second_factor)
-    return AuthCore(settings, storage, sessions, AccountFlows(steps),
+    return AuthCore(settings, storage, sessions,
+                    AccountFlows(steps, site_words=settings.site_words),
                     SecondFactorFlows(steps, passkeys), PasskeyFlows(steps, passkeys),
                     activity, CookieSettings.from_settings(settings))

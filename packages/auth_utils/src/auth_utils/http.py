@@ -12,7 +12,7 @@ import logging
 from collections.abc import Collection, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from auth_utils import metrics
 from auth_utils.config import Settings
@@ -39,9 +39,12 @@ __all__ = [
     "outcome_headers",
     "retry_url",
     "security_headers",
+    "session_ended",
+    "session_ended_message",
     "skips_authentication",
     "status_of",
     "verify_url",
+    "with_session_ended",
 ]
 
 MAX_BODY_BYTES = 64 * 1024
@@ -190,6 +193,29 @@ def verify_url(settings: Settings, next_url: str = "") -> str:
     """The landing app's second-factor page, where a pending log-in continues."""
     query = f"?{urlencode({'next': next_url[:2048]})}" if next_url else ""
     return f"{settings.landing_url}/login/verify{query}"
+
+
+SESSION_ENDED = "session-ended"  # the `reason` on a log-in URL: the session was too old
+
+
+def with_session_ended(login_url: str) -> str:
+    """The log-in URL saying why the visitor must log in again: the session reached its
+    absolute lifetime. A fixed word, never the visitor's text."""
+    parts = urlsplit(login_url)
+    query = "&".join(filter(None, [parts.query, urlencode({"reason": SESSION_ENDED})]))
+    return urlunsplit(parts._replace(query=query))
+
+
+def session_ended(reason: str | None, validation: SessionValidation | None) -> bool:
+    """Whether the log-in page explains that the session ended by age: asked so by the
+    other app (`reason`), or this request's own cookie was such a session."""
+    return reason == SESSION_ENDED or bool(validation and validation.ended_by_age)
+
+
+def session_ended_message(settings: Settings) -> str:
+    days = settings.session_max_lifetime_days
+    return (f"Your session ended {days} day{'s' if days != 1 else ''} after you logged in, "
+            "as every session does; please log in again.")
 
 
 def metrics_for(settings: Settings, address: str) -> tuple[bytes, str] | None:

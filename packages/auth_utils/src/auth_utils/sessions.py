@@ -28,8 +28,11 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class SessionPolicy:
-    lifetime: timedelta = timedelta(days=30)
+    lifetime: timedelta = timedelta(days=30)  # unused this long, a session ends
     renew_when_less_than: timedelta = timedelta(days=15)
+    # However often it is used, a session ends this long after its log-in (ASVS 5.0
+    # 7.3.2): renewal never moves `expires_at` past `created_at + max_lifetime`.
+    max_lifetime: timedelta = timedelta(days=90)
     last_seen_interval: timedelta = timedelta(minutes=5)
     max_per_user: int = 50  # a new session beyond this ends the oldest
     # Pending (password-only) log-ins are bounded on their own and never end a complete
@@ -42,21 +45,37 @@ class SessionPolicy:
 class Verdict(enum.Enum):
     UNKNOWN = "unknown"  # no such session
     EXPIRED = "expired"  # delete it
+    ENDED = "ended"  # reached its absolute lifetime: delete it (the app may say why)
     RENEW = "renew"  # valid; extend it and re-send the cookie
     TOUCH = "touch"  # valid; refresh last-seen
     VALID = "valid"  # valid; nothing to write
+
+
+def absolute_end(record: StoredSession, policy: SessionPolicy) -> datetime:
+    """When `record` ends however often it is used: `created_at + max_lifetime`."""
+    return record.created_at + policy.max_lifetime
+
+
+def renewed_expiry(record: StoredSession, now: datetime, policy: SessionPolicy) -> datetime:
+    """The expiry a renewal at `now` sets: `lifetime` on, never past the absolute end."""
+    return min(now + policy.lifetime, absolute_end(record, policy))
 
 
 def judge(record: StoredSession | None, now: datetime, policy: SessionPolicy) -> Verdict:
     """What `record` means at `now`: the one place the session rules live."""
     if record is None:
         return Verdict.UNKNOWN
-    if now >= record.expires_at:
+    end = absolute_end(record, policy)
+    if now >= end and end <= record.expires_at:
+        # Its absolute end came first (a renewed session's expiry is capped at it; one
+        # stored before the limit existed or was lowered may outlive it).
+        return Verdict.ENDED
+    if now >= record.expires_at or now >= end:
         return Verdict.EXPIRED
     if record.pending:  # ten minutes to give the second factor: never extended
         return Verdict.VALID
-    if record.expires_at - now < policy.renew_when_less_than:
-        return Verdict.RENEW
+    if record.expires_at - now < policy.renew_when_less_than and record.expires_at < end:
+        return Verdict.RENEW  # (at its absolute end already: nothing left to extend)
     if now - record.last_seen_at >= policy.last_seen_interval:
         return Verdict.TOUCH
     return Verdict.VALID
@@ -97,6 +116,9 @@ class Session:
 class SessionValidation:
     session: Session | None
     user: SessionUser | None
+    # The cookie's session had reached its absolute lifetime (`SessionPolicy.max_lifetime`):
+    # the app treats the visitor as logged out and may say why.
+    ended_by_age: bool = False
 
     @property
     def valid(self) -> bool:
@@ -110,6 +132,7 @@ class SessionValidation:
 
 
 INVALID = SessionValidation(None, None)
+ENDED_BY_AGE = SessionValidation(None, None, ended_by_age=True)
 
 
 def _valid(record: StoredSession, **changes: object) -> SessionValidation:
@@ -140,9 +163,9 @@ class SessionManager:
         lifetime = self.policy.pending_lifetime if pending else self.policy.lifetime
         record = self.store.insert(
             id=hash_token(token), user_id=user_id, username=username,
-            expires_at=now + lifetime, created_at=now, user_agent=user_agent[:512],
-            ip=ip[:64], pending=pending, verified_at=None if pending else now,
-            must_enrol=must_enrol,
+            expires_at=now + min(lifetime, self.policy.max_lifetime), created_at=now,
+            user_agent=user_agent[:512], ip=ip[:64], pending=pending,
+            verified_at=None if pending else now, must_enrol=must_enrol,
         )
         cap = self.policy.max_pending_per_user if pending else self.policy.max_per_user
         self.store.trim_for_user(user_id, cap, pending=pending)
@@ -177,11 +200,11 @@ class SessionManager:
         VALIDATIONS.labels("database" if record is not None else "invalid").inc()
         if record is None or verdict is Verdict.UNKNOWN:
             return INVALID
-        if verdict is Verdict.EXPIRED:
+        if verdict in (Verdict.EXPIRED, Verdict.ENDED):
             self.store.delete(session_id, revoke=False)
-            return INVALID
+            return ENDED_BY_AGE if verdict is Verdict.ENDED else INVALID
         if verdict is Verdict.RENEW:
-            expires_at = now + self.policy.lifetime
+            expires_at = renewed_expiry(record, now, self.policy)
             self.store.refresh(session_id, last_seen_at=now, expires_at=expires_at)
             return _valid(record, fresh=True, expires_at=expires_at, last_seen_at=now)
         if verdict is Verdict.TOUCH:
@@ -206,7 +229,9 @@ class SessionManager:
         return self.store.delete_for_user(user_id, keep=keep)
 
     def list_user_sessions(self, user_id: str) -> list[Session]:
-        return [Session.of(r) for r in self.store.list_for_user(user_id, self.clock())]
+        now = self.clock()
+        return [Session.of(r) for r in self.store.list_for_user(user_id, now)
+                if judge(r, now, self.policy) not in (Verdict.EXPIRED, Verdict.ENDED)]
 
     def delete_expired_sessions(self) -> int:
         return self.store.delete_expired(self.clock())

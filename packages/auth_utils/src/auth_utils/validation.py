@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Iterable
+
+from auth_utils.password_policy import APP_WORDS, screen_password
 
 __all__ = [
     "PASSWORD_MAX",
@@ -48,8 +51,14 @@ def validate_username(username: str) -> str | None:
     return None
 
 
-def validate_password(password: str) -> str | None:
-    """None when acceptable; any characters are allowed except NUL and broken bytes."""
+def validate_password(password: str, *, username: str = "",
+                      site_words: Iterable[str] = APP_WORDS) -> str | None:
+    """None when acceptable, else the reason, naming the rule (never the password).
+
+    Any characters are allowed except NUL and broken bytes, 8 to 255 of them; then the
+    screening of `auth_utils.password_policy`: not a commonly used password, not built
+    from `username` or the site's words (`Settings.site_words`: the app's name and host
+    names). Sign-up, password change, reset and the CLI all call this one function."""
     if not password:
         return "Enter a password."
     if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
@@ -58,4 +67,5 @@ def validate_password(password: str) -> str | None:
         return "Password must not contain NUL characters."
     if "\ufffd" in password:
         return "Password contains bytes that are not valid UTF-8."
-    return None
+    refusal = screen_password(password, username=username, site=site_words)
+    return refusal.message if refusal else None

@@ -15,6 +15,7 @@ from auth_utils.outcomes import (
     busy_outcome,
     throttled_outcome,
 )
+from auth_utils.password_policy import APP_WORDS
 from auth_utils.passwords import HasherBusy, hash_password
 from auth_utils.second_factor import Check
 from auth_utils.sessions import Session, SessionUser
@@ -23,10 +24,11 @@ from auth_utils.validation import normalize_username, validate_password, validat
 __all__ = ["AccountFlows"]
 
 
-def _invalid_signup(username: str, password: str) -> Outcome | None:
+def _invalid_signup(username: str, password: str, site_words: tuple[str, ...]
+                    ) -> Outcome | None:
     if message := validate_username(username):
         return Outcome(Result.INVALID, message, "username", username)
-    if message := validate_password(password):
+    if message := validate_password(password, username=username, site_words=site_words):
         return Outcome(Result.INVALID, message, "password", username)
     return None
 
@@ -34,8 +36,9 @@ def _invalid_signup(username: str, password: str) -> Outcome | None:
 class AccountFlows:
     """Passwords and sessions; its one collaborator is `Steps`."""
 
-    def __init__(self, steps: Steps) -> None:
+    def __init__(self, steps: Steps, *, site_words: tuple[str, ...] = APP_WORDS) -> None:
         self.steps = steps
+        self.site_words = site_words  # what passwords must not be built from (settings)
 
     def refuse_early(self, ip: str, *, signup: bool = False) -> Outcome | None:
         """The answer to a log-in (or sign-up) this process can give before the body is
@@ -57,7 +60,8 @@ class AccountFlows:
         """Validate and store a new user (no session, no throttling): the operator's
         `auth-admin create-user`."""
         username = normalize_username(raw_username)
-        return _invalid_signup(username, password) or self._create(username, password, ip)
+        return _invalid_signup(username, password, self.site_words) or \
+            self._create(username, password, ip)
 
     def _create(self, username: str, password: str, ip: str) -> Outcome:
         try:
@@ -80,7 +84,7 @@ class AccountFlows:
     def _sign_up(self, username: str, password: str, *, ip: str, user_agent: str,
                  previous_session_id: str | None) -> Outcome:
         # Invalid input is answered before it is counted (the rules are public).
-        if invalid := _invalid_signup(username, password):
+        if invalid := _invalid_signup(username, password, self.site_words):
             return invalid
         steps = self.steps
         attempt = steps.throttler.begin_signup(ip)
@@ -230,7 +234,9 @@ class AccountFlows:
         """Store a new password and end every session of the user but `keep_session_id`
         (an operator's reset keeps none)."""
         steps = self.steps
-        if message := validate_password(new):
+        owner = steps.users.by_id(user_id)
+        if message := validate_password(new, username=owner.username if owner else "",
+                                        site_words=self.site_words):
             return Outcome(Result.INVALID, message, "new")
         if not steps.users.set_password_hash(user_id, hash_password(new)):
             return Outcome(Result.INVALID, "There is no such user.", None)
@@ -265,7 +271,8 @@ class AccountFlows:
                 why="when changing it", message="Your current password is incorrect.",
                 field="current"):
             return refused
-        if message := validate_password(new):
+        if message := validate_password(new, username=user.username,
+                                        site_words=self.site_words):
             return Outcome(Result.INVALID, message, "new", user.username)
         if new != confirm:
             return Outcome(Result.INVALID, "The two new passwords do not match.", "confirm",
