@@ -43,6 +43,7 @@ __all__ = [
 
 STATUSES = ("pending", "delivered", "failed")
 CANDIDATES = 8  # due messages read per claim; contending senders try them in turn
+CLAIM_ROUNDS = 8  # reads per claim when every candidate went to another sender
 RETENTION = timedelta(days=30)  # how long a delivered or failed message's record stays
 
 
@@ -84,20 +85,25 @@ def claim_next(db: Database, now: datetime, lease_until: datetime, lease: str, s
     failed instead of claimed."""
     outbox = _outbox(db)
     due = {"status": "pending", "next_attempt_at": {"$lte": now}}
-    for doc in outbox.find(due).sort("next_attempt_at", 1).limit(CANDIDATES):
-        same = {"_id": doc["_id"], "status": "pending", "lease": doc.get("lease", ""),
-                "attempts": doc.get("attempts", 0), "next_attempt_at": {"$lte": now}}
-        if doc.get("attempts", 0) >= retry.max_attempts:
-            outbox.update_one(same, {"$set": {
-                "status": "failed", "lease": "", "expires_at": now + retention,
-                "last_error": f"gave up after {retry.max_attempts} attempts "
-                              "(the last sender stopped before reporting)"}})
-            continue
-        changes = {"lease": lease, "leased_by": sender[:200], "next_attempt_at": lease_until}
-        if outbox.update_one(same, {"$set": changes, "$inc": {"attempts": 1}}
-                             ).matched_count == 1:
-            return _claimed(doc, {**changes, "attempts": doc.get("attempts", 0) + 1})
-    return None
+    for _ in range(CLAIM_ROUNDS):  # every candidate read went to others: read again
+        candidates = list(outbox.find(due).sort("next_attempt_at", 1).limit(CANDIDATES))
+        if not candidates:
+            return None
+        for doc in candidates:
+            same = {"_id": doc["_id"], "status": "pending", "lease": doc.get("lease", ""),
+                    "attempts": doc.get("attempts", 0), "next_attempt_at": {"$lte": now}}
+            if doc.get("attempts", 0) >= retry.max_attempts:
+                outbox.update_one(same, {"$set": {
+                    "status": "failed", "lease": "", "expires_at": now + retention,
+                    "last_error": f"gave up after {retry.max_attempts} attempts "
+                                  "(the last sender stopped before reporting)"}})
+                continue
+            changes = {"lease": lease, "leased_by": sender[:200],
+                       "next_attempt_at": lease_until}
+            if outbox.update_one(same, {"$set": changes, "$inc": {"attempts": 1}}
+                                 ).matched_count == 1:
+                return _claimed(doc, {**changes, "attempts": doc.get("attempts", 0) + 1})
+    return None  # still contended: the caller looks again at its next poll
 
 
 @translate_errors
