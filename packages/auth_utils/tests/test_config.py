@@ -20,9 +20,10 @@ def test_production_refuses_missing_or_dev_secret(secret):
         require_secret("DJANGO_SECRET_KEY", production=True,
                        environ={"APP_ENV": "production", "DJANGO_SECRET_KEY": secret})
     # The core needs its own secret, not Django's.
-    assert load_settings({"APP_ENV": "production", "MFA_ENCRYPTION_KEY": "k" * 40}).production
+    assert load_settings({"APP_ENV": "production", "MFA_ENCRYPTION_KEY": "k" * 40,
+                          "MAIL": "off"}).production
     with pytest.raises(SettingsError, match="MFA_ENCRYPTION_KEY"):
-        load_settings({"APP_ENV": "production", "MFA_ENCRYPTION_KEY": secret})
+        load_settings({"APP_ENV": "production", "MFA_ENCRYPTION_KEY": secret, "MAIL": "off"})
 
 
 @pytest.mark.parametrize(

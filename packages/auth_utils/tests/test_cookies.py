@@ -21,7 +21,7 @@ def test_blank_cookie():
 
 def test_production_cookie_is_secure_prefixed_with_domain():
     settings = load_settings({"APP_ENV": "production", "MFA_ENCRYPTION_KEY": "k" * 50,
-                              "COOKIE_DOMAIN": ".example.com"})
+                              "COOKIE_DOMAIN": ".example.com", "MAIL": "off"})
     cs = CookieSettings.from_settings(settings)
     assert cs == CookieSettings("__Secure-auth_session", True, "example.com")
     header = blank_session_cookie(cs).serialize()
