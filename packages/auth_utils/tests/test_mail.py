@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
@@ -250,6 +251,75 @@ def test_a_sender_killed_after_smtp_accepted_causes_one_duplicate_at_most(core, 
 
 
 # --- the sender's settings -----------------------------------------------------------------
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 (the test server's), and its key."""
+    import ipaddress
+    from datetime import UTC, datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def test_starttls_when_offered_and_the_password_only_over_it(make_core, tmp_path,
+                                                             monkeypatch, db):
+    """smtp://user:password@...: the sender upgrades with STARTTLS (certificate checked
+    against the trusted CAs: here the test's own, through SSL_CERT_FILE), then logs in."""
+    import ssl
+
+    from aiosmtpd.smtp import AuthResult
+
+    cert, key = self_signed_certificate(tmp_path)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    logins = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        logins.append((session.ssl is not None, auth_data.login, auth_data.password))
+        return AuthResult(success=auth_data.password == b"s3cret:/@", handled=False)
+
+    server = MailServer(tls_context=tls, require_starttls=True, auth_required=True,
+                        authenticator=authenticator,
+                        auth_exclude_mechanism=["LOGIN"]).start()  # PLAIN: one answer
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    try:
+        core = make_core(smtp_url=f"smtp://mailer:s3cret%3A%2F%40@127.0.0.1:{server.port}")
+        core.start_mail_sender(**FAST_MAIL_SENDER)
+        message_id = core.outbox.enqueue(reset_mail())
+        assert server.wait_for(1, 10)
+        assert server.message_ids() == [message_id]
+        assert logins == [(True, b"mailer", b"s3cret:/@")]
+        wrong = make_core(smtp_url=f"smtp://mailer:wrong@127.0.0.1:{server.port}")
+        wrong.start_mail_sender(**FAST_MAIL_SENDER)
+        core.stop_mail_sender()
+        refused = wrong.outbox.enqueue(reset_mail(n=1))
+        assert wait_for(lambda: wrong.outbox.get(refused).attempts >= 2, 10)
+        record = wrong.outbox.get(refused)
+        assert record.status == "pending" and record.last_error.startswith("535")
+        assert server.message_ids() == [message_id]
+    finally:
+        server.stop()
+
 
 @pytest.mark.parametrize(("url", "expected"), [
     ("smtp://127.0.0.1:8025", SmtpTarget("127.0.0.1", 8025)),

@@ -100,7 +100,10 @@ class MailServer:
     there: the message is received, the sender never hears so)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int | None = None, *,
-                 on_message: Callable[[Received], None] | None = None) -> None:
+                 on_message: Callable[[Received], None] | None = None,
+                 **smtp_options: object) -> None:
+        """`smtp_options` go to aiosmtpd's SMTP server (tests: `tls_context`,
+        `require_starttls`, `authenticator`, `auth_required`)."""
         from devtools.dbserver import free_port
 
         self.host = host
@@ -108,6 +111,7 @@ class MailServer:
         self.on_message = on_message
         self.refused: set[str] = set()
         self.received: list[Received] = []
+        self.smtp_options = smtp_options
         self._lock = threading.Lock()
         self._controller: Controller | None = None
 
@@ -132,7 +136,8 @@ class MailServer:
     def start(self) -> MailServer:
         if self._controller is None:
             controller = Controller(_Collector(self), hostname=self.host, port=self.port,
-                                    enable_SMTPUTF8=True, ready_timeout=10)
+                                    ready_timeout=10,
+                                    **{"enable_SMTPUTF8": True, **self.smtp_options})
             controller.start()
             self._controller = controller
         return self
