@@ -13,17 +13,20 @@ subject must never carry a secret. Once delivered, the body is removed and the m
 (with the Message-ID) is kept for 30 days (TTL), so a copy of the database holds no
 usable link, pending messages included (without the key).
 
-The guarantee: every enqueued message is delivered at least once, and every copy carries
-the one Message-ID set at enqueue. Duplicates: only a sender that dies (or loses the
-database for longer than its lease) between the SMTP server's acceptance of the message
-and the mark "delivered" leaves it to be sent again once its lease has passed: one
-duplicate at most per such crash, with the same Message-ID (receiving systems and mail
-clients recognise a duplicate by it). The window is kept small: the mark is written right
-after the server's "250" (retried until it lands while the database is down), and a
-sender does not start sending a message whose lease is half gone. Nothing is lost: a
-killed sender's claim returns after its lease; an SMTP outage only delays (exponential
-backoff, ~5 hours of attempts by default), and a message given up on stays in the outbox
-as `failed`, visible and re-queueable (`Outbox.requeue`).
+The guarantee: every enqueued message is delivered at least once, every copy with the
+one Message-ID set at enqueue; or, refused for good by the server (5xx for the recipient
+or the message) or out of attempts (~5 hours of backoff by default), it stays in the
+outbox as `failed`, visible to operators and re-queueable (`Outbox.requeue`). Nothing is
+lost: a killed sender's claim returns after its lease; an SMTP outage only delays.
+
+Duplicates: only a sender that dies (or loses the database for longer than its lease)
+between the SMTP server's acceptance of a message and the mark "delivered" leaves it to
+be sent again once its lease has passed: one duplicate at most per such crash, with the
+same Message-ID and the same bytes (receiving systems and mail clients recognise a
+duplicate by it). So can an SMTP server so slow that one message outlasts the lease (2
+minutes; each SMTP step is bounded by 20 s). The window is kept small: the mark is written
+right after the server's "250" (retried until it lands while the database is down), and
+a sender does not start sending a message whose lease is half gone.
 
 Sending uses the standard library's `smtplib` and `email.message.EmailMessage`, not
 `aiosmtplib`: the sender is a plain thread (in an ASGI app or a sync Django worker
