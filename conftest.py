@@ -147,6 +147,31 @@ def make_core(db, settings, clock):
 
 
 @pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on a free loopback port, keeping what it receives
+    (devtools.mailserver.MailServer: `.received`, `.wait_for(n)`, `stop()`/`start()`)."""
+    from devtools.mailserver import MailServer
+
+    server = MailServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mail_core(make_core, smtp_server):
+    """`mail_core(**setting_changes)`: an auth core whose mail goes to `smtp_server`, its
+    mail sender started with the tests' short lease and backoff (FAST_MAIL_SENDER)."""
+    from devtools.testing import FAST_MAIL_SENDER
+
+    def make(**changes):
+        made = make_core(**{"smtp_url": smtp_server.url, **changes})
+        made.start_mail_sender(**FAST_MAIL_SENDER)
+        return made
+
+    return make
+
+
+@pytest.fixture
 def core(make_core):
     """An auth core with the test settings (no session cache)."""
     return make_core()

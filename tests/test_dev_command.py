@@ -31,7 +31,8 @@ def dev_env(**overrides: str) -> dict[str, str]:
            "MONGO_URI": f"mongodb://127.0.0.1:{free_port()}/monorepo_auth"
                         "?retryWrites=false&directConnection=true",
            "LANDING_URL": f"http://localhost:{free_port()}",
-           "WEB_URL": f"http://localhost:{free_port()}", **overrides}
+           "WEB_URL": f"http://localhost:{free_port()}",
+           "SMTP_URL": f"smtp://127.0.0.1:{free_port()}", **overrides}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     return env
 
@@ -60,6 +61,7 @@ def test_dev_starts_database_and_apps_and_stops_cleanly(tmp_path):
         output = "".join(lines)
         assert "dev: ready" in output, output
         assert env["LANDING_URL"] in output and env["WEB_URL"] in output
+        assert f"dev: mail       {env['SMTP_URL']} (a local SMTP server" in output
         assert httpx.get(f"{env['LANDING_URL']}/healthz").json() == {"status": "ok"}
         assert httpx.get(f"{env['WEB_URL']}/").status_code == 302
         print(f"dev: both URLs answered {ready_after:.1f} s after start")
@@ -69,7 +71,9 @@ def test_dev_starts_database_and_apps_and_stops_cleanly(tmp_path):
     assert proc.returncode == 0
     assert (tmp_path / ".data" / "db").is_dir()  # the local database kept its data here
     db_port = env["MONGO_URI"].split(":")[2].split("/")[0]
-    for url in (env["LANDING_URL"], env["WEB_URL"], f"http://127.0.0.1:{db_port}"):
+    smtp_port = env["SMTP_URL"].rsplit(":", 1)[1]
+    for url in (env["LANDING_URL"], env["WEB_URL"], f"http://127.0.0.1:{db_port}",
+                f"http://127.0.0.1:{smtp_port}"):
         assert port_free(url), f"{url} still answers after Ctrl-C"
 
 
@@ -168,7 +172,8 @@ def cmdline(pid: int) -> bytes:
 def ports(env: dict[str, str]) -> dict[str, str]:
     db_port = env["MONGO_URI"].split(":")[2].split("/")[0]
     return {"landing": env["LANDING_URL"], "web": env["WEB_URL"],
-            "database": f"http://127.0.0.1:{db_port}"}
+            "database": f"http://127.0.0.1:{db_port}",
+            "mail": f"http://127.0.0.1:{env['SMTP_URL'].rsplit(':', 1)[1]}"}
 
 
 @pytest.fixture
@@ -292,6 +297,27 @@ def test_dead_database_is_restarted_and_a_dead_app_is_named(run_env, tmp_path):
     assert run.finish(60) == 1
     assert "dev: the web app exited (killed by SIGKILL); stopping the others" in run.output
     assert_nothing_left(run, set())
+
+
+def test_dev_prints_each_mail_with_its_link(run_env, tmp_path):
+    """What a developer clicking through a password reset reads: one line per message."""
+    import smtplib
+    from email.message import EmailMessage
+
+    run = Run(run_env, tmp_path)
+    seen = start_until_ready(run)
+    message = EmailMessage()
+    message["From"], message["To"] = "no-reply@localhost", "bob@example.com"
+    message["Subject"] = "Reset your password"
+    message.set_content("Follow http://localhost:4321/password/reset/abc123 within 30 min.")
+    host, port = run_env["SMTP_URL"].removeprefix("smtp://").split(":")
+    with smtplib.SMTP(host, int(port), timeout=10) as smtp:
+        smtp.send_message(message)
+    assert run.wait_for("mail: To: bob@example.com | Subject: Reset your password | "
+                        "http://localhost:4321/password/reset/abc123\n", 10), run.output
+    run.proc.send_signal(signal.SIGINT)
+    assert run.finish(60) == 0, run.output
+    assert_nothing_left(run, seen)
 
 
 @pytest.mark.parametrize("flag", ["--help", "-h"])

@@ -21,7 +21,7 @@ def admin(*args, stdin="", uri=None):
 def test_help_for_each_command():
     assert admin("--help").returncode == 0
     for command in ("create-user", "set-password", "list-users", "sessions", "revoke",
-                    "purge-expired", "stats"):
+                    "purge-expired", "stats", "outbox"):
         r = admin(command, "--help")
         assert r.returncode == 0 and command in r.stdout
 
@@ -135,3 +135,22 @@ def test_every_action_is_an_event_and_events_can_be_queried(db, make_core):
     assert r.returncode == 0 and "frank" in r.stdout and "1 event(s)" in r.stderr
     assert admin("events", "--kind", "nonsense").returncode == 1
     assert admin("events", "--since", "yesterday").returncode == 2
+
+
+def test_outbox_shows_counts_and_messages_and_requeues_failed_ones(db, make_core):
+    from auth_utils.mail import Message
+
+    core = make_core()
+    queued = core.outbox.enqueue(Message("bob@example.com", "Hello", "secret link",
+                                         kind="notice"))
+    r = admin("outbox")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "pending 1\tdelivered 0\tfailed 0"
+    assert "\tpending\t0 attempt(s)\t" in lines[1] and queued in lines[1]
+    assert "notice\tbob@example.com" in lines[1] and "secret link" not in r.stdout
+    db.outbox.update_one({"message_id": queued}, {"$set": {"status": "failed"}})
+    assert admin("outbox", "--status", "pending").stdout.splitlines()[1:] == []
+    r = admin("outbox", "--requeue", queued)
+    assert r.returncode == 0 and r.stdout == "1 failed message(s) queued again\n"
+    assert core.outbox.get(queued).status == "pending"

@@ -25,10 +25,10 @@ def test_production_refuses_missing_or_dev_secret(secret):
         require_secret("DJANGO_SECRET_KEY", production=True,
                        environ={"APP_ENV": "production", "DJANGO_SECRET_KEY": secret})
     # The core needs its own secret, not Django's.
-    assert load_settings({"APP_ENV": "production",
+    assert load_settings({"APP_ENV": "production", "MAIL": "off",
                           "MFA_ENCRYPTION_KEY": secrets.token_urlsafe(32)}).production
     with pytest.raises(SettingsError, match="MFA_ENCRYPTION_KEY"):
-        load_settings({"APP_ENV": "production", "MFA_ENCRYPTION_KEY": secret})
+        load_settings({"APP_ENV": "production", "MFA_ENCRYPTION_KEY": secret, "MAIL": "off"})
 
 
 @pytest.mark.parametrize("key", [

@@ -21,7 +21,7 @@ def test_blank_cookie():
 
 
 def test_production_cookie_is_secure_prefixed_with_domain():
-    settings = load_settings({"APP_ENV": "production",
+    settings = load_settings({"APP_ENV": "production", "MAIL": "off",
                               "MFA_ENCRYPTION_KEY": secrets.token_urlsafe(32),
                               "COOKIE_DOMAIN": ".example.com"})
     cs = CookieSettings.from_settings(settings)

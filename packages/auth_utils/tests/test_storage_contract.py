@@ -168,3 +168,24 @@ def test_prepare_builds_the_indexes_on_its_own_database(database_server, db):
     finally:
         client.drop_database("prepare_contract")
         client.close()
+
+
+def test_outbox_claim_once_deliver_and_back_off(storage):
+    from db_utils.outbox import Retry
+
+    retry = Retry(first_delay=timedelta(seconds=10), max_attempts=3)
+    storage.outbox.add(id="m1", message_id="<1@x>", to="a@example.com", subject="S",
+                       body="sealed", kind="k", user_id="u1", created_at=NOW)
+    storage.outbox.add(id="m2", message_id="<2@x>", to="b@example.com", subject="S",
+                       body="sealed", kind="k", user_id=None, created_at=NOW)
+    lease = NOW + timedelta(minutes=2)
+    first = storage.outbox.claim(NOW, lease, "L1", "me", retry)
+    second = storage.outbox.claim(NOW, lease, "L2", "me", retry)
+    assert (first.message_id, second.message_id) == ("<1@x>", "<2@x>")
+    assert storage.outbox.claim(NOW, lease, "L3", "me", retry) is None  # both held
+    assert storage.outbox.delivered(first, NOW) and not storage.outbox.delivered(first, NOW)
+    assert storage.outbox.get("<1@x>").body is None
+    assert storage.outbox.failed(second, NOW, "421", retry) == "retry"
+    assert storage.outbox.get("<2@x>").next_attempt_at == NOW + timedelta(seconds=10)
+    assert storage.outbox.counts() == {"pending": 1, "delivered": 1, "failed": 0}
+    assert [m.message_id for m in storage.outbox.list(None, 10)] == ["<2@x>", "<1@x>"]

@@ -66,7 +66,11 @@ def create_app(core: AuthCore | None = None) -> Starlette:
         if not await run_in_threadpool(core.prepare):
             # Start anyway: pages answer 503 until MongoDB is back, then recover.
             log.warning("database unavailable at start-up; indexes will be built later")
-        yield
+        core.start_mail_sender()  # this process delivers the outbox too (auth_utils.mail)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(core.stop_mail_sender)
 
     app = Starlette(
         debug=False,

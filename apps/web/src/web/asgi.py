@@ -13,6 +13,7 @@ django_application = get_asgi_application()
 from web import services  # noqa: E402 - after Django is set up
 
 services.get().prepare(retry_every=5.0)  # indexes once, at start-up
+services.get().start_mail_sender()  # this process delivers the outbox too
 
 
 async def application(scope: dict, receive, send) -> None:

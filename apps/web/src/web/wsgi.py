@@ -10,3 +10,4 @@ application = get_wsgi_application()
 from web import services  # noqa: E402 - after Django is set up
 
 services.get().prepare(retry_every=5.0)  # indexes once, at start-up
+services.get().start_mail_sender()  # this process delivers the outbox too

@@ -129,6 +129,22 @@ def stats(core: AuthCore, args: argparse.Namespace) -> None:
     print(f"expired sessions awaiting TTL\t{store.count() - store.count(now)}")
 
 
+def outbox(core: AuthCore, args: argparse.Namespace) -> None:
+    """What the mail senders have to do and have done (bodies are never shown: they are
+    sealed, and gone once delivered)."""
+    if args.requeue is not None:
+        count = core.outbox.requeue(args.requeue or None)
+        print(f"{count} failed message(s) queued again")
+        return
+    counts = core.outbox.counts()
+    print("\t".join(f"{status} {count}" for status, count in counts.items()))
+    for m in core.outbox.list(args.status, args.limit):
+        when = m.delivered_at if m.status == "delivered" else m.next_attempt_at
+        print(f"{m.created_at:%Y-%m-%d %H:%M:%S}\t{m.status}\t{m.attempts} attempt(s)\t"
+              f"{when:%Y-%m-%d %H:%M:%S}\t{m.kind or '-'}\t{m.to}\t{m.message_id}\t"
+              f"{m.last_error or '-'}")
+
+
 def _duration(raw: str) -> timedelta:
     """`30m`, `24h`, `7d` (or seconds: `90s`)."""
     match = re.fullmatch(r"(\d{1,6})([smhd])", raw.strip())
@@ -202,6 +218,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", help="only this kind (e.g. login_failed)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--limit", type=_positive, default=1000, help="at most this many")
+    p = add("outbox", outbox, "mail: counts by status, then messages newest first (created, "
+            "status, attempts, next attempt or delivery time, kind, to, Message-ID, last "
+            "error)")
+    p.add_argument("--status", choices=("pending", "delivered", "failed"),
+                   help="only messages in this state")
+    p.add_argument("--limit", type=_positive, default=50, help="at most this many (50)")
+    p.add_argument("--requeue", nargs="?", const="", metavar="MESSAGE_ID",
+                   help="send failed messages (or the one with this Message-ID) again, "
+                        "e.g. once SMTP works again")
     return parser
 
 

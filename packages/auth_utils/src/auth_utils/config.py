@@ -24,6 +24,8 @@ __all__ = [
 ]
 
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+DEFAULT_SMTP_URL = "smtp://127.0.0.1:8025"  # the development server: `uv run mail`, `uv run dev`
+DEFAULT_MAIL_FROM = "Monorepo Auth <no-reply@localhost>"
 DEV_SECRET_MARKER = "dev-insecure"  # noqa: S105 - a marker we refuse, not a secret
 
 
@@ -73,6 +75,10 @@ class Settings:
     session_max_lifetime_days: int = 90
     metrics_allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (
         LOOPBACK)
+    # Mail (auth_utils.mail): where it goes and who it is from; MAIL=off turns it off.
+    mail: bool = True
+    smtp_url: str = field(default=DEFAULT_SMTP_URL, repr=False)  # may carry a password
+    mail_from: str = DEFAULT_MAIL_FROM
     login_window_seconds: int = 15 * 60
     signup_window_seconds: int = 60 * 60
 
@@ -207,6 +213,33 @@ def _mfa_key(env: Mapping[str, str], production: bool) -> str:
     return key
 
 
+def _mail(env: Mapping[str, str], production: bool) -> tuple[bool, str, str]:
+    """(MAIL on, SMTP_URL, MAIL_FROM): in production both are required unless MAIL=off."""
+    on = _switch(env, "MAIL", True)
+    smtp_url, mail_from = env.get("SMTP_URL", "").strip(), env.get("MAIL_FROM", "").strip()
+    if on and production and not (smtp_url and mail_from):
+        missing = " and ".join(n for n, v in (("SMTP_URL", smtp_url), ("MAIL_FROM", mail_from))
+                               if not v)
+        raise SettingsError(
+            f"APP_ENV=production needs {missing} for the mail it sends (SMTP_URL="
+            "smtps://user:password@smtp.example.com:465 or smtp://...:587 with STARTTLS; "
+            "MAIL_FROM=\"Example <no-reply@example.com>\"), or MAIL=off to turn mail and "
+            "the email features off")
+    smtp_url, mail_from = smtp_url or DEFAULT_SMTP_URL, mail_from or DEFAULT_MAIL_FROM
+    if on:
+        from auth_utils.mail import SmtpTarget, sender_address
+
+        try:
+            SmtpTarget.parse(smtp_url)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
+        try:
+            sender_address(mail_from)
+        except ValueError as exc:
+            raise SettingsError(f"MAIL_FROM: {exc}") from None
+    return on, smtp_url, mail_from
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """The auth core's settings (the apps' own secrets: `require_secret`)."""
     env = _environment(environ)
@@ -224,6 +257,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     mongo_uri = env.get("MONGO_URI", "").strip() or DEFAULT_MONGO_URI
     if not mongo_uri.startswith(("mongodb://", "mongodb+srv://")):
         raise SettingsError("MONGO_URI must start with mongodb:// or mongodb+srv://")
+    mail, smtp_url, mail_from = _mail(env, app_env == "production")
     return Settings(
         mongo_uri=mongo_uri,
         landing_url=landing_url.rstrip("/"),
@@ -248,4 +282,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         session_max_lifetime_days=_int(env, "SESSION_MAX_LIFETIME_DAYS", 90),
         metrics_allowed_networks=_networks(env.get("METRICS_ALLOWED_NETWORKS", ""),
                                            "METRICS_ALLOWED_NETWORKS") or LOOPBACK,
+        mail=mail,
+        smtp_url=smtp_url,
+        mail_from=mail_from,
     )

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from auth_utils.activity import Activity
 from auth_utils.availability import GuardedStorage
@@ -14,9 +15,10 @@ from auth_utils.clock import Clock, utc_now
 from auth_utils.config import Settings
 from auth_utils.cookies import CookieSettings
 from auth_utils.flows import AccountFlows, PasskeyFlows, SecondFactorFlows, Steps
+from auth_utils.mail import MAIL_KEY_PURPOSE, MailSender, Outbox, SmtpTarget
 from auth_utils.passkeys import Passkeys, RelyingParty
 from auth_utils.passwords import HashingGate
-from auth_utils.second_factor import SecondFactors, SecretBox
+from auth_utils.second_factor import SealedBox, SecondFactors, SecretBox
 from auth_utils.session_cache import CachedSessionStore
 from auth_utils.sessions import SessionManager, SessionPolicy
 from auth_utils.storage import SessionStore, Storage
@@ -37,6 +39,25 @@ class AuthCore:
     passkeys: PasskeyFlows
     activity: Activity  # the security activity log (read by the activity page, the CLI)
     cookie: CookieSettings
+    outbox: Outbox  # mail: `outbox.enqueue(Message(...))`; delivered by the mail sender
+    mail_sender: MailSender | None = field(default=None, init=False, repr=False)
+
+    def start_mail_sender(self, **options: Any) -> MailSender | None:
+        """Deliver the outbox from a daemon thread of this process (each app calls it at
+        start-up; leases make any number of processes safe); the sender, or None with
+        MAIL=off. Idempotent. `options` go to `MailSender` (tests: lease, retry, ...).
+        `close()` stops it."""
+        if not self.outbox.enabled:
+            return None
+        if self.mail_sender is None or not self.mail_sender.running:
+            self.mail_sender = MailSender(
+                self.outbox, SmtpTarget.parse(self.settings.smtp_url), **options).start()
+        return self.mail_sender
+
+    def stop_mail_sender(self) -> None:
+        if self.mail_sender is not None:
+            self.mail_sender.stop()
+            self.mail_sender = None
 
     def prepare(self, *, retry_every: float | None = 5.0) -> bool:
         """Create indexes at start-up. When the storage is unavailable the app starts
@@ -63,6 +84,7 @@ class AuthCore:
             return
 
     def close(self) -> None:
+        self.stop_mail_sender()
         if isinstance(self.storage, GuardedStorage):
             self.storage.close()
         if isinstance(self.sessions.store, CachedSessionStore):
@@ -99,7 +121,10 @@ def build_core(settings: Settings, *, storage: Storage | None = None,
                         challenge_key=box.key_for(b"passkey challenge"))
     steps = Steps(sessions, storage.users, throttler, factors, activity, gate,
                   guarded.availability, require_second_factor=settings.require_second_factor)
+    # Mail runs on real time, not on `clock` (leases and backoff are between processes).
+    outbox = Outbox(storage.outbox, SealedBox(settings.mfa_encryption_key, MAIL_KEY_PURPOSE),
+                    settings.mail_from, enabled=settings.mail, unavailable=storage.Unavailable)
     return AuthCore(settings, storage, sessions,
                     AccountFlows(steps, site_words=settings.site_words),
                     SecondFactorFlows(steps, passkeys), PasskeyFlows(steps, passkeys),
-                    activity, CookieSettings.from_settings(settings))
+                    activity, CookieSettings.from_settings(settings), outbox)

@@ -31,6 +31,7 @@ __all__ = [
     "FEED_LAG",
     "FEED_RESTARTS",
     "HASH_DURATION",
+    "MAIL_ATTEMPTS",
     "REQUEST_SECONDS",
     "SECURITY_EVENTS",
     "VALIDATIONS",
@@ -48,6 +49,11 @@ EARLY_REFUSALS = Counter(
     "Log-ins and sign-ups refused from memory before their body was read: the client's "
     "address is over its limit (over_limit) or has its checks in progress (client_share)",
     ["reason"])
+MAIL_ATTEMPTS = Counter(
+    "auth_mail_attempts_total",
+    "Outbox messages handed to SMTP, by outcome: delivered, retry (backing off), failed "
+    "(given up: see the outbox), stale (the lease had passed to another sender)",
+    ["outcome"])
 VALIDATIONS = Counter(
     "auth_session_validations_total",
     "Session cookies checked, by where the answer came from (cache, database, invalid)",

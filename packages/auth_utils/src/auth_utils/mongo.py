@@ -17,6 +17,7 @@ import db_utils
 from auth_utils.errors import SettingsError
 from auth_utils.storage import Evict, FeedUnsupported, Flush, Invalidation
 from db_utils import events as event_queries
+from db_utils import outbox as outbox_queries
 from db_utils import passkeys as passkey_queries
 from db_utils import second_factors as factor_queries
 from db_utils import sessions as session_queries
@@ -186,6 +187,42 @@ class MongoSecondFactorStore:
         return factor_queries.forget_browsers(self._db(), user_id, browser_id)
 
 
+class MongoOutboxStore:
+    def __init__(self, database: DatabaseSource) -> None:
+        self._db = database
+
+    def add(self, **fields: object) -> None:
+        outbox_queries.enqueue_message(self._db(), db_utils.OutboxRecord(
+            **fields, next_attempt_at=fields["created_at"]))
+
+    def claim(self, now: datetime, lease_until: datetime, lease: str, sender: str,
+              retry: outbox_queries.Retry) -> db_utils.OutboxRecord | None:
+        return outbox_queries.claim_next(self._db(), now, lease_until, lease, sender, retry)
+
+    def delivered(self, mail: db_utils.OutboxRecord, now: datetime) -> bool:
+        return outbox_queries.mark_delivered(self._db(), mail.id, now)
+
+    def failed(self, mail: db_utils.OutboxRecord, now: datetime, error: str,
+               retry: outbox_queries.Retry, *, permanent: bool = False) -> str:
+        return outbox_queries.record_failure(self._db(), mail, now, error, retry,
+                                             permanent=permanent)
+
+    def release(self, mail: db_utils.OutboxRecord, now: datetime) -> bool:
+        return outbox_queries.release_claim(self._db(), mail, now)
+
+    def requeue(self, now: datetime, message_id: str | None = None) -> int:
+        return outbox_queries.requeue_failed(self._db(), now, message_id)
+
+    def get(self, message_id: str) -> db_utils.OutboxRecord | None:
+        return outbox_queries.get_message(self._db(), message_id)
+
+    def list(self, status: str | None, limit: int) -> list[db_utils.OutboxRecord]:
+        return outbox_queries.list_messages(self._db(), status, limit)
+
+    def counts(self) -> dict[str, int]:
+        return outbox_queries.count_by_status(self._db())
+
+
 class MongoCounterStore:
     def __init__(self, database: DatabaseSource) -> None:
         self._db = database
@@ -229,7 +266,8 @@ class MongoInvalidationFeed:
 
 
 class MongoStorage:
-    """Sessions, users, counters and the invalidation feed on one MongoDB database."""
+    """Sessions, users, counters, second factors, events, passkeys, the mail outbox and the
+    invalidation feed on one MongoDB database."""
 
     Unavailable = db_utils.DatabaseUnavailable
 
@@ -243,6 +281,7 @@ class MongoStorage:
         self.second_factors = MongoSecondFactorStore(source)
         self.events = MongoEventStore(source)
         self.passkeys = MongoPasskeyStore(source)
+        self.outbox = MongoOutboxStore(source)
         self.invalidations = MongoInvalidationFeed(database.name if database is not None
                                                    else None)
 

@@ -34,8 +34,10 @@ __all__ = [
     "RECOVERY_CODES",
     "Check",
     "Enrolment",
+    "SealedBox",
     "SecondFactors",
     "SecretBox",
+    "derive_key",
     "format_secret",
     "is_app_code",
     "matching_step",
@@ -57,32 +59,53 @@ def is_app_code(code: str) -> bool:
     return bool(_CODE.fullmatch(code.strip()))
 
 
+def derive_key(key_material: str, purpose: bytes) -> bytes:
+    """A 256-bit key for one purpose (HKDF-SHA-256) from the one operator secret: keys of
+    different purposes are independent, so none opens what another sealed."""
+    return HKDF(SHA256(), 32, salt=None, info=b"monorepo-auth " + purpose).derive(
+        key_material.encode())
+
+
+class SealedBox:
+    """AES-256-GCM under the key derived for `purpose`; each sealed value is bound to a
+    context (the associated data: a user id, a message id), so it opens nowhere else."""
+
+    def __init__(self, key_material: str, purpose: bytes) -> None:
+        self._aead = AESGCM(derive_key(key_material, purpose))
+
+    def seal(self, plaintext: str, context: str) -> str:
+        nonce = os.urandom(12)
+        sealed = self._aead.encrypt(nonce, plaintext.encode(), context.encode())
+        return base64.urlsafe_b64encode(nonce + sealed).decode()
+
+    def open(self, sealed: str, context: str) -> str | None:
+        """The plaintext, or None when it was not sealed for this context with this key."""
+        try:
+            raw = base64.urlsafe_b64decode(sealed.encode())
+            return self._aead.decrypt(raw[:12], raw[12:], context.encode()).decode()
+        except (InvalidTag, ValueError):
+            return None
+
+
 class SecretBox:
     """Seals secrets at rest (AES-256-GCM) and hashes recovery codes (HMAC-SHA-256),
     with two keys derived (HKDF) from the one operator secret."""
 
     def __init__(self, key_material: str) -> None:
-        self._key_material = key_material.encode()
-        self._aead = AESGCM(self.key_for(b"totp secret"))
-        self._mac_key = self.key_for(b"recovery code")
+        self._key_material = key_material
+        self._box = SealedBox(key_material, b"totp secret")
+        self._mac_key = derive_key(key_material, b"recovery code")
 
     def key_for(self, purpose: bytes) -> bytes:
-        """A 256-bit key of its own for each purpose, from the one operator secret."""
-        return HKDF(SHA256(), 32, salt=None, info=b"monorepo-auth " + purpose).derive(
-            self._key_material)
+        """A 256-bit key of its own for another purpose, from the same operator secret."""
+        return derive_key(self._key_material, purpose)
 
     def seal(self, secret: str, user_id: str) -> str:
-        nonce = os.urandom(12)
-        sealed = self._aead.encrypt(nonce, secret.encode(), user_id.encode())
-        return base64.urlsafe_b64encode(nonce + sealed).decode()
+        return self._box.seal(secret, user_id)
 
     def open(self, sealed: str, user_id: str) -> str | None:
         """The secret, or None when it was not sealed for this user with this key."""
-        try:
-            raw = base64.urlsafe_b64decode(sealed.encode())
-            return self._aead.decrypt(raw[:12], raw[12:], user_id.encode()).decode()
-        except (InvalidTag, ValueError):
-            return None
+        return self._box.open(sealed, user_id)
 
     def recovery_hash(self, code: str, user_id: str) -> str:
         message = f"{user_id}:{_normal_recovery(code)}".encode()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 __all__ = [
@@ -22,11 +22,14 @@ __all__ = [
     "Flush",
     "Invalidation",
     "InvalidationFeed",
+    "OutboxStore",
     "PasskeyStore",
+    "RetryPolicy",
     "SecondFactorStore",
     "SessionStore",
     "Storage",
     "StoredEvent",
+    "StoredMail",
     "StoredPasskey",
     "StoredSecondFactor",
     "StoredSession",
@@ -122,6 +125,50 @@ class StoredSecondFactor(Protocol):
     def recovery(self) -> tuple[str, ...]: ...  # hashes of the unused recovery codes
     @property
     def trusted(self) -> tuple[dict, ...]: ...  # {id, created_at, expires_at, browser, ip}
+
+
+class StoredMail(Protocol):
+    @property
+    def id(self) -> str: ...  # random; the sealed body is bound to it
+    @property
+    def message_id(self) -> str: ...  # the Message-ID header, set once at enqueue
+    @property
+    def to(self) -> str: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def body(self) -> str | None: ...  # sealed; None once delivered
+    @property
+    def kind(self) -> str: ...
+    @property
+    def user_id(self) -> str | None: ...
+    @property
+    def status(self) -> str: ...  # pending / delivered / failed
+    @property
+    def created_at(self) -> datetime: ...  # also the Date header
+    @property
+    def next_attempt_at(self) -> datetime: ...  # or, while claimed, the lease's end
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def lease(self) -> str: ...  # the current claim's token
+    @property
+    def leased_by(self) -> str: ...
+    @property
+    def last_error(self) -> str: ...
+    @property
+    def delivered_at(self) -> datetime | None: ...
+    @property
+    def expires_at(self) -> datetime | None: ...
+
+
+class RetryPolicy(Protocol):
+    """When to try a message again (`db_utils.outbox.Retry` is one)."""
+
+    @property
+    def max_attempts(self) -> int: ...
+
+    def delay(self, attempts: int) -> timedelta: ...
 
 
 class SessionStore(Protocol):
@@ -243,6 +290,41 @@ class EventStore(Protocol):
               limit: int) -> list[StoredEvent]: ...
 
 
+class OutboxStore(Protocol):
+    """E-mail waiting to be sent, and the record of what was (see auth_utils.mail)."""
+
+    def add(self, *, id: str, message_id: str, to: str, subject: str, body: str, kind: str,
+            user_id: str | None, created_at: datetime) -> None:
+        """Store a pending message, due at once."""
+
+    def claim(self, now: datetime, lease_until: datetime, lease: str, sender: str,
+              retry: RetryPolicy) -> StoredMail | None:
+        """Atomically take the oldest due pending message under `lease` until
+        `lease_until` (of two senders, one wins), counting the attempt; None when none."""
+
+    def delivered(self, mail: StoredMail, now: datetime) -> bool:
+        """It went out: drop the body, keep the metadata for a while (False: already)."""
+
+    def failed(self, mail: StoredMail, now: datetime, error: str, retry: RetryPolicy, *,
+               permanent: bool = False) -> str:
+        """A failed attempt of this claim: "retry" (backoff), "failed" (given up) or
+        "stale" (the lease had passed to another sender: nothing recorded)."""
+
+    def release(self, mail: StoredMail, now: datetime) -> bool:
+        """Give an unsent claim back, due at once, the attempt not counted."""
+
+    def requeue(self, now: datetime, message_id: str | None = None) -> int:
+        """Failed messages pending again (an operator, once SMTP works again)."""
+
+    def get(self, message_id: str) -> StoredMail | None: ...
+
+    def list(self, status: str | None, limit: int) -> list[StoredMail]:
+        """Newest first, without bodies."""
+
+    def counts(self) -> dict[str, int]:
+        """Messages per status."""
+
+
 class CounterStore(Protocol):
     def hit(self, key: str, window_seconds: int, now: datetime, amount: int = 1
             ) -> tuple[int, datetime]:
@@ -287,6 +369,7 @@ class Storage(Protocol):
     second_factors: SecondFactorStore
     events: EventStore
     passkeys: PasskeyStore
+    outbox: OutboxStore
     invalidations: InvalidationFeed
     # What the storage raises when it cannot answer now: apps show a 503 for it.
     Unavailable: type[Exception]

@@ -1,4 +1,4 @@
-"""MongoDB storage for monorepo-auth: users, sessions, throttle counters.
+"""MongoDB storage for monorepo-auth: users, sessions, throttle counters, the mail outbox.
 
 Imports no web framework and nothing of auth_utils (which adapts these queries to its
 storage interface in `auth_utils.mongo`). Every query takes the pymongo `Database` to
@@ -6,7 +6,7 @@ use and raises `DatabaseUnavailable` when MongoDB does not answer; `create_user`
 `UsernameTaken` when the unique index refuses.
 """
 
-from db_utils import events, passkeys, second_factors, sessions, throttles, users
+from db_utils import events, outbox, passkeys, second_factors, sessions, throttles, users
 from db_utils.connection import (
     DEFAULT_MONGO_URI,
     connect,
@@ -20,7 +20,14 @@ from db_utils.connection import (
     on_primary_lost,
     ping,
 )
-from db_utils.documents import SecondFactor, SecurityEvent, Session, Throttle, User
+from db_utils.documents import (
+    OutboxMessage,
+    SecondFactor,
+    SecurityEvent,
+    Session,
+    Throttle,
+    User,
+)
 from db_utils.errors import (
     ChangeStreamUnsupported,
     DatabaseUnavailable,
@@ -30,6 +37,7 @@ from db_utils.errors import (
 )
 from db_utils.records import (
     EventRecord,
+    OutboxRecord,
     PasskeyRecord,
     SecondFactorRecord,
     SessionRecord,
@@ -42,6 +50,8 @@ __all__ = [
     "DatabaseUnavailable",
     "DbError",
     "EventRecord",
+    "OutboxMessage",
+    "OutboxRecord",
     "PasskeyRecord",
     "SecondFactor",
     "SecondFactorRecord",
@@ -63,6 +73,7 @@ __all__ = [
     "get_database",
     "new_client",
     "on_primary_lost",
+    "outbox",
     "passkeys",
     "ping",
     "second_factors",

@@ -21,6 +21,7 @@ from mongoengine import (
 
 __all__ = [
     "ALL_DOCUMENTS",
+    "OutboxMessage",
     "Passkey",
     "SecondFactor",
     "SecurityEvent",
@@ -163,8 +164,50 @@ class WebAuthnChallenge(Document):
     }
 
 
+class OutboxMessage(Document):
+    """One e-mail to send (the outbox): stored when the event that causes it happens, then
+    claimed by a sender under a lease, delivered over SMTP with retries. Once delivered (or
+    given up) the sealed body goes and the metadata stays for `expires_at` (TTL), for audit.
+    """
+
+    id = StringField(primary_key=True, max_length=64)  # random; binds the sealed body
+    # Set once at enqueue: a retry or a second sender sends the very same Message-ID, so a
+    # duplicate (the one a crash can cause) is recognisable as such by MTAs and clients.
+    message_id = StringField(required=True, unique=True, max_length=255)
+    to = StringField(required=True, max_length=320)
+    subject = StringField(required=True, max_length=998)  # never a secret (stays stored)
+    # AES-GCM sealed (text and HTML, MAIL key derived from MFA_ENCRYPTION_KEY, bound to the
+    # id); removed once delivered or failed, so a copy of the database holds no usable link.
+    body = StringField(max_length=1_000_000)
+    kind = StringField(default="", max_length=40)  # what caused it, e.g. "password_reset"
+    user_id = StringField()  # whose, when it is about an account
+    status = StringField(required=True, default="pending",
+                         choices=("pending", "delivered", "failed"))
+    created_at = DateTimeField(required=True)  # also the message's Date header
+    # When a sender may next claim it: the next attempt after a failure (backoff), or,
+    # while a sender holds it, the end of that sender's lease.
+    next_attempt_at = DateTimeField(required=True)
+    attempts = IntField(required=True, default=0)  # claims so far (a claim is an attempt)
+    lease = StringField(default="", max_length=64)  # the current claim's token
+    leased_by = StringField(default="", max_length=200)  # host:pid:thread of that claim
+    last_error = StringField(default="", max_length=300)
+    delivered_at = DateTimeField()
+    expires_at = DateTimeField()  # TTL: set once delivered or failed, never while pending
+
+    meta = {
+        "collection": "outbox",
+        "auto_create_index": False,
+        "indexes": [
+            # The senders' one query: pending messages whose time has come, oldest first.
+            ("status", "next_attempt_at"),
+            {"fields": ["expires_at"], "expireAfterSeconds": 0},
+        ],
+    }
+
+
 ALL_DOCUMENTS: tuple[type[Document], ...] = (
-    User, Session, Throttle, SecondFactor, SecurityEvent, Passkey, WebAuthnChallenge)
+    User, Session, Throttle, SecondFactor, SecurityEvent, Passkey, WebAuthnChallenge,
+    OutboxMessage)
 
 
 def validated(document: type[Document], record: Any) -> dict[str, Any]:

@@ -20,10 +20,18 @@ from mongoengine import (
     StringField,
 )
 
-from db_utils.documents import Passkey, SecondFactor, SecurityEvent, Session, User
+from db_utils.documents import (
+    OutboxMessage,
+    Passkey,
+    SecondFactor,
+    SecurityEvent,
+    Session,
+    User,
+)
 
 __all__ = [
     "EventRecord",
+    "OutboxRecord",
     "PasskeyRecord",
     "SecondFactorRecord",
     "SessionRecord",
@@ -70,3 +78,4 @@ SessionRecord = record_type(Session, "SessionRecord")
 SecondFactorRecord = record_type(SecondFactor, "SecondFactorRecord")
 EventRecord = record_type(SecurityEvent, "EventRecord")
 PasskeyRecord = record_type(Passkey, "PasskeyRecord")
+OutboxRecord = record_type(OutboxMessage, "OutboxRecord")

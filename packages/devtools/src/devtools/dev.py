@@ -1,6 +1,7 @@
-"""`uv run dev`: the local database (when needed), the landing app and the web app.
+"""`uv run dev`: the local database (when needed), the landing app, the web app and a
+local SMTP server that prints each message the apps send (when SMTP_URL is local).
 
-Prints the two URLs once both answer; Ctrl-C stops all three and leaves nothing behind.
+Prints the two URLs once both answer; Ctrl-C stops everything and leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from urllib.parse import urlsplit
 import db_utils
 from auth_utils import Settings, SettingsError, load_settings
 from auth_utils.config import load_dotenv_files
+from auth_utils.mail import SmtpTarget
 from devtools.dbserver import DATA_DIR, LocalDatabase, local_address, port_answers
+from devtools.mailserver import MailServer, local_smtp_address, summary
 from devtools.processes import (
     AppProcess,
     describe_exit,
@@ -43,7 +46,11 @@ def _parser() -> argparse.ArgumentParser:
         prog="dev",
         description="Start the local database (when MONGO_URI points at this machine and "
                     "nothing answers there), the landing app and the web app; print the two "
-                    "URLs once both answer. Ctrl-C (or SIGTERM) stops all three. A local "
+                    "URLs once both answer. Mail the apps send (password-reset and "
+                    "verification links) goes to a local SMTP server started here when "
+                    "SMTP_URL points at this machine (default smtp://127.0.0.1:8025): each "
+                    "message is printed as one line with its link (`uv run mail` runs that "
+                    "server alone). Ctrl-C (or SIGTERM) stops everything. A local "
                     "database that dies is restarted; an app that dies stops everything.",
         epilog="Settings come from the environment, .env and .env.local (see README.md). "
                "The apps run without code reloading here; for that run one alone: "
@@ -102,17 +109,49 @@ def _supervise(apps: list[AppProcess], db: _DevDatabase | None) -> int:
         time.sleep(0.5)
 
 
-def _stop(apps: list[AppProcess], db: LocalDatabase | None) -> None:
+def _stop(apps: list[AppProcess], db: LocalDatabase | None, mail: MailServer | None) -> None:
     for app in apps:  # all at once, then wait for each
         app.terminate()
     for app in apps:
         app.stop()
+    if mail is not None:
+        mail.stop()
     if db is not None:
         db.stop()
 
 
+def _start_mail(settings: Settings) -> MailServer | None:
+    """The local SMTP server when SMTP_URL points at a free port here; one line says where
+    mail goes either way."""
+    if not settings.mail:
+        print("dev: mail       off (MAIL=off): nothing is sent", flush=True)
+        return None
+    address = local_smtp_address(settings.smtp_url)
+    if address is None:
+        print(f"dev: mail       goes to {SmtpTarget.parse(settings.smtp_url)} (SMTP_URL)",
+              flush=True)
+        return None
+    host, port = address
+    if port_answers(host, port):
+        print(f"dev: mail       {host}:{port} (already running: read the messages where "
+              "that server prints them)", flush=True)
+        return None
+    server = MailServer(host, port, on_message=lambda received: print(
+        f"mail: {summary(received)}", flush=True))
+    try:
+        server.start()
+    except (OSError, RuntimeError) as exc:
+        print(f"dev: mail       could not listen on {host}:{port} ({exc}); messages wait "
+              "in the outbox until an SMTP server answers there", flush=True)
+        return None
+    print(f"dev: mail       smtp://{host}:{port} (a local SMTP server: each message the "
+          "apps send is printed here, with its link)", flush=True)
+    return server
+
+
 def run(settings: Settings) -> int:
     db: _DevDatabase | None = None
+    mail: MailServer | None = None
     apps: list[AppProcess] = []
     for name, url in (("landing", settings.landing_url), ("web", settings.web_url)):
         host, port = _bind(url)
@@ -139,6 +178,7 @@ def run(settings: Settings) -> int:
                          "check MONGO_URI (or start it with `uv run db`)")
         else:
             print(f"dev: database   {safe_uri} (already running)", flush=True)
+        mail = _start_mail(settings)
         env = {**load_dotenv_files(), **os.environ}
         apps += [AppProcess(module, env, args=APP_ARGS[module]) for module in APP_ARGS]
         binds = {app: _bind(url) for app, url in
@@ -161,9 +201,9 @@ def run(settings: Settings) -> int:
     finally:
         try:
             stop_interrupting()
-            _stop(apps, db)
+            _stop(apps, db, mail)
         except KeyboardInterrupt:  # the one signal landed here, before stop_interrupting()
-            _stop(apps, db)
+            _stop(apps, db, mail)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

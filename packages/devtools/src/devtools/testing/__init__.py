@@ -13,7 +13,14 @@ from __future__ import annotations
 from db_utils.monitoring import CommandCounter
 from devtools.slowclients import SlowClients
 from devtools.testing.authenticator import SoftAuthenticator
-from devtools.testing.environment import ARTIFACTS, CHROMIUM_ARGS, LANDING, TEST_ENV, WEB
+from devtools.testing.environment import (
+    ARTIFACTS,
+    CHROMIUM_ARGS,
+    FAST_MAIL_SENDER,
+    LANDING,
+    TEST_ENV,
+    WEB,
+)
 from devtools.testing.helpers import (
     assert_only_valid_users,
     assert_redirect_stays_home,
@@ -28,6 +35,7 @@ from devtools.testing.live import LiveSystem, start_live_system
 __all__ = [
     "ARTIFACTS",
     "CHROMIUM_ARGS",
+    "FAST_MAIL_SENDER",
     "LANDING",
     "TEST_ENV",
     "WEB",
