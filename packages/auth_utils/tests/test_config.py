@@ -40,7 +40,7 @@ def test_production_refuses_missing_or_dev_secret(secret):
 def test_production_refuses_an_mfa_key_below_256_bits_or_with_a_pattern(key):
     """'x' used to be enough: anything without the dev marker was taken."""
     with pytest.raises(SettingsError) as refused:
-        load_settings({"APP_ENV": "production", "MFA_ENCRYPTION_KEY": key})
+        load_settings({"APP_ENV": "production", "MAIL": "off", "MFA_ENCRYPTION_KEY": key})
     message = str(refused.value)
     assert "MFA_ENCRYPTION_KEY" in message and "256 bits" in message
     assert 'python -c "import secrets; print(secrets.token_urlsafe(32))"' in message
@@ -58,7 +58,8 @@ def test_production_takes_every_key_the_documented_generators_make():
     for make in makers:
         for _ in range(300):
             key = make()
-            settings = load_settings({"APP_ENV": "production", "MFA_ENCRYPTION_KEY": key})
+            settings = load_settings({"APP_ENV": "production", "MAIL": "off",
+                                      "MFA_ENCRYPTION_KEY": key})
             assert settings.mfa_encryption_key == key.strip()
 
 

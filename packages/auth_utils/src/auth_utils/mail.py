@@ -56,15 +56,12 @@ from email.utils import format_datetime, make_msgid
 from urllib.parse import unquote, urlsplit
 
 from auth_utils.clock import Clock, utc_now
-from auth_utils.config import DEFAULT_MAIL_FROM, DEFAULT_SMTP_URL
 from auth_utils.metrics import MAIL_ATTEMPTS
 from auth_utils.second_factor import SealedBox
 from auth_utils.storage import OutboxStore, StoredMail
 from db_utils.outbox import Retry
 
 __all__ = [
-    "DEFAULT_MAIL_FROM",
-    "DEFAULT_SMTP_URL",
     "MAIL_KEY_PURPOSE",
     "MailDisabled",
     "MailSender",
