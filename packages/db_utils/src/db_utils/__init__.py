@@ -20,7 +20,14 @@ from db_utils.connection import (
     on_primary_lost,
     ping,
 )
-from db_utils.documents import SecondFactor, SecurityEvent, Session, Throttle, User
+from db_utils.documents import (
+    RetiredUsername,
+    SecondFactor,
+    SecurityEvent,
+    Session,
+    Throttle,
+    User,
+)
 from db_utils.errors import (
     ChangeStreamUnsupported,
     DatabaseUnavailable,
@@ -43,6 +50,7 @@ __all__ = [
     "DbError",
     "EventRecord",
     "PasskeyRecord",
+    "RetiredUsername",
     "SecondFactor",
     "SecondFactorRecord",
     "SecurityEvent",
