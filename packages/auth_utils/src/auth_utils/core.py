@@ -13,7 +13,13 @@ from auth_utils.availability import GuardedStorage
 from auth_utils.clock import Clock, utc_now
 from auth_utils.config import Settings
 from auth_utils.cookies import CookieSettings
-from auth_utils.flows import AccountFlows, PasskeyFlows, SecondFactorFlows, Steps
+from auth_utils.flows import (
+    AccountFlows,
+    LifecycleFlows,
+    PasskeyFlows,
+    SecondFactorFlows,
+    Steps,
+)
 from auth_utils.passkeys import Passkeys, RelyingParty
 from auth_utils.passwords import HashingGate
 from auth_utils.second_factor import SecondFactors, SecretBox
@@ -37,6 +43,7 @@ class AuthCore:
     passkeys: PasskeyFlows
     activity: Activity  # the security activity log (read by the activity page, the CLI)
     cookie: CookieSettings
+    lifecycle: LifecycleFlows  # disable, enable, delete an account
 
     def prepare(self, *, retry_every: float | None = 5.0) -> bool:
         """Create indexes at start-up. When the storage is unavailable the app starts
@@ -92,12 +99,16 @@ def build_core(settings: Settings, *, storage: Storage | None = None,
     gate = HashingGate(per_client=settings.hashing_max_per_client)
     box = SecretBox(settings.mfa_encryption_key)
     factors = SecondFactors(storage.second_factors, box, clock=clock)
+    retention = timedelta(days=settings.security_events_retention_days)
     activity = Activity(storage.events, clock=clock, unavailable=storage.Unavailable,
-                        retention=timedelta(days=settings.security_events_retention_days))
+                        retention=retention)
     passkeys = Passkeys(storage.passkeys, RelyingParty.from_settings(settings), clock=clock,
                         challenge_key=box.key_for(b"passkey challenge"))
     steps = Steps(sessions, storage.users, throttler, factors, activity, gate,
                   guarded.availability)
     return AuthCore(settings, storage, sessions, AccountFlows(steps),
                     SecondFactorFlows(steps, passkeys), PasskeyFlows(steps, passkeys),
-                    activity, CookieSettings.from_settings(settings))
+                    activity, CookieSettings.from_settings(settings),
+                    # A deleted account's name stays taken as long as its events are kept.
+                    LifecycleFlows(steps, storage.passkeys, storage.counters, storage.events,
+                                   retire_for=retention))
