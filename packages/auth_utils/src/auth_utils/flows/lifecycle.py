@@ -38,7 +38,7 @@ from auth_utils.storage import CounterStore, EventStore, PasskeyStore, StoredUse
 __all__ = ["ACCOUNT_DISABLED", "CONFIRM_DELETE", "PASSKEY", "PASSWORD", "Closed",
            "LifecycleFlows", "refuse_closed"]
 
-ACCOUNT_DISABLED = "This account is disabled. Please contact the site's operator."
+ACCOUNT_DISABLED = "This account is disabled. Please contact the operator of this site."
 CONFIRM_DELETE = "Type your username to confirm that the account should be deleted."
 # Events whose detail holds a name the user chose (a passkey's): emptied at deletion.
 _NAMED_KINDS = [Kind.PASSKEY_ADDED.value, Kind.PASSKEY_RENAMED.value, Kind.PASSKEY_USED.value]
