@@ -21,7 +21,8 @@ def admin(*args, stdin="", uri=None):
 def test_help_for_each_command():
     assert admin("--help").returncode == 0
     for command in ("create-user", "set-password", "list-users", "sessions", "revoke",
-                    "purge-expired", "stats", "outbox"):
+                    "purge-expired", "stats", "outbox", "disable", "enable", "delete",
+                    "finish-deletions"):
         r = admin(command, "--help")
         assert r.returncode == 0 and command in r.stdout
 
@@ -154,3 +155,36 @@ def test_outbox_shows_counts_and_messages_and_requeues_failed_ones(db, make_core
     r = admin("outbox", "--requeue", queued)
     assert r.returncode == 0 and r.stdout == "1 failed message(s) queued again\n"
     assert core.outbox.get(queued).status == "pending"
+
+
+def test_disable_enable_delete_and_their_one_line_errors(db, make_core):
+    """Issue 25, item 3, for operators: every bad input is one line and exit 1, and
+    changes nothing."""
+    core = make_core()
+    out = core.accounts.sign_up("gina", "correct horse", ip="1")
+    for args, message in [(("disable", "gina"), "--reason"),
+                          (("disable", "gina", "--reason", "  "), "--reason"),
+                          (("disable", "nobody", "--reason", "x"), "no user named 'nobody'"),
+                          (("enable", "nobody"), "no user named 'nobody'"),
+                          (("enable", "gina"), "not disabled"),
+                          (("delete", "gina"), "--yes"),  # no terminal to confirm on
+                          (("delete", "nobody", "--yes"), "no user named 'nobody'")]:
+        r = admin(*args)
+        assert r.returncode == 1 and message in r.stderr, (args, r.stderr)
+        assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert core.sessions.validate_session_token(out.token).valid  # nothing changed
+
+    r = admin("disable", "gina", "--reason", "chargeback")
+    assert r.returncode == 0 and "gina disabled; 1 session(s) ended" in r.stdout
+    assert not core.sessions.validate_session_token(out.token).valid
+    assert "disabled: chargeback" in admin("list-users").stdout
+    assert not core.accounts.log_in("gina", "correct horse", ip="1").ok
+    assert admin("enable", "gina").returncode == 0
+    assert core.accounts.log_in("gina", "correct horse", ip="1").ok
+    r = admin("delete", "gina", "--yes")
+    assert r.returncode == 0 and "gina deleted" in r.stdout
+    assert db.users.count_documents({}) == 0 and db.sessions.count_documents({}) == 0
+    kinds = [e["kind"] for e in db.security_events.find({"user_id": out.user.id})]
+    assert {"account_disabled", "account_enabled", "account_deleted"} <= set(kinds)
+    assert db.security_events.count_documents({"username": "gina"}) == 0
+    assert admin("finish-deletions").stdout.startswith("finished 0 deletion(s)")

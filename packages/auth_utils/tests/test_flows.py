@@ -51,6 +51,7 @@ def test_every_sensitive_change_is_refused_alike_with_a_stale_verification(stale
         "change the password": core.accounts.change_password(
             user, "correct horse", "new password 1", "new password 1", ip="1",
             keep_session_id=session.id, session=session),
+        "delete the account": core.lifecycle.delete_own(session, user, "alice"),
     }
     assert {name: (o.result, o.message) for name, o in refusals.items()} == {
         name: (Result.REAUTH, REAUTH) for name in refusals}

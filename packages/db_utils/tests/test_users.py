@@ -1,5 +1,5 @@
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -49,11 +49,39 @@ def test_twenty_racing_signups_leave_exactly_one_user(db):
 
 
 def test_set_password_hash_and_delete_user(db):
+    """`delete_user` is the last step of an account's deletion (issue 23, point 3: it
+    deleted sessions without the revocations' majority write and left the second factor
+    and passkeys behind): it removes only a user whose deletion began, whose sessions and
+    the rest `auth_utils.flows.lifecycle` removed first (tests: test_lifecycle.py)."""
     user = users.create_user(db, "alice", "old", now=NOW)
     assert users.set_password_hash(db, user.id, "new")
     assert users.get_user_by_id(db, user.id).password_hash == "new"
-    db.sessions.insert_one({"_id": "s", "user_id": user.id, "username": "alice",
-                            "expires_at": NOW, "created_at": NOW, "last_seen_at": NOW})
+    assert not users.delete_user(db, user.id)  # not marked: refused
+    assert users.mark_deleting(db, user.id, NOW)
+    assert users.mark_deleting(db, user.id, NOW + timedelta(hours=1))  # the first time kept
+    assert users.get_user_by_id(db, user.id).deleting_at == NOW
+    assert [u.id for u in users.list_deleting_users(db)] == [user.id]
     assert users.delete_user(db, user.id)
-    assert db.sessions.count_documents({}) == 0
     assert users.get_user_by_id(db, user.id) is None
+    assert not users.delete_user(db, user.id)
+
+
+def test_a_retired_name_is_taken_until_its_reservation_ends(db):
+    users.retire_username(db, "alice", NOW + timedelta(days=180))
+    users.retire_username(db, "alice", NOW + timedelta(days=1))  # never shortened
+    with pytest.raises(UsernameTaken):
+        users.create_user(db, "alice", "h", now=NOW + timedelta(days=179))
+    assert db.retired_usernames.find_one()["_id"] != "alice"  # only a hash of the name
+    assert "alice" not in str(list(db.retired_usernames.find()))
+    assert users.create_user(db, "alice", "h", now=NOW + timedelta(days=180, seconds=1))
+
+
+def test_disable_and_enable(db):
+    user = users.create_user(db, "alice", "h", now=NOW)
+    assert users.set_disabled(db, user.id, NOW, "fraud")
+    got = users.get_user_by_id(db, user.id)
+    assert (got.disabled_at, got.disabled_reason) == (NOW, "fraud")
+    assert users.set_disabled(db, user.id, None)
+    got = users.get_user_by_id(db, user.id)
+    assert (got.disabled_at, got.disabled_reason) == (None, None)
+    assert not users.set_disabled(db, "nobody", NOW, "x")

@@ -43,10 +43,16 @@ def _redirect_logged_in(request: Request, next_value: str | None = None) -> Resp
     return None
 
 
+# Said on the landing page after an action that ended in the web app (`?notice=`): only
+# these fixed texts, never anything from the query itself.
+NOTICES = {"deleted": "Your account was deleted, and you were logged out everywhere."}
+
+
 async def home(request: Request) -> Response:
     if redirect := _redirect_logged_in(request):
         return redirect
-    return templates.TemplateResponse(request, "index.html")
+    return templates.TemplateResponse(request, "index.html", {
+        "notice": NOTICES.get(request.query_params.get("notice", ""))})
 
 
 def _ip(request: Request) -> str:

@@ -1,4 +1,5 @@
-"""The account page: a user's sessions (revoke one, or all others) and password change."""
+"""The account page: a user's sessions (revoke one, or all others), password change, and
+deleting the account."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from web import services
 from web.errors import apply_cookie, render_page
 from web.requests import client, reauth_redirect, session_user
 
-__all__ = ["account", "activity", "change_password", "revoke_others", "revoke_session"]
+__all__ = ["account", "activity", "change_password", "delete_account", "revoke_others",
+           "revoke_session"]
 
 NOTICES = {
     "password": "Your password was changed. Every other session was logged out.",
@@ -100,3 +102,26 @@ def change_password(request: HttpRequest) -> HttpResponse:
     if outcome.ok:
         return HttpResponseRedirect("/account?done=password", status=303)
     return _render(request, outcome, status_of(outcome))
+
+
+@require_POST
+def delete_account(request: HttpRequest) -> HttpResponse:
+    """"Delete my account": after a recent re-authentication (else to /account/confirm,
+    back to /account), a page that says what goes and asks for the username; then every
+    session ends everywhere, everything of the user goes, and this browser is logged out
+    (blank cookie, 303 to the landing page with a notice)."""
+    svc = services.get()
+    confirm = request.POST.get("confirm")
+    outcome = svc.lifecycle.delete_own(request.auth_session, session_user(request),
+                                       confirm or "", **client(request))
+    if outcome.result is Result.REAUTH:
+        return reauth_redirect("/account")
+    if not outcome.ok:  # the confirmation page (first time), or a name that did not match
+        return render_page(request, "delete_account.html", {
+            "retire_days": svc.settings.security_events_retention_days,
+        }, outcome if confirm is not None else None,
+            200 if confirm is None else status_of(outcome))
+    landing = settings.LANDING_URL.rstrip("/")
+    response = HttpResponseRedirect(f"{landing}/?notice=deleted", status=303)
+    apply_cookie(response, blank_session_cookie(svc.cookie))
+    return response

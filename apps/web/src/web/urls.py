@@ -12,6 +12,7 @@ urlpatterns = [
     path("static/<path:name>", views.static_file, name="static"),
     path("account", account.account, name="account"),
     path("account/password", account.change_password, name="change-password"),
+    path("account/delete", account.delete_account, name="delete-account"),
     path("account/activity", account.activity, name="activity"),
     path("account/security", security.security, name="security"),
     path("account/security/totp", security.totp_start, name="totp-start"),

@@ -48,6 +48,9 @@ class Kind(enum.StrEnum):
     PASSKEY_RENAMED = "passkey_renamed"
     PASSKEY_REMOVED = "passkey_removed"
     PASSKEY_USED = "passkey_used"
+    ACCOUNT_DISABLED = "account_disabled"
+    ACCOUNT_ENABLED = "account_enabled"
+    ACCOUNT_DELETED = "account_deleted"  # stored with the user id only (no name)
     ADMIN = "admin"  # every auth-admin action; `detail` says which
 
 
@@ -68,6 +71,8 @@ TITLES = {
     Kind.SECOND_FACTOR_SETUP: "Second factor set-up started",
     Kind.PASSKEY_REMOVED: "Passkey removed",
     Kind.PASSKEY_USED: "Logged in with a passkey",
+    Kind.ACCOUNT_DISABLED: "Account disabled", Kind.ACCOUNT_ENABLED: "Account enabled again",
+    Kind.ACCOUNT_DELETED: "Account deleted",
 }
 FAILED_LOGINS = [Kind.LOGIN_FAILED.value, Kind.SECOND_FACTOR_FAILED.value]
 

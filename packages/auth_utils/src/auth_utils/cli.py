@@ -1,6 +1,8 @@
 """`uv run auth-admin`: operator commands on users and sessions, reading MONGO_URI.
 
 Passwords are read without echo (or from stdin with --password-stdin), never from argv.
+Every bad input is one line on stderr; exit codes: 0 done, 1 refused (bad input, no such
+user, not confirmed), 2 usage (argparse), 3 the database cannot be reached.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import getpass
 import json
 import re
 import sys
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -54,6 +57,27 @@ def _user(core: AuthCore, raw: str) -> StoredUser:
     return user
 
 
+def _settle(core: AuthCore) -> None:
+    """Before saying sessions ended: the apps' session caches may still serve them for
+    `SESSION_CACHE_MAX_LAG_MS` after the deletion (the cache's rule counts from the
+    answer; this process has no cache of its own that would wait)."""
+    if core.settings.session_cache:
+        time.sleep(core.settings.session_cache_max_lag)
+
+
+def _confirmed(args: argparse.Namespace, question: str, username: str) -> None:
+    if args.yes:
+        return
+    if not sys.stdin.isatty():
+        raise CommandError("confirm with --yes (no terminal to ask)")
+    try:
+        answer = input(f"{question} Type the username to confirm: ")
+    except EOFError:
+        answer = ""
+    if answer.strip().lower() != username:
+        raise CommandError("not confirmed; nothing changed")
+
+
 def create_user(core: AuthCore, args: argparse.Namespace) -> None:
     username = normalize_username(args.username)
     if message := validate_username(username):  # before asking for a password
@@ -71,12 +95,15 @@ def set_password(core: AuthCore, args: argparse.Namespace) -> None:
     outcome = core.accounts.set_password(user.id, _read_password(args, core, user.username))
     if not outcome.ok:
         raise CommandError(outcome.message)
+    _settle(core)
     print(f"password of {user.username} changed; {sessions} session(s) ended")
 
 
 def list_users(core: AuthCore, args: argparse.Namespace) -> None:
     for user in core.storage.users.list(args.limit):
-        print(f"{user.username}\t{user.id}\t{user.created_at:%Y-%m-%d %H:%M:%S}")
+        state = "\tbeing deleted" if user.deleting_at else \
+            f"\tdisabled: {user.disabled_reason}" if user.disabled_at else ""
+        print(f"{user.username}\t{user.id}\t{user.created_at:%Y-%m-%d %H:%M:%S}{state}")
 
 
 def sessions(core: AuthCore, args: argparse.Namespace) -> None:
@@ -93,6 +120,7 @@ def revoke(core: AuthCore, args: argparse.Namespace) -> None:
     user = _user(core, args.username)
     ended = core.accounts.revoke_other_sessions(SessionUser(user.id, user.username), keep=None,
                                                 by="an operator")
+    _settle(core)
     print(f"ended {ended} session(s) of {user.username}")
 
 
@@ -103,18 +131,47 @@ def mfa_reset(core: AuthCore, args: argparse.Namespace) -> None:
     if not core.second_factor.enabled(user.id) and \
             core.second_factor.factors.store.get(user.id) is None:
         raise CommandError(f"{user.username} has no second factor")
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise CommandError("confirm with --yes (no terminal to ask)")
-        try:
-            answer = input(f"Turn off the second factor of {user.username} and end all "
-                           "their sessions? Type the username to confirm: ")
-        except EOFError:
-            answer = ""
-        if answer.strip().lower() != user.username:
-            raise CommandError("not confirmed; nothing changed")
+    _confirmed(args, f"Turn off the second factor of {user.username} and end all their "
+               "sessions?", user.username)
     ended = core.second_factor.reset_by_operator(SessionUser(user.id, user.username))
+    _settle(core)
     print(f"second factor of {user.username} turned off; {ended} session(s) ended")
+
+
+def disable(core: AuthCore, args: argparse.Namespace) -> None:
+    """No more log-ins (by password or passkey) and every session ended, in both apps."""
+    user = _user(core, args.username)
+    if not (args.reason or "").strip():
+        raise CommandError("say why with --reason TEXT (it is kept with the account)")
+    outcome, ended = core.lifecycle.disable(SessionUser(user.id, user.username), args.reason)
+    if not outcome.ok:
+        raise CommandError(outcome.message)
+    _settle(core)
+    print(f"{user.username} disabled; {ended} session(s) ended")
+
+
+def enable(core: AuthCore, args: argparse.Namespace) -> None:
+    user = _user(core, args.username)
+    outcome = core.lifecycle.enable(user)
+    if not outcome.ok:
+        raise CommandError(f"{user.username}: {outcome.message}")
+    print(f"{user.username} enabled; they can log in again")
+
+
+def delete(core: AuthCore, args: argparse.Namespace) -> None:
+    """Delete a user and everything of theirs (or finish a deletion that stopped)."""
+    user = _user(core, args.username)
+    _confirmed(args, f"Delete {user.username} and everything of theirs?", user.username)
+    core.lifecycle.delete(user, by="an operator")
+    _settle(core)
+    print(f"{user.username} deleted")
+
+
+def finish_deletions(core: AuthCore, args: argparse.Namespace) -> None:
+    finished = core.lifecycle.finish_deletions()
+    _settle(core)
+    print(f"finished {len(finished)} deletion(s){': ' if finished else ''}"
+          + ", ".join(finished))
 
 
 def purge_expired(core: AuthCore, args: argparse.Namespace) -> None:
@@ -210,6 +267,16 @@ def build_parser() -> argparse.ArgumentParser:
             "turn a user's second factor off and end their sessions (lost phone and codes)")
     p.add_argument("username")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p = add("disable", disable, "no more log-ins for a user, and end all their sessions")
+    p.add_argument("username")
+    p.add_argument("--reason", help="why (required; kept with the account)")
+    add("enable", enable, "let a disabled user log in again").add_argument("username")
+    p = add("delete", delete, "delete a user and everything of theirs (or finish a "
+            "deletion that stopped half-way)")
+    p.add_argument("username")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    add("finish-deletions", finish_deletions,
+        "finish every account deletion that stopped half-way (a crash, an outage)")
     add("purge-expired", purge_expired, "delete expired sessions now (TTL does it too)")
     add("stats", stats, "count users and sessions")
     p = add("events", events, "security events, newest first")

@@ -14,7 +14,13 @@ from auth_utils.availability import GuardedStorage
 from auth_utils.clock import Clock, utc_now
 from auth_utils.config import Settings
 from auth_utils.cookies import CookieSettings
-from auth_utils.flows import AccountFlows, PasskeyFlows, SecondFactorFlows, Steps
+from auth_utils.flows import (
+    AccountFlows,
+    LifecycleFlows,
+    PasskeyFlows,
+    SecondFactorFlows,
+    Steps,
+)
 from auth_utils.mail import MAIL_KEY_PURPOSE, MailSender, Outbox, SmtpTarget
 from auth_utils.passkeys import Passkeys, RelyingParty
 from auth_utils.passwords import HashingGate
@@ -39,6 +45,7 @@ class AuthCore:
     passkeys: PasskeyFlows
     activity: Activity  # the security activity log (read by the activity page, the CLI)
     cookie: CookieSettings
+    lifecycle: LifecycleFlows  # disable, enable, delete an account
     outbox: Outbox  # mail: `outbox.enqueue(Message(...))`; delivered by the mail sender
     mail_sender: MailSender | None = field(default=None, init=False, repr=False)
 
@@ -115,8 +122,9 @@ def build_core(settings: Settings, *, storage: Storage | None = None,
     gate = HashingGate(per_client=settings.hashing_max_per_client)
     box = SecretBox(settings.mfa_encryption_key)
     factors = SecondFactors(storage.second_factors, box, clock=clock)
+    retention = timedelta(days=settings.security_events_retention_days)
     activity = Activity(storage.events, clock=clock, unavailable=storage.Unavailable,
-                        retention=timedelta(days=settings.security_events_retention_days))
+                        retention=retention)
     passkeys = Passkeys(storage.passkeys, RelyingParty.from_settings(settings), clock=clock,
                         challenge_key=box.key_for(b"passkey challenge"))
     steps = Steps(sessions, storage.users, throttler, factors, activity, gate,
@@ -127,4 +135,7 @@ def build_core(settings: Settings, *, storage: Storage | None = None,
     return AuthCore(settings, storage, sessions,
                     AccountFlows(steps, site_words=settings.site_words),
                     SecondFactorFlows(steps, passkeys), PasskeyFlows(steps, passkeys),
-                    activity, CookieSettings.from_settings(settings), outbox)
+                    activity, CookieSettings.from_settings(settings),
+                    # A deleted account's name stays taken as long as its events are kept.
+                    LifecycleFlows(steps, storage.passkeys, storage.counters, storage.events,
+                                   retire_for=retention), outbox)

@@ -102,6 +102,21 @@ class MongoUserStore:
     def set_failures_seen(self, user_id: str, at: datetime) -> None:
         user_queries.set_failures_seen(self._db(), user_id, at)
 
+    def set_disabled(self, user_id: str, at: datetime | None, reason: str = "") -> bool:
+        return user_queries.set_disabled(self._db(), user_id, at, reason)
+
+    def mark_deleting(self, user_id: str, at: datetime) -> bool:
+        return user_queries.mark_deleting(self._db(), user_id, at)
+
+    def deleting(self, limit: int) -> list[db_utils.UserRecord]:
+        return user_queries.list_deleting_users(self._db(), limit)
+
+    def retire(self, username: str, until: datetime) -> None:
+        user_queries.retire_username(self._db(), username, until)
+
+    def delete(self, user_id: str) -> bool:
+        return user_queries.delete_user(self._db(), user_id)
+
 
 class MongoPasskeyStore:
     def __init__(self, database: DatabaseSource) -> None:
@@ -124,6 +139,9 @@ class MongoPasskeyStore:
 
     def delete(self, user_id: str, credential_id: str) -> bool:
         return passkey_queries.delete_passkey(self._db(), user_id, credential_id)
+
+    def delete_for_user(self, user_id: str) -> int:
+        return passkey_queries.delete_user_passkeys(self._db(), user_id)
 
     def put_challenge(self, challenge: str, purpose: str, user_id: str,
                       expires_at: datetime) -> None:
@@ -153,6 +171,9 @@ class MongoEventStore:
               limit: int) -> list[db_utils.EventRecord]:
         return event_queries.query_events(self._db(), user_id=user_id, since=since,
                                           kind=kind, limit=limit)
+
+    def anonymize(self, user_id: str, name_kinds: list[str]) -> int:
+        return event_queries.anonymize_user_events(self._db(), user_id, name_kinds)
 
 
 class MongoSecondFactorStore:
@@ -233,6 +254,9 @@ class MongoCounterStore:
 
     def clear(self, key: str, window_seconds: int, now: datetime) -> None:
         counter_queries.clear_counter(self._db(), key, window_seconds, now)
+
+    def forget(self, keys: list[str]) -> int:
+        return counter_queries.forget_counters(self._db(), keys)
 
 
 class MongoInvalidationFeed:

@@ -74,6 +74,12 @@ class StoredUser(Protocol):
     def created_at(self) -> datetime: ...
     @property
     def failures_seen_at(self) -> datetime | None: ...  # failed log-ins shown up to then
+    @property
+    def disabled_at(self) -> datetime | None: ...  # by an operator: no log-in
+    @property
+    def disabled_reason(self) -> str | None: ...
+    @property
+    def deleting_at(self) -> datetime | None: ...  # the deletion began: no log-in
 
 
 class StoredEvent(Protocol):
@@ -224,6 +230,21 @@ class UserStore(Protocol):
     def set_failures_seen(self, user_id: str, at: datetime) -> None:
         """Failed log-ins up to `at` have been shown to the user."""
 
+    def set_disabled(self, user_id: str, at: datetime | None, reason: str = "") -> bool:
+        """Disable the user since `at` for `reason`, or enable them (`at` None)."""
+
+    def mark_deleting(self, user_id: str, at: datetime) -> bool:
+        """The user's deletion has begun (the first such time is kept)."""
+
+    def deleting(self, limit: int) -> list[StoredUser]:
+        """Users whose deletion began and has not finished, oldest first."""
+
+    def retire(self, username: str, until: datetime) -> None:
+        """`create` refuses `username` until `until` (a deleted account's name)."""
+
+    def delete(self, user_id: str) -> bool:
+        """Delete the user's document, only once `mark_deleting` was called."""
+
 
 class SecondFactorStore(Protocol):
     def get(self, user_id: str) -> StoredSecondFactor | None: ...
@@ -266,6 +287,9 @@ class PasskeyStore(Protocol):
 
     def delete(self, user_id: str, credential_id: str) -> bool: ...
 
+    def delete_for_user(self, user_id: str) -> int:
+        """Every passkey of the user and the challenges stored for them; how many passkeys."""
+
     def put_challenge(self, challenge: str, purpose: str, user_id: str,
                       expires_at: datetime) -> None: ...
 
@@ -288,6 +312,10 @@ class EventStore(Protocol):
 
     def query(self, *, user_id: str | None, since: datetime | None, kind: str | None,
               limit: int) -> list[StoredEvent]: ...
+
+    def anonymize(self, user_id: str, name_kinds: list[str]) -> int:
+        """Remove the username from the user's events (and the detail from those of
+        `name_kinds`); the user id stays. How many events the user had."""
 
 
 class OutboxStore(Protocol):
@@ -331,6 +359,9 @@ class CounterStore(Protocol):
         """Atomically add `amount` to `key` in the current window: (new count, window end)."""
 
     def clear(self, key: str, window_seconds: int, now: datetime) -> None: ...
+
+    def forget(self, keys: list[str]) -> int:
+        """Delete the counters of `keys` in every window; how many."""
 
 
 @dataclass(frozen=True, slots=True)

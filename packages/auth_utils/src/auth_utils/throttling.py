@@ -224,6 +224,14 @@ class Throttler:
         return self.counters.hit(f"mfa-pending:{session_id}",
                                  self.settings.login_window_seconds, self.clock())[0]
 
+    @staticmethod
+    def keys_of(username: str, user_id: str, pending_session_ids: list[str]) -> list[str]:
+        """Every counter that names this user (their log-in failures, wrong codes, and
+        those of their pending log-ins): what an account's deletion forgets. Client
+        buckets name nobody and stay."""
+        return [f"login-user:{username}", f"mfa-user:{user_id}",
+                *(f"mfa-pending:{session_id}" for session_id in pending_session_ids)]
+
     def begin_signup(self, ip: str) -> Attempt:
         now, window = self.clock(), self.settings.signup_window_seconds
         key = f"signup-ip:{self.bucket(ip)}"

@@ -22,6 +22,7 @@ from db_utils.connection import (
 )
 from db_utils.documents import (
     OutboxMessage,
+    RetiredUsername,
     SecondFactor,
     SecurityEvent,
     Session,
@@ -53,6 +54,7 @@ __all__ = [
     "OutboxMessage",
     "OutboxRecord",
     "PasskeyRecord",
+    "RetiredUsername",
     "SecondFactor",
     "SecondFactorRecord",
     "SecurityEvent",

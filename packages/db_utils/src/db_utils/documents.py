@@ -23,6 +23,7 @@ __all__ = [
     "ALL_DOCUMENTS",
     "OutboxMessage",
     "Passkey",
+    "RetiredUsername",
     "SecondFactor",
     "SecurityEvent",
     "Session",
@@ -41,8 +42,29 @@ class User(Document):
     created_at = DateTimeField(required=True)
     # Failed log-ins up to this time have been shown to the user (the account notice).
     failures_seen_at = DateTimeField()
+    # Disabled by an operator (`auth-admin disable`): no log-in; the reason is for them.
+    disabled_at = DateTimeField()
+    disabled_reason = StringField(max_length=200)
+    # The account's deletion has begun: log-ins are refused as for a name nobody has, and
+    # running the deletion again finishes it (auth_utils.flows.lifecycle).
+    deleting_at = DateTimeField()
 
-    meta = {"collection": "users", "auto_create_index": False}
+    meta = {"collection": "users", "auto_create_index": False,
+            "indexes": [{"fields": ["deleting_at"], "sparse": True}]}
+
+
+class RetiredUsername(Document):
+    """The name of a deleted account, held until `expires_at` so that a new account cannot
+    take it at once (and be mistaken for the old one). Only a one-way hash of the name."""
+
+    id = StringField(primary_key=True)  # SHA-256 hex of "retired-username:<name>"
+    expires_at = DateTimeField(required=True)
+
+    meta = {
+        "collection": "retired_usernames",
+        "auto_create_index": False,
+        "indexes": [{"fields": ["expires_at"], "expireAfterSeconds": 0}],
+    }
 
 
 class Session(Document):
@@ -207,7 +229,8 @@ class OutboxMessage(Document):
 
 ALL_DOCUMENTS: tuple[type[Document], ...] = (
     User, Session, Throttle, SecondFactor, SecurityEvent, Passkey, WebAuthnChallenge,
-    OutboxMessage)
+    OutboxMessage,
+    RetiredUsername)
 
 
 def validated(document: type[Document], record: Any) -> dict[str, Any]:

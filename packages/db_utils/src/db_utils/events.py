@@ -11,7 +11,8 @@ from db_utils.documents import SecurityEvent, validated
 from db_utils.errors import translate_errors
 from db_utils.records import EventRecord
 
-__all__ = ["count_user_events", "insert_event", "list_user_events", "query_events"]
+__all__ = ["anonymize_user_events", "count_user_events", "insert_event", "list_user_events",
+           "query_events"]
 
 NEWEST_FIRST = [("at", -1), ("_id", -1)]  # ties (the same millisecond) in written order
 
@@ -51,3 +52,15 @@ def query_events(db: Database, *, user_id: str | None = None, since: datetime | 
         query["kind"] = kind
     return [EventRecord.from_mongo(d)
             for d in _events(db).find(query).sort(NEWEST_FIRST).limit(limit)]
+
+
+@translate_errors
+def anonymize_user_events(db: Database, user_id: str, name_kinds: list[str]) -> int:
+    """A deleted user's events lose the username (the user id stays, as an opaque
+    reference), and those of `name_kinds` their detail (a name the user chose, e.g. a
+    passkey's); how many events the user had."""
+    events = _events(db)
+    events.update_many({"user_id": user_id, "kind": {"$in": name_kinds}},
+                       {"$set": {"detail": ""}})
+    return events.update_many({"user_id": user_id},
+                              {"$unset": {"username": ""}}).matched_count

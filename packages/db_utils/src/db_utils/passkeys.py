@@ -16,6 +16,7 @@ from db_utils.records import PasskeyRecord
 __all__ = [
     "add_passkey",
     "delete_passkey",
+    "delete_user_passkeys",
     "get_passkey",
     "list_passkeys",
     "put_challenge",
@@ -76,6 +77,15 @@ def rename_passkey(db: Database, user_id: str, credential_id: str, name: str) ->
 def delete_passkey(db: Database, user_id: str, credential_id: str) -> bool:
     return _passkeys(db).delete_one({"_id": credential_id, "user_id": user_id}
                                     ).deleted_count == 1
+
+
+@translate_errors
+def delete_user_passkeys(db: Database, user_id: str) -> int:
+    """Every passkey of a user, and the registration challenges handed out to them (a
+    log-in challenge names nobody); how many passkeys."""
+    deleted = _passkeys(db).delete_many({"user_id": user_id}).deleted_count
+    _challenges(db).delete_many({"user_id": user_id})
+    return deleted
 
 
 @translate_errors

@@ -8,6 +8,7 @@ distinct counts and only those within the limit go on.
 from __future__ import annotations
 
 import contextlib
+import re
 from datetime import UTC, datetime, timedelta
 
 from pymongo import ReturnDocument
@@ -18,7 +19,7 @@ from pymongo.errors import DuplicateKeyError
 from db_utils.documents import Throttle
 from db_utils.errors import DatabaseUnavailable, translate_errors
 
-__all__ = ["clear_counter", "hit_counter", "window_end"]
+__all__ = ["clear_counter", "forget_counters", "hit_counter", "window_end"]
 
 
 def _throttles(db: Database) -> Collection:
@@ -60,3 +61,12 @@ def hit_counter(db: Database, key: str, seconds: int, now: datetime, amount: int
 @translate_errors
 def clear_counter(db: Database, key: str, seconds: int, now: datetime) -> None:
     _throttles(db).delete_one({"_id": _window(key, seconds, now)[0]})
+
+
+@translate_errors
+def forget_counters(db: Database, keys: list[str]) -> int:
+    """Delete every window's counter of each key (e.g. a deleted user's); how many."""
+    if not keys:
+        return 0
+    pattern = "^(?:" + "|".join(re.escape(key) for key in keys) + r"):\d+$"
+    return _throttles(db).delete_many({"_id": {"$regex": pattern}}).deleted_count

@@ -4,6 +4,7 @@ flows both apps and the CLI share."""
 from __future__ import annotations
 
 from auth_utils.activity import Kind
+from auth_utils.flows.lifecycle import PASSWORD, refuse_closed
 from auth_utils.flows.steps import PASSWORD_INPUT_MAX, Steps
 from auth_utils.metrics import EARLY_REFUSALS
 from auth_utils.outcomes import (
@@ -145,6 +146,10 @@ class AccountFlows:
             steps.event(Kind.LOGIN_FAILED, user, success=False,
                         detail="wrong password" if user else "", **who)
             return Outcome(Result.INCORRECT, INCORRECT, None, username[:64])
+        # Disabled or being deleted: asked only now, once the password was right.
+        if refused := refuse_closed(steps, user, PASSWORD, detail="password",
+                                    username=username[:64], **who):
+            return refused
         if check.needs_rehash:  # made with older parameters: upgrade it now
             steps.users.set_password_hash(user.id, hash_password(password))
         # With a second factor, the password only opens a pending session: both apps
@@ -158,6 +163,10 @@ class AccountFlows:
             steps.throttler.login_succeeded(attempt)
         outcome = steps.start_session(user, previous_session_id=previous_session_id,
                                       pending=pending, has_factor=has_factor, **who)
+        if refused := refuse_closed(steps, steps.users.by_id(user.id), PASSWORD,
+                                    detail="password", username=username[:64],
+                                    started=outcome.session, **who):
+            return refused  # disabled or deleted while the password was checked
         steps.event(Kind.LOGIN_PENDING if pending else Kind.LOGIN, user,
                     detail="password; trusted browser, no code" if trusted else "password",
                     session_id=outcome.session.id if outcome.session else None, **who)

@@ -5,6 +5,7 @@ flow.)"""
 from __future__ import annotations
 
 from auth_utils.activity import Kind
+from auth_utils.flows.lifecycle import PASSKEY, refuse_closed
 from auth_utils.flows.steps import Steps
 from auth_utils.outcomes import Outcome, Result, throttled_outcome
 from auth_utils.passkeys import PasskeyError, Passkeys
@@ -43,10 +44,13 @@ class PasskeyFlows:
             steps.event(Kind.LOGIN_FAILED, None, success=False, detail="passkey", **who)
             return Outcome(Result.INVALID, str(exc), "passkey")
         user = steps.users.by_id(passkey.user_id)
-        if user is None:
-            return Outcome(Result.INVALID, "This passkey's account no longer exists.", "passkey")
+        if refused := refuse_closed(steps, user, PASSKEY, detail="passkey", **who):
+            return refused  # gone, being deleted or disabled
         steps.throttler.login_succeeded(attempt)
         outcome = steps.start_session(user, previous_session_id=previous_session_id, **who)
+        if refused := refuse_closed(steps, steps.users.by_id(user.id), PASSKEY,
+                                    detail="passkey", started=outcome.session, **who):
+            return refused  # disabled or deleted meanwhile
         steps.event(Kind.PASSKEY_USED, user, detail=f"log-in with {passkey.name!r}",
                     session_id=outcome.session.id if outcome.session else None, **who)
         return outcome
