@@ -293,3 +293,17 @@ def test_a_day_of_guessing_is_capped_and_a_recovery_code_still_gets_in(make_core
     _, v = pending_of(cores[0])
     assert cores[0].second_factor.verify(v.session, v.user, code_at(secret, clock()),
                                          ip="1").ok
+
+
+def test_a_code_given_after_the_account_was_disabled_opens_no_session(core, alice, db):
+    """The race a disable can lose: its sessions were ended, then a pending log-in is
+    completed. The completion re-reads the account and ends the new session (here the
+    flag is set without ending sessions, the state that race leaves)."""
+    (out, _, codes) = alice
+    _, v = pending_of(core)
+    db.users.update_one({"_id": out.user.id}, {"$set": {"disabled_at": core.sessions.clock(),
+                                                         "disabled_reason": "test"}})
+    refused = core.second_factor.verify(v.session, v.user, codes[0], ip="1")
+    assert not refused.ok and "operator" in refused.message
+    # only the sign-up session: the completed one ended at once
+    assert db.sessions.count_documents({"user_id": out.user.id, "pending": False}) == 1

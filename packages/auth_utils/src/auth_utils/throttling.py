@@ -230,6 +230,7 @@ class Throttler:
         those of their pending log-ins): what an account's deletion forgets. Client
         buckets name nobody and stay."""
         return [f"login-user:{username}", f"mfa-user:{user_id}",
+                f"mfa-user-day:{user_id}",
                 *(f"mfa-pending:{session_id}" for session_id in pending_session_ids)]
 
     def begin_signup(self, ip: str) -> Attempt:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from auth_utils.activity import Kind
+from auth_utils.flows.lifecycle import PASSWORD, refuse_closed
 from auth_utils.flows.steps import Steps
 from auth_utils.outcomes import LOGIN_ENDED, TOO_MANY_CODES, WRONG_CODE, Outcome, Result
 from auth_utils.passkeys import PasskeyError, Passkeys
@@ -63,7 +64,7 @@ class SecondFactorFlows:
                 return Outcome(Result.ENDED, TOO_MANY_CODES, None, user.username)
             self.steps.event(Kind.SECOND_FACTOR_FAILED, user, success=False, **who)
             return Outcome(Result.INCORRECT, WRONG_CODE, "code", user.username)
-        outcome = self.steps.complete_pending(pending, user, ip=ip, user_agent=user_agent)
+        outcome = self._complete(pending, user, ip=ip, user_agent=user_agent)
         if outcome.ok:
             who["session_id"] = outcome.session.id if outcome.session else None
             self.steps.event(Kind.RECOVERY_CODE_USED if check is Check.RECOVERY
@@ -71,6 +72,17 @@ class SecondFactorFlows:
             if trust and (token := self.factors.trust(user.id, user_agent=user_agent, ip=ip)):
                 self.steps.event(Kind.BROWSER_TRUSTED, user, **who)
                 outcome = replace(outcome, trusted_browser=token)
+        return outcome
+
+    def _complete(self, pending: Session, user: SessionUser, *, ip: str, user_agent: str
+                  ) -> Outcome:
+        """Complete the pending log-in, unless the account was disabled or its deletion
+        began while the code was being given (the new session then ends at once)."""
+        outcome = self.steps.complete_pending(pending, user, ip=ip, user_agent=user_agent)
+        if outcome.ok and (refused := refuse_closed(
+                self.steps, self.steps.users.by_id(user.id), PASSWORD, detail="second factor",
+                username=user.username, started=outcome.session, ip=ip, user_agent=user_agent)):
+            return refused
         return outcome
 
     def verify_with_passkey(self, pending: Session, user: SessionUser, credential_json: str,
@@ -85,7 +97,7 @@ class SecondFactorFlows:
             self.steps.event(Kind.SECOND_FACTOR_FAILED, user, session_id=pending.id,
                              success=False, detail="passkey", **who)
             return Outcome(Result.INVALID, str(exc), "passkey", user.username)
-        outcome = self.steps.complete_pending(pending, user, **who)
+        outcome = self._complete(pending, user, **who)
         if outcome.ok:
             self.steps.event(Kind.PASSKEY_USED, user, detail=f"as the second factor: "
                              f"{passkey.name!r}", session_id=outcome.session.id
