@@ -37,7 +37,9 @@ def test_delete_my_account_needs_reauthentication_and_removes_everything(
     core.passkeys.registration_options(session, me)  # a challenge left stored
     assert core.second_factor.start(session, me).ok
     secret = core.second_factor.status(me).enrolment.secret
-    assert core.second_factor.confirm(session, me, pyotp.TOTP(secret).at(clock()))[0].ok
+    confirmed, _ = core.second_factor.confirm(session, me, pyotp.TOTP(secret).at(clock()))
+    assert confirmed.ok
+    token, session = confirmed.token, confirmed.session  # turning it on rotates the session
     other, _ = core.sessions.create_session(user.id, "alice")  # another browser
     core.accounts.log_in("alice", "wrong horse!", ip="192.0.2.7")  # a counted failure
     bob_token, bob, _ = login_session("bob")
