@@ -50,7 +50,8 @@ core = build_core(load_settings(), cache=False)
 barrier, results, lock = threading.Barrier(20), Counter(), threading.Lock()
 def run(i):
     barrier.wait(timeout=30)
-    ip = sys.argv[2] if len(sys.argv) > 2 else f"10.{sys.argv[1]}.0.{i}"
+    # argv[2]: the address, or a template of it per process (n) and thread (i)
+    ip = sys.argv[2].format(n=sys.argv[1], i=i) if len(sys.argv) > 2 else f"10.{sys.argv[1]}.0.{i}"
     for _ in range(int(sys.argv[3]) if len(sys.argv) > 3 else 1):
         outcome = core.accounts.log_in("alice", "wrong horse", ip=ip)
         with lock:
@@ -271,29 +272,12 @@ def test_many_64s_of_one_48_exhaust_its_limit_while_another_48_is_unaffected(mak
     assert db.throttles.count_documents({"_id": {"$regex": "^login-ip48:198"}}) == 0
 
 
-NETWORK_RACER = """
-import json, sys, threading
-from collections import Counter
-from auth_utils import build_core, load_settings
-core = build_core(load_settings(), cache=False)
-barrier, results, lock = threading.Barrier(20), Counter(), threading.Lock()
-def run(i):
-    barrier.wait(timeout=30)
-    outcome = core.accounts.log_in("alice", "wrong horse",
-                                   ip=f"2001:db8:cccc:{sys.argv[1]}{i:02x}::1")
-    with lock:
-        results[outcome.result.value] += 1
-threads = [threading.Thread(target=run, args=(i,)) for i in range(20)]
-[t.start() for t in threads]; [t.join(timeout=120) for t in threads]
-print(json.dumps(results))
-"""
-
-
 def test_two_processes_from_40_64s_of_one_48_check_at_most_its_limit_together(make_core):
     assert make_core().accounts.sign_up("alice", "correct horse", ip="1").ok
     env = {**os.environ, "LOGIN_MAX_FAILURES_PER_IP": "5", "LOGIN_MAX_FAILURES_PER_IP48": "15",
            "LOGIN_MAX_FAILURES_PER_USER": "1000", "HASHING_MAX_PER_CLIENT": "1000"}
-    procs = [subprocess.Popen([sys.executable, "-c", NETWORK_RACER, str(n)], env=env,
+    procs = [subprocess.Popen([sys.executable, "-c", RACER, str(n),
+                              "2001:db8:cccc:{n}{i:02x}::1"], env=env,
                               text=True, stdout=subprocess.PIPE) for n in (1, 2)]
     totals: Counter = Counter()
     for proc in procs:
