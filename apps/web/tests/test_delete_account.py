@@ -8,22 +8,12 @@ import json
 import pyotp
 
 from auth_utils import Result, SessionUser
-from devtools.testing import LANDING, WEB, SoftAuthenticator, csrf_token
+from devtools.testing import LANDING, WEB, SoftAuthenticator, csrf_token, leftovers_of
 
 
 def everything(db, user_id: str) -> dict[str, int]:
-    """What each collection still holds of the user."""
-    return {
-        "users": db.users.count_documents({"_id": user_id}),
-        "sessions": db.sessions.count_documents({"user_id": user_id}),
-        "second_factors": db.second_factors.count_documents({"_id": user_id}),
-        "passkeys": db.passkeys.count_documents({"user_id": user_id}),
-        "webauthn_challenges": db.webauthn_challenges.count_documents({"user_id": user_id}),
-        "throttles": db.throttles.count_documents(
-            {"_id": {"$regex": f":(?:alice|{user_id}):"}}),
-        "events with her name": db.security_events.count_documents(
-            {"$or": [{"username": "alice"}, {"detail": {"$regex": "laptop"}}]}),
-    }
+    """What each collection still holds of alice (her passkey is named "laptop")."""
+    return leftovers_of(db, user_id, "alice", named="laptop")
 
 
 def test_delete_my_account_needs_reauthentication_and_removes_everything(

@@ -19,7 +19,7 @@ from pymongo import MongoClient, monitoring
 from auth_utils import INCORRECT, Result, build_core, passwords
 from auth_utils.flows.lifecycle import ACCOUNT_DISABLED
 from auth_utils.mongo import MongoStorage
-from devtools.testing import LANDING, WEB, SoftAuthenticator, wait_for
+from devtools.testing import LANDING, WEB, SoftAuthenticator, leftovers_of, wait_for
 
 
 def admin(*args: str):
@@ -188,22 +188,8 @@ class Writes(monitoring.CommandListener):
 
 def leftovers(db, user_id: str, username: str, pending: list[str],
               counters_from: set[str] | None = None) -> dict[str, int]:
-    """What is still there of the user, collection by collection (of the counters, only
-    those in `counters_from` when given)."""
-    names = "|".join([username, user_id, *pending])
-    counters = {"_id": {"$regex": f":(?:{names}):"}}
-    if counters_from is not None:
-        counters = {"$and": [counters, {"_id": {"$in": sorted(counters_from)}}]}
-    return {
-        "users": db.users.count_documents({"_id": user_id}),
-        "sessions": db.sessions.count_documents({"user_id": user_id}),
-        "second_factors": db.second_factors.count_documents({"_id": user_id}),
-        "passkeys": db.passkeys.count_documents({"user_id": user_id}),
-        "webauthn_challenges": db.webauthn_challenges.count_documents({"user_id": user_id}),
-        "throttles": db.throttles.count_documents(counters),
-        "named events": db.security_events.count_documents(
-            {"$or": [{"username": username}, {"detail": {"$regex": "Alice's"}}]}),
-    }
+    return leftovers_of(db, user_id, username, pending=pending, counters_from=counters_from,
+                        named="Alice's")
 
 
 GONE = dict.fromkeys(["users", "sessions", "second_factors", "passkeys",

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from devtools.testing.environment import LANDING, WEB
 
 __all__ = ["assert_only_valid_users", "assert_redirect_stays_home", "csrf_of", "csrf_token",
+           "leftovers_of",
            "metric_value", "parallel", "wait_for"]
 
 
@@ -87,3 +88,28 @@ def assert_only_valid_users(database) -> None:
     for user in database.users.find():
         assert validate_username(user["username"]) is None, user["username"]
         assert user["password_hash"].startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+
+
+def leftovers_of(database, user_id: str, username: str, *, pending: list[str] = (),
+                 counters_from: set[str] | None = None, named: str = "") -> dict[str, int]:
+    """What the database still holds of a user, collection by collection (all 0 once an
+    account is deleted): its counters (by name, id or a `pending` session id; only those
+    in `counters_from` when given) and events that name it (its username, or `named` in
+    the detail, e.g. a passkey's name)."""
+    names = "|".join(re.escape(n) for n in [username, user_id, *pending])
+    counters: dict = {"_id": {"$regex": f":(?:{names}):"}}
+    if counters_from is not None:
+        counters = {"$and": [counters, {"_id": {"$in": sorted(counters_from)}}]}
+    naming: list[dict] = [{"username": username}]
+    if named:
+        naming.append({"detail": {"$regex": re.escape(named)}})
+    return {
+        "users": database.users.count_documents({"_id": user_id}),
+        "sessions": database.sessions.count_documents({"user_id": user_id}),
+        "second_factors": database.second_factors.count_documents({"_id": user_id}),
+        "passkeys": database.passkeys.count_documents({"user_id": user_id}),
+        "webauthn_challenges": database.webauthn_challenges.count_documents(
+            {"user_id": user_id}),
+        "throttles": database.throttles.count_documents(counters),
+        "named events": database.security_events.count_documents({"$or": naming}),
+    }
