@@ -48,7 +48,7 @@ def _page(request: HttpRequest, outcome: Outcome | None = None, status: int = 20
     return render_page(request, "security.html", {
         "enabled": factor.enabled, "recovery_left": factor.recovery_left,
         "passkeys": core.passkeys.for_user(request.user.id), "enrolment": factor.enrolment,
-        "trusted": core.second_factor.trusted_browsers(session_user(request)),
+        "trusted": factor.trusted,
         "qr": _qr_svg(factor.enrolment.uri) if factor.enrolment else "",
         "notice": NOTICES.get(request.GET.get("done", "")),
     }, outcome, status)

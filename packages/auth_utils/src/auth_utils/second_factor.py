@@ -28,12 +28,13 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from auth_utils.agents import describe_user_agent
 from auth_utils.clock import Clock, utc_now
-from auth_utils.storage import SecondFactorStore
+from auth_utils.storage import SecondFactorStore, StoredSecondFactor
 
 __all__ = [
     "RECOVERY_CODES",
     "Check",
     "Enrolment",
+    "FactorStatus",
     "SealedBox",
     "SecondFactors",
     "SecretBox",
@@ -158,6 +159,17 @@ class Enrolment:
         return format_secret(self.secret)
 
 
+@dataclass(frozen=True)
+class FactorStatus:
+    """What the security page shows: on or off, codes left, an enrolment under way, the
+    browsers trusted to skip the code."""
+
+    enabled: bool
+    recovery_left: int
+    enrolment: Enrolment | None
+    trusted: list[dict]
+
+
 class SecondFactors:
     """Enrol, check, regenerate, turn off: the rules, on any SecondFactorStore."""
 
@@ -183,9 +195,20 @@ class SecondFactors:
             return None
         return self.enrolment(user_id, username)
 
+    def status(self, user_id: str, username: str) -> FactorStatus:
+        """Everything the security page shows, from one read."""
+        record = self.store.get(user_id)
+        enabled = record is not None and record.enabled
+        return FactorStatus(enabled, len(record.recovery) if enabled else 0,
+                            None if enabled else self._enrolment_of(record, user_id, username),
+                            self._trusted_of(record))
+
     def enrolment(self, user_id: str, username: str) -> Enrolment | None:
         """The enrolment in progress (to show the QR code again), if any."""
-        record = self.store.get(user_id)
+        return self._enrolment_of(self.store.get(user_id), user_id, username)
+
+    def _enrolment_of(self, record: StoredSecondFactor | None, user_id: str, username: str
+                      ) -> Enrolment | None:
         if record is None or record.enabled:
             return None
         secret = self.box.open(record.secret, user_id)
@@ -249,7 +272,10 @@ class SecondFactors:
 
     def trusted_browsers(self, user_id: str) -> list[dict]:
         """This user's trusted browsers still in force, newest first."""
-        record, now = self.store.get(user_id), self.clock()
+        return self._trusted_of(self.store.get(user_id))
+
+    def _trusted_of(self, record: StoredSecondFactor | None) -> list[dict]:
+        now = self.clock()
         if record is None or not record.enabled:
             return []
         return sorted((e for e in record.trusted if e["expires_at"] > now),

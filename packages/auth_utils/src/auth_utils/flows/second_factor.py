@@ -3,28 +3,19 @@ turning the factor on and off (by the user, or by an operator); new recovery cod
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from auth_utils.activity import Kind
 from auth_utils.flows.lifecycle import PASSWORD, refuse_closed
 from auth_utils.flows.steps import Steps
 from auth_utils.outcomes import LOGIN_ENDED, TOO_MANY_CODES, WRONG_CODE, Outcome, Result
 from auth_utils.passkeys import PasskeyError, Passkeys
-from auth_utils.second_factor import Check, Enrolment
+from auth_utils.second_factor import Check, FactorStatus
 from auth_utils.sessions import Session, SessionUser
 
 __all__ = ["PENDING_MAX_FAILURES", "FactorStatus", "SecondFactorFlows"]
 
 PENDING_MAX_FAILURES = 5  # wrong codes before a pending log-in ends
-
-
-@dataclass(frozen=True)
-class FactorStatus:
-    """What the security page shows: on or off, codes left, an enrolment under way."""
-
-    enabled: bool
-    recovery_left: int
-    enrolment: Enrolment | None
 
 
 class SecondFactorFlows:
@@ -40,9 +31,7 @@ class SecondFactorFlows:
         return self.factors.enabled(user_id)
 
     def status(self, user: SessionUser) -> FactorStatus:
-        enabled = self.factors.enabled(user.id)
-        return FactorStatus(enabled, self.factors.recovery_left(user.id),
-                            None if enabled else self.factors.enrolment(user.id, user.username))
+        return self.factors.status(user.id, user.username)
 
     def verify(self, pending: Session, user: SessionUser, code: str, *, ip: str,
                user_agent: str = "", trust: bool = False) -> Outcome:
