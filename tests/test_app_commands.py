@@ -155,3 +155,18 @@ def test_web_check_deploy_in_development_is_one_line():
     assert result.stderr.splitlines() == [
         "web: `check --deploy` checks the production settings; this is APP_ENV=development: "
         "run it as `APP_ENV=production DJANGO_SECRET_KEY=... uv run web check --deploy`"]
+
+
+# --- db ----------------------------------------------------------------------------------
+
+def test_db_help_and_bad_argument_start_no_database():
+    from devtools.dbserver import free_port
+
+    port = free_port()
+    env = app_env(MONGO_URI=f"mongodb://127.0.0.1:{port}/auth_help_check")
+    result = run("db", "--help", env=env, timeout=30)
+    assert result.returncode == 0 and result.stdout.startswith("usage: db"), result
+    assert port_free(f"http://127.0.0.1:{port}")
+    result = run("db", "--bogus", env=env, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == ["db: unrecognized arguments: --bogus (see `db --help`)"]

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import signal
 import sys
+from collections.abc import Sequence
 
 from auth_utils import SettingsError, load_settings
 from devtools.dbserver import DATA_DIR, LocalDatabase, local_address, port_answers
-from devtools.processes import interrupt_on
+from devtools.processes import CommandParser, interrupt_on
 
 
-def main() -> int:
+def build_parser() -> CommandParser:
+    return CommandParser(
+        prog="db", description="Run the local development database (SecantusDB) on the host "
+        "and port of MONGO_URI, with its data in .data/db, until Ctrl-C. `uv run dev` starts "
+        "it for you; the tests start their own.")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    build_parser().parse_args(argv)  # --help and bad arguments answer before anything starts
     try:
         settings = load_settings()
     except SettingsError as exc:

@@ -22,6 +22,7 @@ from devtools.dbserver import DATA_DIR, LocalDatabase, local_address, port_answe
 from devtools.mailserver import MailServer, local_smtp_address, summary
 from devtools.processes import (
     AppProcess,
+    CommandParser,
     describe_exit,
     die_with_parent,
     interrupt_on,
@@ -36,13 +37,8 @@ DB_RESTARTS = 3  # times a local database that dies is started again before dev 
 APP_ARGS = {"landing": ("--no-reload",), "web": ("--noreload",)}
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
-
-
 def _parser() -> argparse.ArgumentParser:
-    return _Parser(
+    return CommandParser(
         prog="dev",
         description="Start the local database (when MONGO_URI points at this machine and "
                     "nothing answers there), the landing app and the web app; print the two "

@@ -23,6 +23,8 @@ from email.policy import default as default_policy
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from devtools.processes import CommandParser
+
 __all__ = ["MailServer", "Received", "links_in", "main", "summary"]
 
 LINK = re.compile(r"https?://[^\s<>\"')\]]+")
@@ -163,13 +165,8 @@ class MailServer:
         self.stop()
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = CommandParser(
         prog="mail",
         description="Run a local SMTP server for development until Ctrl-C: it delivers "
                     "nothing and prints one line per message the apps send (To, Subject "

@@ -6,6 +6,7 @@ killed with SIGKILL (Linux: `prctl(PR_SET_PDEATHSIG)`), so no server outlives it
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import ctypes
 import os
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-__all__ = ["AppProcess", "describe_exit", "die_with_parent", "interrupt_on",
+__all__ = ["AppProcess", "CommandParser", "describe_exit", "die_with_parent", "interrupt_on",
            "start_answering", "stop_interrupting", "wait_until_answers"]
 
 _STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
@@ -175,3 +176,11 @@ def start_answering(apps: Sequence[tuple[AppProcess, str]], timeout: float = 60.
         if not wait_until_answers(url, timeout, app):
             return app
     return None
+
+
+class CommandParser(argparse.ArgumentParser):
+    """A command's parser whose bad arguments are one line (and exit 2), never the usage
+    block: what every `uv run` command of devtools answers."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")

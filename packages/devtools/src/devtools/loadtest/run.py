@@ -19,17 +19,12 @@ from devtools.loadtest import checks, scenarios
 from devtools.loadtest.journal import Journal
 from devtools.loadtest.scenarios import Report, say
 from devtools.loadtest.stack import GENEROUS_THROTTLES, LoadStack
-from devtools.processes import AppProcess, interrupt_on, stop_interrupting
+from devtools.processes import AppProcess, CommandParser, interrupt_on, stop_interrupting
 from devtools.testing.environment import ARTIFACTS
 
 SCENARIOS = ("none", "db-kill", "worker-kill", "feed-break", "slow-clients")
 MIN_RUN = {"none": 10, "db-kill": 20, "worker-kill": 15, "feed-break": 20,
            "slow-clients": 15}
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
 
 
 def _seconds(text: str) -> int:
@@ -54,7 +49,7 @@ def _positive(kind: type) -> Callable[[str], float]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = CommandParser(
         prog="loadtest",
         description="Start a local SecantusDB (--sync-on-commit) and both apps with several "
                     "workers each (as docs/deploy.md runs them) on free loopback ports, run "
