@@ -136,7 +136,7 @@ def test_web_help_lists_no_sql_user_commands():
 
 @pytest.mark.parametrize(("args", "instead"), [
     (("createsuperuser",), "create-user"),
-    (("changepassword", "alice"), "set-password"),
+    (("changepassword", "alice"), "reset-link"),
     (("help", "createsuperuser"), "create-user"),
 ])
 def test_web_sql_user_commands_point_to_auth_admin(args, instead):

@@ -29,8 +29,8 @@ def test_each_action_writes_exactly_its_events(core, db, clock):
     a = core.accounts
     out = a.sign_up("alice", "correct horse", ip="198.51.100.7", user_agent="Firefox/130.0")
     assert take(db) == ["signup"]
-    a.log_in("alice", "correct horse", ip="1")
-    assert take(db) == ["login"]
+    a.log_in("alice", "correct horse", ip="1")  # no User-Agent: not the sign-up's browser
+    assert take(db) == ["login", "new_browser"]
     a.log_in("alice", "wrong horse", ip="1")
     assert take(db) == ["login_failed"]
     a.log_in("nobody", "wrong horse", ip="1")  # a name nobody has: counted, not stored

@@ -20,7 +20,7 @@ def admin(*args, stdin="", uri=None):
 
 def test_help_for_each_command():
     assert admin("--help").returncode == 0
-    for command in ("create-user", "set-password", "list-users", "sessions", "revoke",
+    for command in ("create-user", "reset-link", "list-users", "sessions", "revoke",
                     "purge-expired", "stats", "outbox", "disable", "enable", "delete",
                     "finish-deletions"):
         r = admin(command, "--help")
@@ -41,9 +41,16 @@ def test_user_lifecycle(db, make_core, clock):
     r = admin("sessions", "carol")
     assert r.returncode == 0 and "198.51.100.1" in r.stdout and token not in r.stdout
     assert "users\t1" in admin("stats").stdout
-    r = admin("set-password", "carol", "--password-stdin", stdin="new password 2\n")
-    assert r.returncode == 0 and "1 session(s) ended" in r.stdout
+    # The operator gets a link, never the password: the user chooses it on the page.
+    r = admin("reset-link", "carol")
+    assert r.returncode == 0 and "/password/reset/" in r.stdout and "once" in r.stderr
+    link_token = r.stdout.strip().rsplit("/", 1)[1]
+    core = make_core()
+    assert core.recovery.reset_password(link_token, "new password 2", "new password 2",
+                                        ip="127.0.0.1").ok
     assert not manager.validate_session_token(token).valid
+    assert not core.recovery.reset_password(link_token, "new password 3", "new password 3",
+                                            ip="127.0.0.1").ok  # used up
 
     manager.create_session(user_id, "carol")
     assert "ended 1 session(s)" in admin("revoke", "carol").stdout
@@ -61,7 +68,7 @@ def test_user_lifecycle(db, make_core, clock):
     ("args", "stdin", "message"),
     [(("sessions", "nobody"), "", "no user named 'nobody'"),
      (("revoke", "nobody"), "", "no user named"),
-     (("set-password", "nobody", "--password-stdin"), "password123\n", "no user named"),
+     (("reset-link", "nobody"), "", "no user named"),
      (("create-user", "x", "--password-stdin"), "password123\n", "3 to 31"),
      (("create-user", "dave", "--password-stdin"), "short\n", "8 to 255")],
 )
@@ -188,3 +195,11 @@ def test_disable_enable_delete_and_their_one_line_errors(db, make_core):
     assert {"account_disabled", "account_enabled", "account_deleted"} <= set(kinds)
     assert db.security_events.count_documents({"username": "gina"}) == 0
     assert admin("finish-deletions").stdout.startswith("finished 0 deletion(s)")
+
+
+def test_set_password_is_gone_with_one_line_saying_what_instead(db):
+    r = admin("set-password", "carol", "--password-stdin", stdin="new password 2\n")
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.splitlines() == [
+        "auth-admin: set-password is gone: an operator never chooses a user's password "
+        "(ASVS 6.4.6); print a reset link with `auth-admin reset-link USER`"]

@@ -21,6 +21,7 @@ from auth_utils.http import database_unavailable, error_page, security_headers
 from landing.auth import SessionBackend, on_auth_error
 from landing.middleware import AuthGlueMiddleware
 from landing.pages import render_error
+from landing.recovery import reset_password, reset_request, verify_email
 from landing.views import (
     healthz,
     home,
@@ -82,6 +83,9 @@ def create_app(core: AuthCore | None = None) -> Starlette:
             Route("/login/passkey/options", passkey_options, methods=["POST"]),
             Route("/login/passkey", passkey_login, methods=["POST"]),
             Route("/login/verify/passkey", passkey_login, methods=["POST"]),
+            Route("/password/reset", reset_request, methods=["GET", "HEAD", "POST"]),
+            Route("/password/reset/{token}", reset_password, methods=["GET", "HEAD", "POST"]),
+            Route("/email/verify/{token}", verify_email, methods=["GET", "HEAD", "POST"]),
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
             Route("/metrics", metrics, methods=["GET", "HEAD"]),
             Route("/static/{path:path}", static_file, methods=["GET", "HEAD"]),

@@ -46,6 +46,9 @@ def _redirect_logged_in(request: Request, next_value: str | None = None) -> Resp
 # Said on the landing page after an action that ended in the web app (`?notice=`): only
 # these fixed texts, never anything from the query itself.
 NOTICES = {"deleted": "Your account was deleted, and you were logged out everywhere."}
+# Said on /login after a flow of this app (`?done=`), the same way.
+DONE = {"reset": "Your password was changed and every session was logged out. Log in with "
+                 "the new password."}
 
 
 async def home(request: Request) -> Response:
@@ -104,7 +107,8 @@ async def _auth_form(request: Request, template: str, action: str) -> Response:
     if not is_form_submission(request.method):  # GET, and HEAD like GET
         if redirect := _redirect_logged_in(request):
             return redirect
-        context = {"next": next_param[:2048]}
+        context = {"next": next_param[:2048], "mail": request.app.state.core.email.available,
+                   "notice": DONE.get(request.query_params.get("done", ""))}
         if action == "login" and session_ended(request.query_params.get("reason"),
                                                validation_of(request.scope)):
             context["notice"] = session_ended_message(request.app.state.core.settings)
@@ -118,8 +122,8 @@ async def _auth_form(request: Request, template: str, action: str) -> Response:
     next_value = _field(form, "next") or next_param
     validation = validation_of(request.scope)
     previous = validation.session.id if validation and validation.session else None
-    extra = {} if action == "signup" else {"trusted_browser": request.cookies.get(
-        trusted_browser_cookie_name(core.cookie))}
+    extra = {"email": _field(form, "email")} if action == "signup" else {
+        "trusted_browser": request.cookies.get(trusted_browser_cookie_name(core.cookie))}
     flow = core.accounts.sign_up if action == "signup" else core.accounts.log_in
     call = functools.partial(
         flow, username, password, ip=ip,
@@ -130,17 +134,18 @@ async def _auth_form(request: Request, template: str, action: str) -> Response:
         return _with_session(request, outcome, _verify_url(next_value))
     if outcome.ok:
         return _with_session(request, outcome, _next_url(request, next_value))
-    return _form_error(request, template, outcome, next_value)
+    return _form_error(request, template, outcome, next_value, extra.get("email") or "")
 
 
-def _form_error(request: Request, template: str, outcome: Outcome, next_value: str
-                ) -> Response:
+def _form_error(request: Request, template: str, outcome: Outcome, next_value: str,
+                email: str = "") -> Response:
     headers = outcome_headers(outcome)
     shown_username = outcome.username if "\x00" not in outcome.username else ""
     return templates.TemplateResponse(
         request, template,
         {"error": outcome.message, "error_field": outcome.field,
-         "username": shown_username[:64], "next": next_value[:2048]},
+         "username": shown_username[:64], "next": next_value[:2048],
+         "mail": request.app.state.core.email.available, "email": email[:254]},
         status_code=status_of(outcome), headers=headers,
     )
 

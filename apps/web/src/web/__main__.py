@@ -22,13 +22,13 @@ With a command: that Django management command, e.g. `web check --deploy` (with
 APP_ENV=production) or `web shell`; `web help` lists them.
 
 Users and passwords live in MongoDB, not in Django's tables: manage them with
-`uv run auth-admin` (create-user, set-password, ...), not createsuperuser/changepassword.
+`uv run auth-admin` (create-user, reset-link, ...), not createsuperuser/changepassword.
 
 Settings come from the environment, .env and .env.local (see README.md).
 """
 
 # Django's auth commands need a SQL user model, which this app does not have.
-AUTH_ADMIN_INSTEAD = {"createsuperuser": "create-user", "changepassword": "set-password"}
+AUTH_ADMIN_INSTEAD = {"createsuperuser": "create-user", "changepassword": "reset-link"}
 
 
 def _help_text(options: list[str]) -> str:

@@ -16,14 +16,16 @@ from web import services
 from web.errors import apply_cookie, render_page
 from web.requests import client, reauth_redirect, session_user
 
-__all__ = ["account", "activity", "change_password", "delete_account", "revoke_others",
-           "revoke_session"]
+__all__ = ["account", "activity", "change_password", "delete_account", "email_add",
+           "email_remove", "revoke_others", "revoke_session"]
 
 NOTICES = {
     "password": "Your password was changed. Every other session was logged out.",
     "revoked": "That session was logged out.",
     "others": "Every other session was logged out.",
     "confirmed": "Thanks: you can make changes for ten minutes.",
+    "email": "We sent a link to the new address: follow it to verify the address.",
+    "email-removed": "Your email address was removed.",
 }
 
 
@@ -37,10 +39,15 @@ def _render(request: HttpRequest, outcome: Outcome | None = None, status: int = 
          "pending": s.pending}
         for s in svc.sessions.list_user_sessions(request.user.id)
     ]
+    failed, changes = svc.accounts.unseen_notices(request.user.id, current) if not outcome \
+        else (0, [])
     return render_page(request, "account.html", {
         "sessions": sessions,
-        "failed_logins": svc.accounts.unseen_failed_logins(request.user.id) if not outcome
-        else 0,
+        "failed_logins": failed,
+        "changes": [{"title": TITLES.get(e.kind, e.kind), "at": e.at, "browser": e.browser,
+                     "ip": e.ip or "unknown"} for e in changes],
+        "email": svc.email.of(request.user.id) if svc.email.available else None,
+        "mail": svc.email.available,
         "second_factor": svc.second_factor.enabled(request.user.id),
         "notice": NOTICES.get(request.GET.get("done", "")),
         "site_words": " ".join(svc.settings.site_words),  # for the strength hint
@@ -125,3 +132,27 @@ def delete_account(request: HttpRequest) -> HttpResponse:
     response = HttpResponseRedirect(f"{landing}/?notice=deleted", status=303)
     apply_cookie(response, blank_session_cookie(svc.cookie))
     return response
+
+
+@require_POST
+def email_add(request: HttpRequest) -> HttpResponse:
+    """Add or change the address (after a recent re-authentication): a link goes to it."""
+    svc = services.get()
+    outcome = svc.email.add(request.auth_session, session_user(request),
+                            request.POST.get("email", ""), **client(request))
+    if outcome.result is Result.REAUTH:
+        return reauth_redirect("/account")
+    if outcome.ok:
+        return HttpResponseRedirect("/account?done=email", status=303)
+    return _render(request, outcome, status_of(outcome))
+
+
+@require_POST
+def email_remove(request: HttpRequest) -> HttpResponse:
+    svc = services.get()
+    outcome = svc.email.remove(request.auth_session, session_user(request), **client(request))
+    if outcome.result is Result.REAUTH:
+        return reauth_redirect("/account")
+    if outcome.ok:
+        return HttpResponseRedirect("/account?done=email-removed", status=303)
+    return _render(request, outcome, status_of(outcome))

@@ -51,6 +51,13 @@ class Kind(enum.StrEnum):
     ACCOUNT_DISABLED = "account_disabled"
     ACCOUNT_ENABLED = "account_enabled"
     ACCOUNT_DELETED = "account_deleted"  # stored with the user id only (no name)
+    NEW_BROWSER = "new_browser"  # a log-in from a browser this account had not used
+    PASSWORD_RESET_REQUESTED = "password_reset_requested"  # noqa: S105 - an event name
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - an event name
+    EMAIL_ADDED = "email_added"  # an address to verify (a link was mailed to it)
+    EMAIL_VERIFIED = "email_verified"  # the account's first verified address
+    EMAIL_CHANGED = "email_changed"  # a new verified address replaced the old one
+    EMAIL_REMOVED = "email_removed"
     ADMIN = "admin"  # every auth-admin action; `detail` says which
 
 
@@ -73,6 +80,11 @@ TITLES = {
     Kind.PASSKEY_USED: "Logged in with a passkey",
     Kind.ACCOUNT_DISABLED: "Account disabled", Kind.ACCOUNT_ENABLED: "Account enabled again",
     Kind.ACCOUNT_DELETED: "Account deleted",
+    Kind.NEW_BROWSER: "Log-in from a new browser",
+    Kind.PASSWORD_RESET_REQUESTED: "Password reset link asked for",
+    Kind.PASSWORD_RESET: "Password reset by link", Kind.EMAIL_ADDED: "Email address added",
+    Kind.EMAIL_VERIFIED: "Email address verified", Kind.EMAIL_CHANGED: "Email address changed",
+    Kind.EMAIL_REMOVED: "Email address removed",
 }
 FAILED_LOGINS = [Kind.LOGIN_FAILED.value, Kind.SECOND_FACTOR_FAILED.value]
 

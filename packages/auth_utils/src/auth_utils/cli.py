@@ -89,14 +89,17 @@ def create_user(core: AuthCore, args: argparse.Namespace) -> None:
     print(f"created user {outcome.user.username} (id {outcome.user.id})")
 
 
-def set_password(core: AuthCore, args: argparse.Namespace) -> None:
-    user = _user(core, args.username)
-    sessions = len(core.sessions.list_user_sessions(user.id))
-    outcome = core.accounts.set_password(user.id, _read_password(args, core, user.username))
-    if not outcome.ok:
-        raise CommandError(outcome.message)
-    _settle(core)
-    print(f"password of {user.username} changed; {sessions} session(s) ended")
+def reset_link(core: AuthCore, args: argparse.Namespace) -> None:
+    """A password-reset link for a user who cannot use "Forgot your password?" (no
+    verified address). The operator hands it over; the user chooses the password, and
+    gives their second factor too when it is on."""
+    link = core.recovery.link_for_operator(args.username)
+    if link is None:
+        raise CommandError(f"no user named {normalize_username(args.username)!r}")
+    print(link)
+    print("auth-admin: the link works once, for 30 minutes, and only until a newer one is "
+          "made; check who you give it to (see the README) and send it privately",
+          file=sys.stderr)
 
 
 def list_users(core: AuthCore, args: argparse.Namespace) -> None:
@@ -252,13 +255,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    for name, func, help_ in (("create-user", create_user, "create a user"),
-                              ("set-password", set_password,
-                               "set a user's password and end all their sessions")):
-        p = add(name, func, help_)
-        p.add_argument("username")
-        p.add_argument("--password-stdin", action="store_true",
-                       help="read the password from the first line of stdin (no prompt)")
+    p = add("create-user", create_user, "create a user (e.g. the first operator's account)")
+    p.add_argument("username")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the password from the first line of stdin (no prompt)")
+    add("reset-link", reset_link, "print a single-use password-reset link for a user "
+        "(30 minutes; the user chooses the password)").add_argument("username")
     add("list-users", list_users, "list users, by name").add_argument(
         "--limit", type=_positive, default=1000, help="at most this many (default 1000)")
     add("sessions", sessions, "list a user's active sessions").add_argument("username")
@@ -308,7 +310,15 @@ def _record(core: AuthCore, args: argparse.Namespace) -> None:
         detail=f"auth-admin {args.command}")
 
 
+GONE = {"set-password": "set-password is gone: an operator never chooses a user's password "
+                        "(ASVS 6.4.6); print a reset link with `auth-admin reset-link USER`"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in GONE:
+        print(f"auth-admin: {GONE[argv[0]]}", file=sys.stderr)
+        return 2
     args = build_parser().parse_args(argv)
     core: AuthCore | None = None
     try:

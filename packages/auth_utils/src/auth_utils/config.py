@@ -79,8 +79,13 @@ class Settings:
     mail: bool = True
     smtp_url: str = field(default=DEFAULT_SMTP_URL, repr=False)  # may carry a password
     mail_from: str = DEFAULT_MAIL_FROM
+    # Password-reset requests per client IP (or /64) and per username or address asked
+    # for, and verification mails per account, per hour (`reset_window_seconds`).
+    reset_max_per_ip: int = 10
+    reset_max_per_account: int = 5
     login_window_seconds: int = 15 * 60
     signup_window_seconds: int = 60 * 60
+    reset_window_seconds: int = 60 * 60
 
     @property
     def production(self) -> bool:
@@ -282,6 +287,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         session_max_lifetime_days=_int(env, "SESSION_MAX_LIFETIME_DAYS", 90),
         metrics_allowed_networks=_networks(env.get("METRICS_ALLOWED_NETWORKS", ""),
                                            "METRICS_ALLOWED_NETWORKS") or LOOPBACK,
+        reset_max_per_ip=_int(env, "RESET_MAX_PER_IP", 10),
+        reset_max_per_account=_int(env, "RESET_MAX_PER_ACCOUNT", 5),
         mail=mail,
         smtp_url=smtp_url,
         mail_from=mail_from,

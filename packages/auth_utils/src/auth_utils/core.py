@@ -16,12 +16,15 @@ from auth_utils.config import Settings
 from auth_utils.cookies import CookieSettings
 from auth_utils.flows import (
     AccountFlows,
+    EmailFlows,
     LifecycleFlows,
     PasskeyFlows,
+    RecoveryFlows,
     SecondFactorFlows,
     Steps,
 )
 from auth_utils.mail import MAIL_KEY_PURPOSE, MailSender, Outbox, SmtpTarget
+from auth_utils.notices import Links, Notices
 from auth_utils.passkeys import Passkeys, RelyingParty
 from auth_utils.passwords import HashingGate
 from auth_utils.second_factor import SealedBox, SecondFactors, SecretBox
@@ -47,6 +50,9 @@ class AuthCore:
     cookie: CookieSettings
     lifecycle: LifecycleFlows  # disable, enable, delete an account
     outbox: Outbox  # mail: `outbox.enqueue(Message(...))`; delivered by the mail sender
+    email: EmailFlows  # the account's verified address
+    recovery: RecoveryFlows  # password reset by link
+    notices: Notices  # which events tell the user (mail, and the web app's next visit)
     mail_sender: MailSender | None = field(default=None, init=False, repr=False)
 
     def start_mail_sender(self, **options: Any) -> MailSender | None:
@@ -91,6 +97,7 @@ class AuthCore:
             return
 
     def close(self) -> None:
+        self.recovery.background.stop()
         self.stop_mail_sender()
         if isinstance(self.storage, GuardedStorage):
             self.storage.close()
@@ -132,10 +139,15 @@ def build_core(settings: Settings, *, storage: Storage | None = None,
     # Mail runs on real time, not on `clock` (leases and backoff are between processes).
     outbox = Outbox(storage.outbox, SealedBox(settings.mfa_encryption_key, MAIL_KEY_PURPOSE),
                     settings.mail_from, enabled=settings.mail, unavailable=storage.Unavailable)
+    links = Links(settings.landing_url, settings.web_url)
+    steps.notices = notices = Notices(storage.users, activity, outbox, links)
+    email = EmailFlows(steps, outbox, links)
     return AuthCore(settings, storage, sessions,
-                    AccountFlows(steps, site_words=settings.site_words),
+                    AccountFlows(steps, email, site_words=settings.site_words),
                     SecondFactorFlows(steps, passkeys), PasskeyFlows(steps, passkeys),
                     activity, CookieSettings.from_settings(settings),
                     # A deleted account's name stays taken as long as its events are kept.
                     LifecycleFlows(steps, storage.passkeys, storage.counters, storage.events,
-                                   retire_for=retention), outbox)
+                                   retire_for=retention), outbox, email,
+                    RecoveryFlows(steps, outbox, links, site_words=settings.site_words),
+                    notices)

@@ -15,7 +15,7 @@ from pymongo.errors import ConfigurationError
 
 import db_utils
 from auth_utils.errors import SettingsError
-from auth_utils.storage import Evict, FeedUnsupported, Flush, Invalidation
+from auth_utils.storage import AddressTaken, Evict, FeedUnsupported, Flush, Invalidation
 from db_utils import events as event_queries
 from db_utils import outbox as outbox_queries
 from db_utils import passkeys as passkey_queries
@@ -116,6 +116,36 @@ class MongoUserStore:
 
     def delete(self, user_id: str) -> bool:
         return user_queries.delete_user(self._db(), user_id)
+
+    def by_email(self, email_key: str) -> db_utils.UserRecord | None:
+        return user_queries.get_user_by_email(self._db(), email_key)
+
+    def set_token(self, user_id: str, kind: str, token_hash: str, expires_at: datetime, *,
+                  pending_email: str | None = None) -> bool:
+        return user_queries.set_token(self._db(), user_id, kind,  # type: ignore[arg-type]
+                                      token_hash, expires_at, pending_email=pending_email)
+
+    def by_token(self, kind: str, token_hash: str, now: datetime
+                 ) -> db_utils.UserRecord | None:
+        return user_queries.user_by_token(self._db(), kind,  # type: ignore[arg-type]
+                                          token_hash, now)
+
+    def take_reset_token(self, user_id: str, token_hash: str, now: datetime) -> bool:
+        return user_queries.take_reset_token(self._db(), user_id, token_hash, now)
+
+    def take_email_token(self, user_id: str, token_hash: str, address: str, key: str,
+                         now: datetime) -> bool:
+        try:
+            return user_queries.take_email_token(self._db(), user_id, token_hash, address,
+                                                 key, now)
+        except db_utils.EmailTaken as exc:
+            raise AddressTaken(address) from exc
+
+    def remove_email(self, user_id: str) -> bool:
+        return user_queries.remove_email(self._db(), user_id)
+
+    def remember_browser(self, user_id: str, browser_key: str, keep: int) -> bool:
+        return user_queries.remember_browser(self._db(), user_id, browser_key, keep)
 
 
 class MongoPasskeyStore:

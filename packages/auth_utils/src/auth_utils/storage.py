@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 __all__ = [
+    "AddressTaken",
     "CounterStore",
     "EventStore",
     "Evict",
@@ -80,6 +81,12 @@ class StoredUser(Protocol):
     def disabled_reason(self) -> str | None: ...
     @property
     def deleting_at(self) -> datetime | None: ...  # the deletion began: no log-in
+    @property
+    def email(self) -> str | None: ...  # the verified address (None: none verified)
+    @property
+    def email_verified_at(self) -> datetime | None: ...
+    @property
+    def pending_email(self) -> str | None: ...  # waiting for its verification link
 
 
 class StoredEvent(Protocol):
@@ -244,6 +251,34 @@ class UserStore(Protocol):
 
     def delete(self, user_id: str) -> bool:
         """Delete the user's document, only once `mark_deleting` was called."""
+
+    def by_email(self, email_key: str) -> StoredUser | None:
+        """The user whose *verified* address has this key."""
+
+    def set_token(self, user_id: str, kind: str, token_hash: str, expires_at: datetime, *,
+                  pending_email: str | None = None) -> bool:
+        """Issue the user's single-use `kind` ("email" or "reset") token, voiding the one
+        before; an e-mail token names the address it verifies."""
+
+    def by_token(self, kind: str, token_hash: str, now: datetime) -> StoredUser | None:
+        """The user holding this unexpired token (nothing is used up)."""
+
+    def take_reset_token(self, user_id: str, token_hash: str, now: datetime) -> bool:
+        """Use the reset token up: True for one caller only (a new password voids it too)."""
+
+    def take_email_token(self, user_id: str, token_hash: str, address: str, key: str,
+                         now: datetime) -> bool:
+        """Use the e-mail token up, making `address` the verified one: True for one caller
+        only; raises AddressTaken when another account has it verified."""
+
+    def remove_email(self, user_id: str) -> bool: ...
+
+    def remember_browser(self, user_id: str, browser_key: str, keep: int) -> bool:
+        """Note a browser that logged in: True when it is new to the account."""
+
+
+class AddressTaken(Exception):
+    """The address is verified on another account."""
 
 
 class SecondFactorStore(Protocol):

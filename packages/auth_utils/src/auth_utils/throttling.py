@@ -18,6 +18,7 @@ one database round trip per process and window, not one per request.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 from dataclasses import dataclass, field
@@ -240,3 +241,28 @@ class Throttler:
             return Attempt(None, key, None, window, now)
         return Attempt(self._count([(key, self.settings.signup_max_per_ip)], window, now,
                                    client_keys=(key,)), key, None, window, now)
+
+    def begin_reset(self, identifier: str, ip: str) -> Attempt:
+        """A password-reset request: counted per client bucket and per what was typed
+        (a username or an address, whether or not anyone has it: a limit that applied
+        only to real accounts would tell which ones exist). Only a hash of it is kept."""
+        now, window = self.clock(), self.settings.reset_window_seconds
+        ip_key = f"reset-ip:{self.bucket(ip)}"
+        asked = hashlib.sha256(f"reset:{identifier}".encode()).hexdigest()[:32]
+        asked_key = f"reset-asked:{asked}"
+        if not self.enabled:
+            return Attempt(None, ip_key, asked_key, window, now)
+        return Attempt(self._count([(ip_key, self.settings.reset_max_per_ip),
+                                    (asked_key, self.settings.reset_max_per_account)],
+                                   window, now, client_keys=(ip_key,)),
+                       ip_key, asked_key, window, now)
+
+    def begin_verification_mail(self, user_id: str) -> Attempt:
+        """A verification mail to an address the user typed: counted per account, so a
+        session cannot turn the site into a mail cannon."""
+        now, window = self.clock(), self.settings.reset_window_seconds
+        key = f"verify-user:{user_id}"
+        if not self.enabled:
+            return Attempt(None, key, None, window, now)
+        return Attempt(self._count([(key, self.settings.reset_max_per_account)], window, now),
+                       key, None, window, now)

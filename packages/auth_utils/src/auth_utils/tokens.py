@@ -1,4 +1,9 @@
-"""Session tokens: random secrets in the cookie, only their SHA-256 in the database."""
+"""Random tokens, only their SHA-256 in the database: session tokens (in the cookie) and
+single-use link tokens (password reset and e-mail verification links).
+
+A plain hash suffices (no salt, no slow hash): a token is 256 uniformly random bits, so
+there is nothing to guess. A link token's hash is domain-separated from a session id's,
+so neither can stand in for the other."""
 
 from __future__ import annotations
 
@@ -6,7 +11,8 @@ import hashlib
 import re
 import secrets
 
-__all__ = ["TOKEN_BYTES", "generate_session_token", "hash_token", "is_well_formed"]
+__all__ = ["TOKEN_BYTES", "generate_session_token", "hash_link_token", "hash_token",
+           "is_well_formed", "new_link_token"]
 
 TOKEN_BYTES = 32  # 256 bits; DESIGN.md asks for at least 160
 _TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -25,3 +31,18 @@ def hash_token(token: str) -> str:
 def is_well_formed(token: str | None) -> bool:
     """Reject junk cookies before they cost a database round trip."""
     return token is not None and _TOKEN_RE.fullmatch(token) is not None
+
+
+def new_link_token() -> tuple[str, str]:
+    """A link token (>= 128 bits, as the contract asks; 256 here): (the token for the
+    link, its hash for the database)."""
+    token = generate_session_token()
+    return token, hash_link_token(token) or ""
+
+
+def hash_link_token(token: str) -> str | None:
+    """The stored form of a link token; None for anything that is not one (answered as an
+    invalid link without a database round trip)."""
+    if not is_well_formed(token):
+        return None
+    return hashlib.sha256(f"link-token:{token}".encode("ascii")).hexdigest()

@@ -33,6 +33,7 @@ from db_utils.errors import (
     ChangeStreamUnsupported,
     DatabaseUnavailable,
     DbError,
+    EmailTaken,
     StreamInvalidated,
     UsernameTaken,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "ChangeStreamUnsupported",
     "DatabaseUnavailable",
     "DbError",
+    "EmailTaken",
     "EventRecord",
     "OutboxMessage",
     "OutboxRecord",

@@ -40,7 +40,8 @@ class User(Document):
     username = StringField(required=True, unique=True, max_length=31)
     password_hash = StringField(required=True, max_length=512)
     created_at = DateTimeField(required=True)
-    # Failed log-ins up to this time have been shown to the user (the account notice).
+    # Notices (failed log-ins, changes to the account) up to this time have been shown to
+    # the user in the web app.
     failures_seen_at = DateTimeField()
     # Disabled by an operator (`auth-admin disable`): no log-in; the reason is for them.
     disabled_at = DateTimeField()
@@ -48,9 +49,29 @@ class User(Document):
     # The account's deletion has begun: log-ins are refused as for a name nobody has, and
     # running the deletion again finishes it (auth_utils.flows.lifecycle).
     deleting_at = DateTimeField()
+    # The verified e-mail address (as the user typed it, normalised) and its key (lower
+    # case): set together, only once verified; the unique index on the key gives a
+    # verified address to one account. An address waiting for verification is only in
+    # `pending_email`, which blocks nobody.
+    email = StringField(max_length=320)
+    email_key = StringField(max_length=320)
+    email_verified_at = DateTimeField()
+    pending_email = StringField(max_length=320)
+    # SHA-256 hex of the single-use tokens mailed out (the tokens themselves are only in
+    # the mail): one of each kind at a time, so issuing one voids the one before.
+    email_token = StringField(max_length=64)
+    email_token_expires_at = DateTimeField()
+    reset_token = StringField(max_length=64)  # removed when the password changes
+    reset_token_expires_at = DateTimeField()
+    # Keyed hashes of the browsers ("Firefox on Linux") that logged in to this account,
+    # newest last: a log-in from one not in the list is a "new browser" notice.
+    known_browsers = ListField(StringField(max_length=64), default=list)
 
     meta = {"collection": "users", "auto_create_index": False,
-            "indexes": [{"fields": ["deleting_at"], "sparse": True}]}
+            "indexes": [{"fields": ["deleting_at"], "sparse": True},
+                        {"fields": ["email_key"], "unique": True, "sparse": True},
+                        {"fields": ["email_token"], "sparse": True},
+                        {"fields": ["reset_token"], "sparse": True}]}
 
 
 class RetiredUsername(Document):

@@ -39,6 +39,10 @@ class UsernameTaken(DbError):
         self.username = username
 
 
+class EmailTaken(DbError):
+    """The unique index on the verified address refused it: another account has it."""
+
+
 class DatabaseUnavailable(DbError):
     """MongoDB did not answer in time (or answered that it cannot serve now): show a 503."""
 

@@ -6,29 +6,39 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
+from typing import Literal
 
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from db_utils.documents import RetiredUsername, User, validated
-from db_utils.errors import UsernameTaken, translate_errors
+from db_utils.errors import EmailTaken, UsernameTaken, translate_errors
 from db_utils.records import UserRecord
 
 __all__ = [
     "count_users",
     "create_user",
     "delete_user",
+    "get_user_by_email",
     "get_user_by_id",
     "get_user_by_username",
     "list_deleting_users",
     "list_users",
     "mark_deleting",
+    "remember_browser",
+    "remove_email",
     "retire_username",
     "set_disabled",
     "set_failures_seen",
     "set_password_hash",
+    "set_token",
+    "take_email_token",
+    "take_reset_token",
+    "user_by_token",
 ]
+
+Token = Literal["email", "reset"]  # which single-use token: `<kind>_token` on the user
 
 
 def _users(db: Database) -> Collection:
@@ -73,9 +83,84 @@ def get_user_by_id(db: Database, user_id: str) -> UserRecord | None:
 
 
 @translate_errors
+def get_user_by_email(db: Database, email_key: str) -> UserRecord | None:
+    """The user whose verified address has this key (unverified ones are not looked at)."""
+    doc = _users(db).find_one({"email_key": email_key})
+    return UserRecord.from_mongo(doc) if doc else None
+
+
+@translate_errors
 def set_password_hash(db: Database, user_id: str, password_hash: str) -> bool:
+    """A new password; any reset link issued for the old one is void from now on."""
     return _users(db).update_one(
-        {"_id": user_id}, {"$set": {"password_hash": password_hash}}).matched_count == 1
+        {"_id": user_id}, {"$set": {"password_hash": password_hash},
+                           "$unset": {"reset_token": "", "reset_token_expires_at": ""}}
+    ).matched_count == 1
+
+
+@translate_errors
+def set_token(db: Database, user_id: str, kind: Token, token_hash: str, expires_at: datetime,
+              *, pending_email: str | None = None) -> bool:
+    """Issue the user's `kind` token (replacing, so voiding, the one before); an e-mail
+    token comes with the address it verifies. False when there is no such user."""
+    fields: dict = {f"{kind}_token": token_hash, f"{kind}_token_expires_at": expires_at}
+    if kind == "email":
+        fields["pending_email"] = pending_email
+    return _users(db).update_one({"_id": user_id, "deleting_at": {"$exists": False}},
+                                 {"$set": fields}).matched_count == 1
+
+
+@translate_errors
+def user_by_token(db: Database, kind: Token, token_hash: str, now: datetime
+                  ) -> UserRecord | None:
+    """The user holding this unexpired `kind` token (nothing is used up)."""
+    doc = _users(db).find_one({f"{kind}_token": token_hash,
+                               f"{kind}_token_expires_at": {"$gt": now}})
+    return UserRecord.from_mongo(doc) if doc else None
+
+
+@translate_errors
+def take_reset_token(db: Database, user_id: str, token_hash: str, now: datetime) -> bool:
+    """Use the reset token up: True for exactly one caller while it is the user's current,
+    unexpired one (a conditional update: of racing requests, one matches)."""
+    return _users(db).update_one(
+        {"_id": user_id, "reset_token": token_hash, "reset_token_expires_at": {"$gt": now}},
+        {"$unset": {"reset_token": "", "reset_token_expires_at": ""}}).matched_count == 1
+
+
+@translate_errors
+def take_email_token(db: Database, user_id: str, token_hash: str, address: str, key: str,
+                     now: datetime) -> bool:
+    """Use the e-mail token up and make its address the verified one, in one update: True
+    for exactly one caller. Raises EmailTaken (the token stays) when another account
+    verified the address first."""
+    try:
+        return _users(db).update_one(
+            {"_id": user_id, "email_token": token_hash, "pending_email": address,
+             "email_token_expires_at": {"$gt": now}},
+            {"$set": {"email": address, "email_key": key, "email_verified_at": now},
+             "$unset": {"pending_email": "", "email_token": "", "email_token_expires_at": ""}}
+        ).matched_count == 1
+    except DuplicateKeyError as exc:
+        raise EmailTaken(address) from exc
+
+
+@translate_errors
+def remove_email(db: Database, user_id: str) -> bool:
+    """Forget the user's address, verified or waiting (and its token)."""
+    return _users(db).update_one({"_id": user_id}, {"$unset": {
+        "email": "", "email_key": "", "email_verified_at": "", "pending_email": "",
+        "email_token": "", "email_token_expires_at": ""}}).matched_count == 1
+
+
+@translate_errors
+def remember_browser(db: Database, user_id: str, browser_key: str, keep: int) -> bool:
+    """Add `browser_key` to the user's known browsers (the newest `keep` stay): True when it
+    was not known yet (decided by the update itself, so two log-ins cannot both be first)."""
+    return _users(db).update_one(
+        {"_id": user_id, "known_browsers": {"$ne": browser_key}},
+        {"$push": {"known_browsers": {"$each": [browser_key], "$slice": -keep}}}
+    ).matched_count == 1
 
 
 @translate_errors

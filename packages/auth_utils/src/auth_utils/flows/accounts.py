@@ -3,7 +3,10 @@ flows both apps and the CLI share."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from auth_utils.activity import Kind
+from auth_utils.flows.email import EmailFlows
 from auth_utils.flows.lifecycle import PASSWORD, refuse_closed
 from auth_utils.flows.steps import PASSWORD_INPUT_MAX, Steps
 from auth_utils.metrics import EARLY_REFUSALS
@@ -20,6 +23,7 @@ from auth_utils.password_policy import APP_WORDS
 from auth_utils.passwords import HasherBusy, hash_password
 from auth_utils.second_factor import Check
 from auth_utils.sessions import Session, SessionUser
+from auth_utils.storage import StoredEvent
 from auth_utils.validation import normalize_username, validate_password, validate_username
 
 __all__ = ["AccountFlows"]
@@ -37,8 +41,10 @@ def _invalid_signup(username: str, password: str, site_words: tuple[str, ...]
 class AccountFlows:
     """Passwords and sessions; its one collaborator is `Steps`."""
 
-    def __init__(self, steps: Steps, *, site_words: tuple[str, ...] = APP_WORDS) -> None:
+    def __init__(self, steps: Steps, email: EmailFlows, *,
+                 site_words: tuple[str, ...] = APP_WORDS) -> None:
         self.steps = steps
+        self.email = email  # sign-up may give an address (verified like any other)
         self.site_words = site_words  # what passwords must not be built from (settings)
 
     def refuse_early(self, ip: str, *, signup: bool = False) -> Outcome | None:
@@ -76,17 +82,22 @@ class AccountFlows:
         return Outcome(Result.OK, username=username, user=SessionUser(user.id, user.username))
 
     def sign_up(self, raw_username: str, password: str, *, ip: str, user_agent: str = "",
-                previous_session_id: str | None = None) -> Outcome:
+                previous_session_id: str | None = None, email: str = "") -> Outcome:
+        """`email` (optional): an address to verify; the link is mailed once the account
+        exists."""
         username = normalize_username(raw_username)
         return self.steps.admitted(ip, username[:64], lambda: self._sign_up(
             username, password, ip=ip, user_agent=user_agent,
-            previous_session_id=previous_session_id))
+            previous_session_id=previous_session_id, email=email.strip()))
 
     def _sign_up(self, username: str, password: str, *, ip: str, user_agent: str,
-                 previous_session_id: str | None) -> Outcome:
+                 previous_session_id: str | None, email: str) -> Outcome:
         # Invalid input is answered before it is counted (the rules are public).
         if invalid := _invalid_signup(username, password, self.site_words):
             return invalid
+        if email and self.email.available and isinstance(
+                checked := self.email.check(email), Outcome):
+            return replace(checked, username=username)
         steps = self.steps
         attempt = steps.throttler.begin_signup(ip)
         if not attempt.allowed:
@@ -103,6 +114,9 @@ class AccountFlows:
                                       has_factor=False)
         steps.event(Kind.SIGNUP, registered.user, ip=ip, user_agent=user_agent,
                     session_id=outcome.session.id if outcome.session else None)
+        if email and self.email.available:
+            self.email.add(outcome.session, registered.user, email, ip=ip,
+                           user_agent=user_agent, at_signup=True)
         return outcome
 
     def log_in(self, raw_username: str, password: str, *, ip: str, user_agent: str = "",
@@ -217,18 +231,13 @@ class AccountFlows:
                          user_agent=user_agent, detail=f"{ended} session(s), by {by}")
         return ended
 
-    def unseen_failed_logins(self, user_id: str) -> int:
-        """Failed log-ins (and wrong codes) the user has not been shown yet, since the last
-        time or since sign-up; reading them marks them seen."""
-        users = self.steps.users
-        user = users.by_id(user_id)
-        if user is None:
-            return 0
-        since = max(filter(None, [user.failures_seen_at, user.created_at]))
-        count = self.steps.activity.failed_logins_since(user_id, since)
-        if count:
-            users.set_failures_seen(user_id, self.steps.sessions.clock())
-        return count
+    def unseen_notices(self, user_id: str, session_id: str | None
+                       ) -> tuple[int, list[StoredEvent]]:
+        """What the web app shows on the next visit: failed log-ins and changes to the
+        account made elsewhere, not shown before (`auth_utils.notices` decides)."""
+        if self.steps.notices is None:
+            return 0, []
+        return self.steps.notices.unseen(user_id, session_id)
 
     def log_out(self, session_id: str | None, user: SessionUser | None = None, *,
                 ip: str = "", user_agent: str = "") -> None:
@@ -247,16 +256,10 @@ class AccountFlows:
         if message := validate_password(new, username=owner.username if owner else "",
                                         site_words=self.site_words):
             return Outcome(Result.INVALID, message, "new")
-        if not steps.users.set_password_hash(user_id, hash_password(new)):
+        if not steps.replace_password(user_id, hash_password(new), kind=Kind.PASSWORD_CHANGED,
+                                      keep_session_id=keep_session_id, ip=ip,
+                                      user_agent=user_agent):
             return Outcome(Result.INVALID, "There is no such user.", None)
-        ended = steps.sessions.invalidate_user_sessions(user_id, keep=keep_session_id)
-        steps.factors.forget(user_id)  # a new password: every browser asks for a code again
-        user = steps.users.by_id(user_id)
-        who = {"ip": ip, "user_agent": user_agent, "session_id": keep_session_id}
-        steps.event(Kind.PASSWORD_CHANGED, user, **who)
-        if ended:
-            steps.event(Kind.SESSION_REVOKED, user, **who,
-                        detail=f"{ended} session(s), by a password change")
         return Outcome(Result.OK)
 
     def change_password(self, user: SessionUser, current: str, new: str, confirm: str, *,

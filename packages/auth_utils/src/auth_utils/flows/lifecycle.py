@@ -41,7 +41,9 @@ __all__ = ["ACCOUNT_DISABLED", "CONFIRM_DELETE", "PASSKEY", "PASSWORD", "Closed"
 ACCOUNT_DISABLED = "This account is disabled. Please contact the operator of this site."
 CONFIRM_DELETE = "Type your username to confirm that the account should be deleted."
 # Events whose detail holds a name the user chose (a passkey's): emptied at deletion.
-_NAMED_KINDS = [Kind.PASSKEY_ADDED.value, Kind.PASSKEY_RENAMED.value, Kind.PASSKEY_USED.value]
+_NAMED_KINDS = [Kind.PASSKEY_ADDED.value, Kind.PASSKEY_RENAMED.value, Kind.PASSKEY_USED.value,
+                Kind.EMAIL_ADDED.value, Kind.EMAIL_VERIFIED.value, Kind.EMAIL_CHANGED.value,
+                Kind.EMAIL_REMOVED.value]
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,8 @@ class LifecycleFlows:
         a deletion that stopped half-way. True when this call removed the user."""
         steps, sessions = self.steps, self.steps.sessions
         now = sessions.clock()
+        record = steps.users.by_id(user.id)
+        address = record.email if record else None  # told once the account is gone
         pending = [s.id for s in sessions.list_user_sessions(user.id) if s.pending]
         sessions.invalidate_user_sessions(user.id)
         steps.users.mark_deleting(user.id, now)
@@ -150,8 +154,10 @@ class LifecycleFlows:
         steps.users.retire(user.username, now + self.retire_for)
         deleted = steps.users.delete(user.id)
         if deleted:  # once, by whichever run removed it; no name in it
-            steps.activity.record(Kind.ACCOUNT_DELETED, Actor(user.id, None, ip, user_agent),
-                                  detail=f"by {by}")
+            actor = Actor(user.id, None, ip, user_agent)
+            steps.activity.record(Kind.ACCOUNT_DELETED, actor, detail=f"by {by}")
+            if steps.notices is not None and address:
+                steps.notices.after(Kind.ACCOUNT_DELETED, actor, also_to=(address,))
         sessions.invalidate_user_sessions(user.id)
         return deleted
 

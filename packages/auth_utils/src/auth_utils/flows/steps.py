@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from auth_utils.activity import Activity, Actor, Kind
 from auth_utils.availability import Availability
 from auth_utils.metrics import HASH_DURATION
+from auth_utils.notices import Notices
 from auth_utils.outcomes import LOGIN_ENDED, REAUTH, THROTTLED, Outcome, Result, busy_outcome
 from auth_utils.passwords import (
     HasherBusy,
@@ -43,15 +44,19 @@ class Steps:
         self.gate = gate
         self.availability = availability
         availability.on_down.append(gate.wake)  # a log-in waiting for the hasher ends with it
+        self.notices: Notices | None = None  # set by build_core once the outbox exists
 
     def event(self, kind: Kind, user: StoredUser | SessionUser | None, *, ip: str = "",
               user_agent: str = "", session_id: str | None = None, success: bool = True,
-              detail: str = "") -> None:
-        """Record an event; one about a name nobody has is logged but not stored."""
+              detail: str = "", also_to: tuple[str, ...] = ()) -> None:
+        """Record an event; one about a name nobody has is logged but not stored. Then the
+        notice it calls for, if any (`auth_utils.notices` decides), also to `also_to`."""
         actor = Actor(user.id if user else None, user.username if user else None, ip,
                       user_agent, session_id)
         self.activity.record(kind, actor, success=success, detail=detail,
                              store=user is not None)
+        if success and user is not None and self.notices is not None:
+            self.notices.after(kind, actor, also_to=also_to)
 
     def admitted(self, ip: str, username: str, flow: Callable[[], Outcome]) -> Outcome:
         """Run a flow that checks a password only while this client has fewer than its
@@ -166,3 +171,23 @@ class Steps:
         if password_in_request and not self.factors.enabled(user.id):
             return None
         return Outcome(Result.REAUTH, REAUTH, None, user.username)
+
+    def replace_password(self, user_id: str, password_hash: str, *, kind: Kind,
+                         keep_session_id: str | None = None, ip: str = "",
+                         user_agent: str = "") -> bool:
+        """Store a new password hash (which voids any reset link), end every session of
+        the user but `keep_session_id` (the cache's rule: none is accepted once this
+        returns), forget the trusted browsers, record `kind` (and its notice). False when
+        there is no such user."""
+        if not self.users.set_password_hash(user_id, password_hash):
+            return False
+        ended = self.sessions.invalidate_user_sessions(user_id, keep=keep_session_id)
+        self.factors.forget(user_id)  # a new password: every browser asks for a code again
+        user = self.users.by_id(user_id)
+        who = {"ip": ip, "user_agent": user_agent, "session_id": keep_session_id}
+        self.event(kind, user, **who)
+        if ended:
+            how = "reset" if kind is Kind.PASSWORD_RESET else "change"
+            self.event(Kind.SESSION_REVOKED, user, **who,
+                       detail=f"{ended} session(s), by a password {how}")
+        return True

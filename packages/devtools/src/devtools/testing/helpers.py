@@ -12,7 +12,7 @@ from collections.abc import Callable
 from devtools.testing.environment import LANDING, WEB
 
 __all__ = ["assert_only_valid_users", "assert_redirect_stays_home", "csrf_of", "csrf_token",
-           "leftovers_of",
+           "leftovers_of", "mail_to", "mailed_link",
            "metric_value", "parallel", "wait_for"]
 
 
@@ -113,3 +113,28 @@ def leftovers_of(database, user_id: str, username: str, *, pending: list[str] = 
         "throttles": database.throttles.count_documents(counters),
         "named events": database.security_events.count_documents({"$or": naming}),
     }
+
+
+def mail_to(server, address: str, timeout: float = 10.0, subject: str = "", count: int = 1
+            ) -> list:
+    """The messages `server` (a devtools.mailserver.MailServer) received for `address`
+    (whose subject contains `subject`), once `count` have arrived or `timeout` passed."""
+    def found() -> list:
+        return [r for r in list(server.received) if address in r.rcpt_tos
+                and subject in (r.message["Subject"] or "")]
+
+    wait_for(lambda: len(found()) >= count, timeout)
+    return found()
+
+
+def mailed_link(server, address: str, path: str, timeout: float = 10.0) -> str:
+    """The newest link containing `path` mailed to `address`; AssertionError when none
+    arrives within `timeout` seconds."""
+    from devtools.mailserver import links_in
+
+    def links() -> list[str]:
+        return [link for r in list(server.received) if address in r.rcpt_tos
+                for link in links_in(r.message) if path in link]
+
+    assert wait_for(links, timeout), f"no link with {path!r} mailed to {address}"
+    return links()[-1]

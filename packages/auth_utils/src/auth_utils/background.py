@@ -1,0 +1,69 @@
+"""Work done after the answer: one daemon thread per process with a bounded queue.
+
+For what must not show in a response's timing, e.g. whether a password-reset request
+named a real account (looking it up, issuing the token and storing the mail cost
+database round trips that an unknown name would not). A full queue drops the job with a
+warning rather than block the request; a job that fails is logged, never raised.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+
+__all__ = ["Background"]
+
+log = logging.getLogger("auth_utils.background")
+
+
+class Background:
+    def __init__(self, name: str, max_waiting: int = 1000) -> None:
+        self.name = name
+        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue(max_waiting)
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, job: Callable[[], None]) -> bool:
+        """Run `job` soon on the worker; False (and a warning) when too many wait."""
+        self._start()
+        try:
+            self._jobs.put_nowait(job)
+        except queue.Full:
+            log.warning("%s: %d jobs waiting; one dropped", self.name, self._jobs.qsize())
+            return False
+        return True
+
+    def join(self, timeout: float = 10.0) -> bool:
+        """Wait until every job submitted so far has run (tests, a graceful stop)."""
+        done = threading.Event()
+        if not self.submit(done.set):
+            return False
+        return done.wait(timeout)
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name=self.name,
+                                                daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            try:
+                job()
+            except Exception:  # the worker never dies: log and go on
+                log.exception("%s: a job failed", self.name)
+
+    def stop(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            try:
+                self._jobs.put(None, timeout=1)
+            except queue.Full:
+                return
+            self._thread.join(5)
+        self._thread = None
