@@ -11,22 +11,16 @@ import pytest
 
 from auth_utils import Result
 from auth_utils.activity import Kind
-from devtools.testing import mail_to, mailed_link, parallel, wait_for
+from devtools.testing import (
+    link_token,
+    mail_to,
+    mailed_link,
+    parallel,
+    signed_up_with_address,
+    wait_for,
+)
 
 NEW = "a brand new passphrase"
-
-
-def token_of(link: str) -> str:
-    return link.rstrip("/").rsplit("/", 1)[1]
-
-
-def with_address(core, smtp, name: str = "alice", address: str = "alice@example.com"):
-    """`name` signed up with `address`, verified by the mailed link: the sign-up outcome."""
-    out = core.accounts.sign_up(name, "correct horse", ip="1", user_agent="Firefox/130.0",
-                                email=address)
-    assert out.ok
-    assert core.email.verify(token_of(mailed_link(smtp, address, "/email/verify/"))).ok
-    return out
 
 
 def reset_link(core, smtp, asked: str, address: str, count: int = 1) -> str:
@@ -40,10 +34,10 @@ def reset_link(core, smtp, asked: str, address: str, count: int = 1) -> str:
 def test_a_mailed_link_resets_the_password_once_and_ends_every_session(mail_core, smtp_server,
                                                                        db):
     core = mail_core()
-    out = with_address(core, smtp_server)
+    out = signed_up_with_address(core, smtp_server)
     other = core.accounts.log_in("alice", "correct horse", ip="2")
     link = reset_link(core, smtp_server, "alice@example.com", "alice@example.com")
-    token = token_of(link)
+    token = link_token(link)
     assert link.startswith(core.settings.landing_url + "/password/reset/")
     assert db.users.find_one({"username": "alice"})["reset_token"] != token  # only a hash
 
@@ -63,8 +57,8 @@ def test_a_mailed_link_resets_the_password_once_and_ends_every_session(mail_core
 
 def test_eight_racing_submissions_of_one_link_exactly_one_succeeds(mail_core, smtp_server):
     core = mail_core(hashing_max_per_client=8)
-    with_address(core, smtp_server)
-    token = token_of(reset_link(core, smtp_server, "alice", "alice@example.com"))
+    signed_up_with_address(core, smtp_server)
+    token = link_token(reset_link(core, smtp_server, "alice", "alice@example.com"))
     results = parallel(8, lambda i: core.recovery.reset_password(
         token, f"racing password {i}", f"racing password {i}", ip=f"10.0.0.{i}").result)
     assert results == {Result.OK: 1, Result.ENDED: 7}, results
@@ -73,9 +67,9 @@ def test_eight_racing_submissions_of_one_link_exactly_one_succeeds(mail_core, sm
 def test_a_newer_link_a_password_change_or_30_minutes_void_the_link(mail_core, smtp_server,
                                                                      clock):
     core = mail_core()
-    out = with_address(core, smtp_server)
-    first = token_of(reset_link(core, smtp_server, "alice", "alice@example.com"))
-    second = token_of(reset_link(core, smtp_server, "alice", "alice@example.com", count=2))
+    out = signed_up_with_address(core, smtp_server)
+    first = link_token(reset_link(core, smtp_server, "alice", "alice@example.com"))
+    second = link_token(reset_link(core, smtp_server, "alice", "alice@example.com", count=2))
     assert first != second
     assert core.recovery.open_link(first) is None  # superseded
     assert core.recovery.reset_password(first, NEW, NEW, ip="1").result is Result.ENDED
@@ -84,7 +78,7 @@ def test_a_newer_link_a_password_change_or_30_minutes_void_the_link(mail_core, s
                                   "changed by me 1", ip="1", keep_session_id=out.session.id)
     assert core.recovery.open_link(second) is None  # the password changed
 
-    third = token_of(reset_link(core, smtp_server, "alice", "alice@example.com", count=3))
+    third = link_token(reset_link(core, smtp_server, "alice", "alice@example.com", count=3))
     clock.advance(minutes=31)
     assert core.recovery.open_link(third) is None
     assert core.recovery.reset_password(third, NEW, NEW, ip="1").result is Result.ENDED
@@ -98,11 +92,11 @@ def test_junk_tokens_are_invalid_links(core, token):
 
 def test_the_second_factor_is_still_asked(mail_core, smtp_server, clock):
     core = mail_core()
-    out = with_address(core, smtp_server)
+    out = signed_up_with_address(core, smtp_server)
     enrolment = core.second_factor.factors.start(out.user.id, "alice")
     _, codes = core.second_factor.confirm(out.session, out.user,
                                           pyotp.TOTP(enrolment.secret).at(clock()))
-    token = token_of(reset_link(core, smtp_server, "alice", "alice@example.com"))
+    token = link_token(reset_link(core, smtp_server, "alice", "alice@example.com"))
     user = core.recovery.open_link(token)
     assert core.recovery.needs_code(user)
     missing = core.recovery.reset_password(token, NEW, NEW, ip="1")
@@ -114,17 +108,17 @@ def test_the_second_factor_is_still_asked(mail_core, smtp_server, clock):
     code = pyotp.TOTP(enrolment.secret).at(clock())
     assert core.recovery.reset_password(token, NEW, NEW, code, ip="1").ok
     # A recovery code works too (with a new link), and is used up.
-    token = token_of(reset_link(core, smtp_server, "alice", "alice@example.com", count=2))
+    token = link_token(reset_link(core, smtp_server, "alice", "alice@example.com", count=2))
     assert core.recovery.reset_password(token, "newer still 42", "newer still 42", codes[0],
                                         ip="1").ok
-    token = token_of(reset_link(core, smtp_server, "alice", "alice@example.com", count=3))
+    token = link_token(reset_link(core, smtp_server, "alice", "alice@example.com", count=3))
     assert core.recovery.reset_password(token, "newer still 43", "newer still 43", codes[0],
                                         ip="1").result is Result.INCORRECT
 
 
 def test_the_same_answer_for_real_and_unknown_names_and_addresses(mail_core, smtp_server):
     core = mail_core()
-    with_address(core, smtp_server)
+    signed_up_with_address(core, smtp_server)
     core.accounts.sign_up("bob", "correct horse", ip="1")  # no address: nothing to send to
     answers = {asked: core.recovery.request_reset(asked, ip="198.51.100.1")
                for asked in ("alice", "alice@example.com", "nobody", "nobody@example.com",
@@ -165,8 +159,8 @@ def test_the_operators_link_follows_the_same_rules(core, db):
     out = core.accounts.sign_up("carol", "correct horse", ip="1")
     link = core.recovery.link_for_operator("Carol")
     assert link is not None and core.recovery.link_for_operator("nobody") is None
-    token = token_of(link)
-    newer = token_of(core.recovery.link_for_operator("carol"))
+    token = link_token(link)
+    newer = link_token(core.recovery.link_for_operator("carol"))
     assert core.recovery.open_link(token) is None  # replaced
     assert core.recovery.reset_password(newer, NEW, NEW, ip="1").ok
     assert not core.sessions.validate_session_token(out.token).valid
@@ -174,8 +168,8 @@ def test_the_operators_link_follows_the_same_rules(core, db):
 
 def test_a_disabled_account_gets_no_link_and_its_link_stops_working(mail_core, smtp_server):
     core = mail_core()
-    out = with_address(core, smtp_server)
-    token = token_of(reset_link(core, smtp_server, "alice", "alice@example.com"))
+    out = signed_up_with_address(core, smtp_server)
+    token = link_token(reset_link(core, smtp_server, "alice", "alice@example.com"))
     core.lifecycle.disable(out.user, "abuse")
     assert core.recovery.open_link(token) is None
     assert core.recovery.reset_password(token, NEW, NEW, ip="1").result is Result.ENDED

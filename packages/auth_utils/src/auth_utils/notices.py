@@ -181,7 +181,11 @@ class Notices:
         user = self.users.by_id(actor.user_id)
         if user is None:
             return
-        since = max(filter(None, [user.failures_seen_at, user.created_at]))
+        # Failures since the log-in before this one (this one's event is the newest), or
+        # since the user last saw them: each batch of failures is told once.
+        logins = [e.at for e in self.activity.page(actor.user_id, 1, per_page=50)
+                  if e.kind in LOGIN_KINDS and e.outcome == "success"]
+        since = max(filter(None, [user.failures_seen_at, user.created_at, *logins[1:2]]))
         failures = self.activity.failed_logins_since(actor.user_id, since)
         new = self.users.remember_browser(
             actor.user_id, browser_key(actor.user_id, actor.user_agent), KNOWN_BROWSERS)

@@ -27,10 +27,12 @@ from devtools.testing.helpers import (
     csrf_of,
     csrf_token,
     leftovers_of,
+    link_token,
     mail_to,
     mailed_link,
     metric_value,
     parallel,
+    signed_up_with_address,
     wait_for,
 )
 from devtools.testing.live import LiveSystem, start_live_system
@@ -51,10 +53,12 @@ __all__ = [
     "csrf_of",
     "csrf_token",
     "leftovers_of",
+    "link_token",
     "mail_to",
     "mailed_link",
     "metric_value",
     "parallel",
+    "signed_up_with_address",
     "start_live_system",
     "wait_for",
 ]

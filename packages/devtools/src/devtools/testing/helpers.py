@@ -11,9 +11,20 @@ from collections.abc import Callable
 
 from devtools.testing.environment import LANDING, WEB
 
-__all__ = ["assert_only_valid_users", "assert_redirect_stays_home", "csrf_of", "csrf_token",
-           "leftovers_of", "mail_to", "mailed_link",
-           "metric_value", "parallel", "wait_for"]
+__all__ = [
+    "assert_only_valid_users",
+    "assert_redirect_stays_home",
+    "csrf_of",
+    "csrf_token",
+    "leftovers_of",
+    "link_token",
+    "mail_to",
+    "mailed_link",
+    "metric_value",
+    "parallel",
+    "signed_up_with_address",
+    "wait_for",
+]
 
 
 def wait_for(predicate: Callable[[], object], timeout: float = 5.0) -> bool:
@@ -138,3 +149,19 @@ def mailed_link(server, address: str, path: str, timeout: float = 10.0) -> str:
 
     assert wait_for(links, timeout), f"no link with {path!r} mailed to {address}"
     return links()[-1]
+
+
+def link_token(link: str) -> str:
+    """The token at the end of a reset or verification link."""
+    return link.rstrip("/").rsplit("/", 1)[1]
+
+
+def signed_up_with_address(core, smtp, name: str = "alice",
+                           address: str = "alice@example.com"):
+    """`name` signed up on `core` with `address`, verified by the link mailed to `smtp`:
+    the sign-up's outcome."""
+    out = core.accounts.sign_up(name, "correct horse", ip="1", user_agent="Firefox/130.0",
+                                email=address)
+    assert out.ok, out
+    assert core.email.verify(link_token(mailed_link(smtp, address, "/email/verify/"))).ok
+    return out
