@@ -122,3 +122,23 @@ def test_in_the_web_app_changes_made_elsewhere_are_shown_once(core, clock):
     assert failed == 1 and [e.kind for e in changes] == [Kind.PASSWORD_CHANGED]
     assert core.accounts.unseen_notices(here.user.id, here.session.id) == (0, [])
     assert elsewhere.ok
+
+
+def test_a_users_own_typo_is_recorded_as_such_and_not_news_to_its_session(core, clock, db):
+    """Issue 27, item 4: a wrong current password on the change form is a failed
+    re-authentication (counted like a failed log-in), not an alarm in the session that
+    typed it; the same typo in another session (a thief's) is shown."""
+    mine = core.accounts.sign_up("alice", "correct horse", ip="1")
+    other = core.accounts.log_in("alice", "correct horse", ip="2")
+    clock.advance(seconds=1)
+    refused = core.accounts.change_password(mine.user, "wrong horse", "new password 1",
+                                            "new password 1", ip="1",
+                                            keep_session_id=mine.session.id)
+    assert refused.result.value == "incorrect"
+    assert db.security_events.find_one({"kind": "reauth_failed"})["detail"] == \
+        "wrong password when changing it"
+    assert core.accounts.unseen_notices(mine.user.id, mine.session.id) == (0, [])
+    core.accounts.change_password(mine.user, "wrong horse", "new password 1",
+                                  "new password 1", ip="2", keep_session_id=other.session.id)
+    failed, _ = core.accounts.unseen_notices(mine.user.id, mine.session.id)
+    assert failed == 1  # typed in the other session: shown here

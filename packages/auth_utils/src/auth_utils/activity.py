@@ -44,6 +44,9 @@ class Kind(enum.StrEnum):
     BROWSER_TRUSTED = "browser_trusted"  # the code is skipped there for 30 days
     BROWSER_FORGOTTEN = "browser_forgotten"
     REAUTHENTICATED = "reauthenticated"
+    # A signed-in user's wrong password or code when confirming a change: counted like a
+    # failed log-in, but not news to the session that typed it.
+    REAUTH_FAILED = "reauth_failed"
     PASSKEY_ADDED = "passkey_added"
     PASSKEY_RENAMED = "passkey_renamed"
     PASSKEY_REMOVED = "passkey_removed"
@@ -74,6 +77,7 @@ TITLES = {
     Kind.BROWSER_TRUSTED: "Browser trusted (no code for 30 days)",
     Kind.BROWSER_FORGOTTEN: "Trusted browser forgotten",
     Kind.REAUTHENTICATED: "Password entered again", Kind.ADMIN: "Operator action",
+    Kind.REAUTH_FAILED: "Wrong password or code when confirming a change",
     Kind.PASSKEY_ADDED: "Passkey added", Kind.PASSKEY_RENAMED: "Passkey renamed",
     Kind.SECOND_FACTOR_SETUP: "Second factor set-up started",
     Kind.PASSKEY_REMOVED: "Passkey removed",
@@ -86,7 +90,8 @@ TITLES = {
     Kind.EMAIL_VERIFIED: "Email address verified", Kind.EMAIL_CHANGED: "Email address changed",
     Kind.EMAIL_REMOVED: "Email address removed",
 }
-FAILED_LOGINS = [Kind.LOGIN_FAILED.value, Kind.SECOND_FACTOR_FAILED.value]
+FAILED_LOGINS = [Kind.LOGIN_FAILED.value, Kind.SECOND_FACTOR_FAILED.value,
+                 Kind.REAUTH_FAILED.value]
 
 
 def session_ref(session_id: str | None) -> str:
@@ -141,5 +146,9 @@ class Activity:
     def page(self, user_id: str, page: int, per_page: int = 20) -> list[StoredEvent]:
         return self.store.for_user(user_id, max(0, page - 1) * per_page, per_page)
 
-    def failed_logins_since(self, user_id: str, since: datetime) -> int:
-        return self.store.count_for_user(user_id, FAILED_LOGINS, since)
+    def failed_logins_since(self, user_id: str, since: datetime, *,
+                            not_session: str | None = None) -> int:
+        """Failed log-ins, wrong codes and wrong re-authentications after `since`, but
+        those typed in session `not_session` (the user's own typos)."""
+        return self.store.count_for_user(user_id, FAILED_LOGINS, since,
+                                         not_session_ref=session_ref(not_session))

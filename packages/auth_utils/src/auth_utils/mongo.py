@@ -194,8 +194,10 @@ class MongoEventStore:
     def for_user(self, user_id: str, skip: int, limit: int) -> list[db_utils.EventRecord]:
         return event_queries.list_user_events(self._db(), user_id, skip, limit)
 
-    def count_for_user(self, user_id: str, kinds: list[str], since: datetime) -> int:
-        return event_queries.count_user_events(self._db(), user_id, kinds, since)
+    def count_for_user(self, user_id: str, kinds: list[str], since: datetime, *,
+                       not_session_ref: str = "") -> int:
+        return event_queries.count_user_events(self._db(), user_id, kinds, since,
+                                               not_session_ref=not_session_ref)
 
     def query(self, *, user_id: str | None, since: datetime | None, kind: str | None,
               limit: int) -> list[db_utils.EventRecord]:

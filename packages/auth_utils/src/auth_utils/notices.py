@@ -236,7 +236,8 @@ class Notices:
         if user is None:
             return 0, []
         since = max(filter(None, [user.failures_seen_at, user.created_at]))
-        failed = self.activity.failed_logins_since(user_id, since)
+        failed = self.activity.failed_logins_since(user_id, since,
+                                                   not_session=current_session)
         here = session_ref(current_session)
         shown = {k.value for k in NOTICES} - set(FAILED_LOGINS)
         changes = [e for e in self.activity.page(user_id, 1, per_page=limit)

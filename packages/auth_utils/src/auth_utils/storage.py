@@ -343,7 +343,9 @@ class EventStore(Protocol):
     def for_user(self, user_id: str, skip: int, limit: int) -> list[StoredEvent]:
         """Newest first."""
 
-    def count_for_user(self, user_id: str, kinds: list[str], since: datetime) -> int: ...
+    def count_for_user(self, user_id: str, kinds: list[str], since: datetime, *,
+                       not_session_ref: str = "") -> int:
+        """The user's events of `kinds` after `since`, but those of one session."""
 
     def query(self, *, user_id: str | None, since: datetime | None, kind: str | None,
               limit: int) -> list[StoredEvent]: ...

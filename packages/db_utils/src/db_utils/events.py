@@ -35,9 +35,13 @@ def list_user_events(db: Database, user_id: str, skip: int, limit: int) -> list[
 
 
 @translate_errors
-def count_user_events(db: Database, user_id: str, kinds: list[str], since: datetime) -> int:
-    return _events(db).count_documents(
-        {"user_id": user_id, "kind": {"$in": kinds}, "at": {"$gt": since}})
+def count_user_events(db: Database, user_id: str, kinds: list[str], since: datetime, *,
+                      not_session_ref: str = "") -> int:
+    """The user's events of `kinds` after `since`, those of one session left out."""
+    query = {"user_id": user_id, "kind": {"$in": kinds}, "at": {"$gt": since}}
+    if not_session_ref:
+        query["session_ref"] = {"$ne": not_session_ref}
+    return _events(db).count_documents(query)
 
 
 @translate_errors

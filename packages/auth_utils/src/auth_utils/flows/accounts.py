@@ -205,8 +205,8 @@ class AccountFlows:
             if isinstance(check, Outcome):
                 return check
             if check is Check.WRONG:
-                steps.event(Kind.SECOND_FACTOR_FAILED, user, success=False,
-                            detail="when confirming a change", **who)
+                steps.event(Kind.REAUTH_FAILED, user, success=False,
+                            detail="wrong code when confirming a change", **who)
                 return Outcome(Result.INCORRECT, WRONG_CODE, "code", user.username)
         steps.sessions.mark_verified(session.id)
         steps.event(Kind.REAUTHENTICATED, user, **who)

@@ -108,7 +108,7 @@ class Steps:
             self.throttler.refund(attempt)
             return busy_outcome(busy, user.username)
         if record is None or not check.ok:
-            self.event(Kind.LOGIN_FAILED, user, ip=ip, user_agent=user_agent,
+            self.event(Kind.REAUTH_FAILED, user, ip=ip, user_agent=user_agent,
                        session_id=session_id, success=False, detail=f"wrong password {why}")
             return Outcome(Result.INCORRECT, message, field, user.username)
         self.throttler.login_succeeded(attempt)
