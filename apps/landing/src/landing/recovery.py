@@ -20,9 +20,11 @@ from landing.views import _field, _ip
 
 __all__ = ["reset_password", "reset_request", "verify_email"]
 
-# A page reached by a link that carries a secret: no Referer leaves it (not even to this
-# site's own assets, which logs would keep), and no cache keeps it.
-LINK_PAGE_HEADERS = {"referrer-policy": "no-referrer", "cache-control": "no-store"}
+# A page reached by a link that carries a secret: what leaves it as a Referer is the
+# origin only (not the path with the token, which logs would keep), and no cache keeps
+# it. Not `no-referrer`: browsers then send `Origin: null` with the form's POST, which
+# the origin check (rightly) refuses.
+LINK_PAGE_HEADERS = {"referrer-policy": "strict-origin", "cache-control": "no-store"}
 
 
 def _who(request: Request) -> dict[str, str]:
