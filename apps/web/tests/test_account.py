@@ -1,6 +1,7 @@
 
 import pytest
 
+from devtools.mailserver import links_in
 from devtools.testing import LANDING, csrf_token
 
 
@@ -184,3 +185,41 @@ def test_changes_made_here_record_the_address_and_browser(web, alice, web_servic
     assert {e["kind"] for e in events} == {"password_changed", "session_revoked", "logout"}
     assert all(e["ip"] == "192.0.2.61" and e["browser"] == "Firefox on Linux"
                for e in events), events
+
+
+def test_the_address_section_needs_reauthentication_then_mails_a_link(web, alice,
+                                                                      web_services, db,
+                                                                      clock):
+    _, user, session = alice
+    clock.advance(minutes=11)  # the log-in is no longer recent
+    assert "No verified address" in web.get("/account").content.decode()
+    form = {"email": "alice@example.com", "csrfmiddlewaretoken": csrf_token(web, "/account")}
+    r = web.post("/account/email", form)
+    assert r.status_code == 303 and r["Location"].startswith("/account/confirm?next=")
+    assert db.users.find_one({"_id": user.id}).get("pending_email") is None
+    web_services.sessions.mark_verified(session.id)  # as /account/confirm does
+    r = web.post("/account/email", {**form, "email": "not an address"})
+    assert r.status_code == 400 and 'aria-invalid="true"' in r.content.decode()
+    r = web.post("/account/email", form)
+    assert r.status_code == 303 and r["Location"] == "/account?done=email"
+    page = web.get("/account?done=email").content.decode()
+    assert "Waiting for verification: alice@example.com" in page
+    r = web.post("/account/email/remove", {"csrfmiddlewaretoken": csrf_token(web, "/account")})
+    assert r.status_code == 303 and db.users.find_one({"_id": user.id}).get(
+        "pending_email") is None
+
+
+def test_changes_made_from_another_session_are_shown_once(web, alice, web_services, clock):
+    _, user, _session = alice
+    clock.advance(seconds=1)
+    elsewhere = web_services.accounts.log_in("alice", "correct horse", ip="198.51.100.4")
+    assert web_services.email.add(elsewhere.session, elsewhere.user, "alice@example.com").ok
+    assert web_services.email.of(user.id).pending_email == "alice@example.com"
+    mail = web_services.outbox.get(web_services.outbox.list()[0].message_id)
+    link = links_in(web_services.outbox.compose(mail))[0]
+    assert web_services.email.verify(link.rsplit("/", 1)[1], ip="198.51.100.4").ok
+    clock.advance(seconds=1)
+    page = web.get("/account").content.decode()
+    assert "Email address verified" in page.split('id="account-changes"')[1]
+    clock.advance(seconds=1)
+    assert 'id="account-changes"' not in web.get("/account").content.decode()
