@@ -46,12 +46,13 @@ class Steps:
 
     def event(self, kind: Kind, user: StoredUser | SessionUser | None, *, ip: str = "",
               user_agent: str = "", session_id: str | None = None, success: bool = True,
-              detail: str = "") -> None:
-        """Record an event; one about a name nobody has is logged but not stored."""
+              detail: str = "", later: bool = False) -> None:
+        """Record an event; one about a name nobody has is logged but not stored.
+        `later`: stored after the answer (Activity.record)."""
         actor = Actor(user.id if user else None, user.username if user else None, ip,
                       user_agent, session_id)
         self.activity.record(kind, actor, success=success, detail=detail,
-                             store=user is not None)
+                             store=user is not None, later=later)
 
     def admitted(self, ip: str, username: str, flow: Callable[[], Outcome]) -> Outcome:
         """Run a flow that checks a password only while this client has fewer than its
