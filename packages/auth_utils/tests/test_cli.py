@@ -1,5 +1,6 @@
 """`auth-admin` run as the operator runs it: a separate process against the real server."""
 
+import json
 import os
 import re
 import subprocess
@@ -189,3 +190,24 @@ def test_disable_enable_delete_and_their_one_line_errors(db, make_core):
     assert {"account_disabled", "account_enabled", "account_deleted"} <= set(kinds)
     assert db.security_events.count_documents({"username": "gina"}) == 0
     assert admin("finish-deletions").stdout.startswith("finished 0 deletion(s)")
+
+
+def test_each_action_writes_its_auth_events_json_line_to_stderr(db):
+    """Security round 3: the apps write the `auth.events` lines, `auth-admin` wrote none.
+    A real `uv run auth-admin` process: its action's line is on stderr, one JSON object
+    per line, never with the password; stdout stays the command's answer."""
+    password = f"pw-{os.urandom(6).hex()}"
+    env = {**os.environ}
+    env.pop("VIRTUAL_ENV", None)
+    r = subprocess.run(["uv", "run", "--frozen", "auth-admin", "create-user", "hugo",
+                        "--password-stdin"], input=password + "\n", capture_output=True,
+                       text=True, env=env, timeout=120, cwd=Path(__file__).parents[3])
+    assert r.returncode == 0, r.stderr
+    events = [json.loads(line) for line in r.stderr.splitlines() if '"event": "auth"' in line]
+    assert [(e["kind"], e["detail"], e["username"]) for e in events] == [
+        ("admin", "auth-admin create-user", "hugo")]
+    assert password not in r.stderr + r.stdout and '"event"' not in r.stdout
+    r = admin("revoke", "hugo")
+    assert r.returncode == 0
+    kinds = [json.loads(line)["kind"] for line in r.stderr.splitlines()]
+    assert kinds == ["session_revoked", "admin"], r.stderr
