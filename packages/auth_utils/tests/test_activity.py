@@ -32,6 +32,7 @@ def test_each_action_writes_exactly_its_events(core, db, clock):
     a.log_in("alice", "correct horse", ip="1")  # no User-Agent: not the sign-up's browser
     assert take(db) == ["login", "new_browser"]
     a.log_in("alice", "wrong horse", ip="1")
+    assert core.activity.flush()  # stored by the writer thread, after the answer
     assert take(db) == ["login_failed"]
     a.log_in("nobody", "wrong horse", ip="1")  # a name nobody has: counted, not stored
     a.log_in("!!bad!!", "wrong horse", ip="1")

@@ -1,5 +1,6 @@
 """`auth-admin` run as the operator runs it: a separate process against the real server."""
 
+import json
 import os
 import re
 import subprocess
@@ -131,6 +132,7 @@ def test_every_action_is_an_event_and_events_can_be_queried(db, make_core):
     core = make_core()
     core.accounts.sign_up("frank", "correct horse", ip="198.51.100.4")
     core.accounts.log_in("frank", "wrong horse!", ip="198.51.100.4")
+    assert core.activity.flush()  # a failed log-in is stored after its answer
     assert admin("revoke", "frank").returncode == 0
     assert admin("stats").returncode == 0
     admin_events = [e["detail"] for e in db.security_events.find({"kind": "admin"})]
@@ -203,3 +205,24 @@ def test_set_password_is_gone_with_one_line_saying_what_instead(db):
     assert r.stderr.splitlines() == [
         "auth-admin: set-password is gone: an operator never chooses a user's password "
         "(ASVS 6.4.6); print a reset link with `auth-admin reset-link USER`"]
+
+
+def test_each_action_writes_its_auth_events_json_line_to_stderr(db):
+    """Security round 3: the apps write the `auth.events` lines, `auth-admin` wrote none.
+    A real `uv run auth-admin` process: its action's line is on stderr, one JSON object
+    per line, never with the password; stdout stays the command's answer."""
+    password = f"pw-{os.urandom(6).hex()}"
+    env = {**os.environ}
+    env.pop("VIRTUAL_ENV", None)
+    r = subprocess.run(["uv", "run", "--frozen", "auth-admin", "create-user", "hugo",
+                        "--password-stdin"], input=password + "\n", capture_output=True,
+                       text=True, env=env, timeout=120, cwd=Path(__file__).parents[3])
+    assert r.returncode == 0, r.stderr
+    events = [json.loads(line) for line in r.stderr.splitlines() if '"event": "auth"' in line]
+    assert [(e["kind"], e["detail"], e["username"]) for e in events] == [
+        ("admin", "auth-admin create-user", "hugo")]
+    assert password not in r.stderr + r.stdout and '"event"' not in r.stdout
+    r = admin("revoke", "hugo")
+    assert r.returncode == 0
+    kinds = [json.loads(line)["kind"] for line in r.stderr.splitlines()]
+    assert kinds == ["session_revoked", "admin"], r.stderr

@@ -3,6 +3,8 @@
 Passwords are read without echo (or from stdin with --password-stdin), never from argv.
 Every bad input is one line on stderr; exit codes: 0 done, 1 refused (bad input, no such
 user, not confirmed), 2 usage (argparse), 3 the database cannot be reached.
+Each action's `auth.events` JSON line goes to stderr, as the apps write theirs (stdout
+is the command's answer).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from datetime import timedelta
 from auth_utils.activity import Actor, Kind
 from auth_utils.config import SettingsError, load_settings
 from auth_utils.core import AuthCore, build_core
+from auth_utils.event_log import log_events_to_stderr
 from auth_utils.sessions import SessionUser
 from auth_utils.storage import StoredUser
 from auth_utils.validation import normalize_username, validate_password, validate_username
@@ -320,6 +323,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"auth-admin: {GONE[argv[0]]}", file=sys.stderr)
         return 2
     args = build_parser().parse_args(argv)
+    # An operator's action is an event like any other: its JSON line reaches the log
+    # pipeline that ships the apps' (stderr), not only the stored activity log.
+    log_events_to_stderr()
     core: AuthCore | None = None
     try:
         # The operator's commands run the apps' own flows, without throttling and

@@ -99,6 +99,7 @@ class AuthCore:
     def close(self) -> None:
         self.recovery.background.stop()
         self.stop_mail_sender()
+        self.activity.close()  # stores the events still queued
         if isinstance(self.storage, GuardedStorage):
             self.storage.close()
         if isinstance(self.sessions.store, CachedSessionStore):
@@ -147,7 +148,8 @@ def build_core(settings: Settings, *, storage: Storage | None = None,
                     SecondFactorFlows(steps, passkeys), PasskeyFlows(steps, passkeys),
                     activity, CookieSettings.from_settings(settings),
                     # A deleted account's name stays taken as long as its events are kept.
-                    LifecycleFlows(steps, storage.passkeys, storage.counters, storage.events,
+                    # activity.store: an anonymization waits for the events still queued.
+                    LifecycleFlows(steps, storage.passkeys, storage.counters, activity.store,
                                    retire_for=retention), outbox, email,
                     RecoveryFlows(steps, outbox, links, site_words=settings.site_words),
                     notices)

@@ -43,7 +43,14 @@ _TIMEOUTS_MS = {
     "serverSelectionTimeoutMS": 1000,
     "connectTimeoutMS": 2000,
     "socketTimeoutMS": 10000,
+    # A hung server (stopped, or a dead network path: connections open, nothing answers)
+    # is only found when an operation gives up waiting: each operation as a whole
+    # (selection, checkout, every round trip) gets this budget (pymongo's CSOT), so a
+    # hang is found as fast as a crash, not after the 10 s socket timeout.
+    "timeoutMS": 1000,
 }
+
+INDEX_BUILD_SECONDS = 600.0
 
 _lock = threading.Lock()
 _connected_uri: str | None = None
@@ -55,9 +62,10 @@ def database_name(uri: str) -> str:
     return unquote(path) or DEFAULT_DB_NAME
 
 
-def _options(uri: str) -> dict[str, int]:
+def _options(uri: str, *, budget: bool = True) -> dict[str, int]:
     lowered = uri.lower()
-    return {k: v for k, v in _TIMEOUTS_MS.items() if k.lower() not in lowered}
+    return {k: v for k, v in _TIMEOUTS_MS.items()
+            if k.lower() not in lowered and (budget or k != "timeoutMS")}
 
 
 def current_uri() -> str | None:
@@ -67,11 +75,12 @@ def current_uri() -> str | None:
 
 def new_client(uri: str | None = None, app_name: str | None = None) -> MongoClient:
     """A client of its own (e.g. for a change stream, so its failures never mark the
-    request path's server unknown); the caller closes it."""
+    request path's server unknown); the caller closes it. Without the per-operation
+    budget: a change stream's wait for changes is as long as its caller asks."""
     uri = uri or _connected_uri or os.environ.get("MONGO_URI") or DEFAULT_MONGO_URI
     extra = {"appname": app_name} if app_name else {}
-    return MongoClient(uri, tz_aware=True, uuidRepresentation="standard", **_options(uri),
-                       **extra)
+    return MongoClient(uri, tz_aware=True, uuidRepresentation="standard",
+                       **_options(uri, budget=False), **extra)
 
 
 def connect(uri: str | None = None) -> MongoClient:
@@ -118,11 +127,14 @@ def ensure_indexes(database: Database | None = None) -> None:
     from db_utils.documents import ALL_DOCUMENTS
 
     database = database if database is not None else get_database()
-    for document in ALL_DOCUMENTS:
-        collection = database[document._meta["collection"]]
-        for spec in document._meta["index_specs"]:
-            options = {k: v for k, v in spec.items() if k != "fields"}
-            collection.create_index(spec["fields"], **options)
+    # Building a new index on a large collection takes longer than a request's budget
+    # (`timeoutMS`); server selection still gives up after its own 1 s.
+    with pymongo.timeout(INDEX_BUILD_SECONDS):
+        for document in ALL_DOCUMENTS:
+            collection = database[document._meta["collection"]]
+            for spec in document._meta["index_specs"]:
+                options = {k: v for k, v in spec.items() if k != "fields"}
+                collection.create_index(spec["fields"], **options)
 
 
 def on_primary_lost(callback: Callable[[str], None]) -> Callable[[], None]:

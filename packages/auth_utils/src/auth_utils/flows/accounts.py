@@ -157,7 +157,9 @@ class AccountFlows:
             return busy_outcome(busy, username[:64])
         if user is None or not check.ok:
             # For a name nobody has: counted and logged, never stored (no enumeration).
-            steps.event(Kind.LOGIN_FAILED, user, success=False,
+            # For a real user, stored after the answer: a write on this path would make
+            # a real name's failure measurably slower than an unknown one's.
+            steps.event(Kind.LOGIN_FAILED, user, success=False, later=True,
                         detail="wrong password" if user else "", **who)
             return Outcome(Result.INCORRECT, INCORRECT, None, username[:64])
         # Disabled or being deleted: asked only now, once the password was right.

@@ -48,13 +48,14 @@ class Steps:
 
     def event(self, kind: Kind, user: StoredUser | SessionUser | None, *, ip: str = "",
               user_agent: str = "", session_id: str | None = None, success: bool = True,
-              detail: str = "", also_to: tuple[str, ...] = ()) -> None:
-        """Record an event; one about a name nobody has is logged but not stored. Then the
-        notice it calls for, if any (`auth_utils.notices` decides), also to `also_to`."""
+              detail: str = "", also_to: tuple[str, ...] = (), later: bool = False) -> None:
+        """Record an event; one about a name nobody has is logged but not stored (`later`:
+        stored after the answer, Activity.record). Then the notice it calls for, if any
+        (`auth_utils.notices` decides), also to `also_to`."""
         actor = Actor(user.id if user else None, user.username if user else None, ip,
                       user_agent, session_id)
         self.activity.record(kind, actor, success=success, detail=detail,
-                             store=user is not None)
+                             store=user is not None, later=later)
         if success and user is not None and self.notices is not None:
             self.notices.after(kind, actor, also_to=also_to)
 
