@@ -5,6 +5,7 @@ and in `devtools.testing.fixtures`. Each job has its module, all re-exported her
 - `helpers`: waiting, parallel calls, metrics, CSRF tokens, assertions;
 - `authenticator`: SoftAuthenticator, a software passkey;
 - `live`: both apps as real processes (start_live_system);
+- `journeys`: a user's steps over HTTP (post a form, enrol a second factor);
 - slow clients: `devtools.slowclients` (shared with `uv run loadtest`).
 """
 
@@ -33,6 +34,7 @@ from devtools.testing.helpers import (
     parallel,
     wait_for,
 )
+from devtools.testing.journeys import enrol_totp, next_step_code, post, sign_up_with_address
 from devtools.testing.live import LiveSystem, start_live_system
 
 __all__ = [
@@ -50,11 +52,15 @@ __all__ = [
     "assert_redirect_stays_home",
     "csrf_of",
     "csrf_token",
+    "enrol_totp",
     "leftovers_of",
     "mail_to",
     "mailed_link",
     "metric_value",
+    "next_step_code",
     "parallel",
+    "post",
+    "sign_up_with_address",
     "start_live_system",
     "wait_for",
 ]
