@@ -20,9 +20,11 @@ from landing.views import _field, _ip
 
 __all__ = ["reset_password", "reset_request", "verify_email"]
 
-# A page reached by a link that carries a secret: no Referer leaves it (not even to this
-# site's own assets, which logs would keep), and no cache keeps it.
-LINK_PAGE_HEADERS = {"referrer-policy": "no-referrer", "cache-control": "no-store"}
+# A page reached by a link that carries a secret: no Referer carries its path (not even to
+# this site's own assets, which logs would keep), and no cache keeps it. `strict-origin`,
+# not `no-referrer`: under `no-referrer` a browser sends `Origin: null` with the page's own
+# form, which the origin check refuses (403), so the link could never be used.
+LINK_PAGE_HEADERS = {"referrer-policy": "strict-origin", "cache-control": "no-store"}
 
 
 def _who(request: Request) -> dict[str, str]:
