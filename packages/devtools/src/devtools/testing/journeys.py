@@ -18,9 +18,11 @@ def post(client, url: str, data: dict, origin: str):
     return client.post(url, data=data, headers={"Origin": origin})
 
 
-def enrol_totp(client, web_url: str) -> tuple[str, list[str]]:
+def enrol_totp(client, web_url: str, at: float | None = None) -> tuple[str, list[str]]:
     """Turn the second factor on in the web app as a user would (the client is logged
-    in); (secret, recovery codes)."""
+    in), with the code of the time `at` (default now; `time.time() - 30`, the step before,
+    is accepted too and leaves this step's and the next one's codes unused); (secret,
+    recovery codes)."""
     W = web_url
     r = post(client, f"{W}/account/security/totp",
              {"csrfmiddlewaretoken": csrf_token(client, f"{W}/account/security")}, W)
@@ -28,8 +30,9 @@ def enrol_totp(client, web_url: str) -> tuple[str, list[str]]:
     page = client.get(f"{W}/account/security").text
     assert "<svg" in page and 'autocomplete="one-time-code"' in page  # the QR code, inline
     secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
+    code = pyotp.TOTP(secret).at(at or time.time())
     r = post(client, f"{W}/account/security/totp/confirm",
-             {"csrfmiddlewaretoken": csrf_token(page), "code": pyotp.TOTP(secret).now()}, W)
+             {"csrfmiddlewaretoken": csrf_token(page), "code": code}, W)
     assert r.status_code == 200
     codes = re.findall(r"<code>([A-Z2-7]{4}(?:-[A-Z2-7]{4}){3})</code>", r.text)
     assert len(codes) == 10
