@@ -34,6 +34,45 @@ def served_system(database_server, test_environment, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def live_smtp_server():
+    """A real SMTP server for the live systems that send mail, kept for the session (each
+    test reads the messages of its own addresses: devtools.testing.mail_to, mailed_link)."""
+    from devtools.mailserver import MailServer
+
+    server = MailServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def mail_system(database_server, test_environment, tmp_path_factory, live_smtp_server):
+    """Both apps as real processes mailing to `live_smtp_server`, with password-reset
+    requests limited to 3 per name or address (RESET_MAX_PER_ACCOUNT; the per-client limit
+    is raised: every test client is 127.0.0.1) and a 1 s session cache (a test that ages a
+    session's re-authentication waits that long)."""
+    system, procs = start_live_system(
+        database_server.uri, tmp_path_factory.mktemp("mail"), SMTP_URL=live_smtp_server.url,
+        RESET_MAX_PER_ACCOUNT="3", RESET_MAX_PER_IP="100000", SESSION_CACHE_TTL_SECONDS="1")
+    yield system
+    for proc in procs:
+        proc.stop()
+
+
+@pytest.fixture(scope="session")
+def unthrottled_mail_system(database_server, test_environment, tmp_path_factory,
+                            live_smtp_server):
+    """As `mail_system`, with reset requests not throttled (the enumeration timing asks
+    for the same names and addresses many times)."""
+    system, procs = start_live_system(
+        database_server.uri, tmp_path_factory.mktemp("unthrottled"),
+        SMTP_URL=live_smtp_server.url, RESET_MAX_PER_ACCOUNT="100000",
+        RESET_MAX_PER_IP="100000")
+    yield system
+    for proc in procs:
+        proc.stop()
+
+
+@pytest.fixture(scope="session")
 def chromium_path() -> str:
     """Debian's Chromium; CI installs it, so there it must be present."""
     path = shutil.which("chromium") or shutil.which("chromium-browser")

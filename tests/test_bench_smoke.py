@@ -43,6 +43,9 @@ ROWS = [
     "8. session cache at scale",
     "hit ratio",
     "bytes per cached session",
+    "10. password reset request, known vs unknown",
+    "username  known p50",
+    "address   known p50",
     "bench: done (",
 ]
 

@@ -8,7 +8,14 @@ import time
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from devtools.testing import CHROMIUM_ARGS, start_live_system
+from devtools.testing import (
+    CHROMIUM_ARGS,
+    enrol_totp,
+    mailed_link,
+    sign_up_with_address,
+    start_live_system,
+)
+from devtools.testing.survey import Survey
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -231,3 +238,62 @@ def test_passkey_journey(browser, live_system, db, screenshots):
     assert "not registered" in error.inner_text()
     shoot(page, screenshots, "passkey-04-refused")
     assert page.url.startswith(f"{L}/login")
+
+
+def test_forgot_password_journey_with_the_second_factor(browser, mail_system, live_smtp_server,
+                                                        db, axe_source, screenshots):
+    """From /login's "Forgot your password?" to logged in with a new password and the code:
+    ask by address, read the link from the SMTP server, set the new password (the page
+    asks for the code: the account has a second factor), log in with both. Each new page
+    is surveyed as test_pages surveys every page (axe-core, WCAG 2.2 AA)."""
+    import httpx
+    import pyotp
+
+    L, W, smtp = mail_system.landing_url, mail_system.web_url, live_smtp_server
+    address = "browser-reset@example.com"
+    with httpx.Client(follow_redirects=False, timeout=10) as setup:
+        sign_up_with_address(setup, mail_system, smtp, "browser-reset", address)
+        # With the previous step's code: this step's and the next are left for the journey.
+        secret, _ = enrol_totp(setup, W, at=time.time() - 30)
+    survey = Survey(axe_source, screenshots)
+    page = survey.context(browser).new_page()
+    page.goto(f"{L}/login")
+    page.click("text=Forgot your password?")
+    page.wait_for_url(f"{L}/password/reset")
+    survey.check(page, "reset-request")
+    page.fill("#identifier", address)
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    assert "a link is on its way" in page.inner_text("main")
+    survey.check(page, "reset-request-sent")
+
+    page.goto(mailed_link(smtp, address, "/password/reset/"))
+    assert "browser-reset" in page.inner_text("main"), page.inner_text("main")
+    assert page.get_attribute("#code", "autocomplete") == "one-time-code"
+    survey.check(page, "reset-password")
+    page.fill("#new_password", "a brand new passphrase")
+    page.fill("#confirm_password", "a brand new passphrase")
+    page.fill("#code", "000000")
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    assert page.get_attribute("#code", "aria-invalid") == "true", page.inner_text("main")
+    survey.expect_focus_on_error(page, "reset-password-error")
+    survey.check(page, "reset-password-error")
+    page.fill("#new_password", "a brand new passphrase")
+    page.fill("#confirm_password", "a brand new passphrase")
+    page.fill("#code", pyotp.TOTP(secret).now())
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{L}/login?done=reset")
+    assert "every session was logged out" in page.inner_text("main")
+    survey.check(page, "login-after-reset")
+
+    page.fill("#username", "browser-reset")
+    page.fill("#password", "a brand new passphrase")
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(re.escape(f"{L}/login/verify")))
+    page.fill("#code", pyotp.TOTP(secret).at(time.time() + 30))  # the next step: no replay
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{W}/")
+    assert page.locator("h1").inner_text() == "Hello, browser-reset!"
+    failures = survey.failures()
+    assert not failures, f"{len(failures)} problems:\n" + "\n".join(failures)

@@ -4,42 +4,14 @@ alone is a pending log-in that both apps treat as logged out; the code rotates t
 
 from __future__ import annotations
 
-import re
 import time
 
 import httpx
-import pyotp
 import pytest
 
-from devtools.testing import csrf_token, parallel
+from devtools.testing import csrf_token, enrol_totp, next_step_code, parallel, post
 
 pytestmark = pytest.mark.e2e
-
-
-def post(client, url, data, origin):
-    return client.post(url, data=data, headers={"Origin": origin})
-
-
-def enrol(client, W) -> tuple[str, list[str]]:
-    """Turn the second factor on in the web app as a user would; (secret, recovery codes)."""
-    r = post(client, f"{W}/account/security/totp",
-             {"csrfmiddlewaretoken": csrf_token(client, f"{W}/account/security")}, W)
-    assert r.status_code == 303
-    page = client.get(f"{W}/account/security").text
-    assert "<svg" in page and 'autocomplete="one-time-code"' in page  # the QR code, inline
-    secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
-    r = post(client, f"{W}/account/security/totp/confirm",
-             {"csrfmiddlewaretoken": csrf_token(page), "code": pyotp.TOTP(secret).now()}, W)
-    assert r.status_code == 200
-    codes = re.findall(r"<code>([A-Z2-7]{4}(?:-[A-Z2-7]{4}){3})</code>", r.text)
-    assert len(codes) == 10
-    return secret, codes
-
-
-def next_step_code(secret: str) -> str:
-    """The code of the step after this one (accepted: one step of drift), so a code used a
-    moment ago in this step is not a replay."""
-    return pyotp.TOTP(secret).at(time.time() + 30)
 
 
 def test_password_alone_is_logged_out_in_both_apps_until_the_code(live_system, db):
@@ -47,7 +19,7 @@ def test_password_alone_is_logged_out_in_both_apps_until_the_code(live_system, d
     with httpx.Client(follow_redirects=False, timeout=10) as me:
         assert post(me, f"{L}/signup", {"username": "totp_user", "password": "correct horse"},
                     L).status_code == 303
-        secret, codes = enrol(me, W)
+        secret, codes = enrol_totp(me, W)
         post(me, f"{W}/logout", {"csrfmiddlewaretoken": csrf_token(me, W)}, W)
 
         r = post(me, f"{L}/login?next={W}/account", {"username": "totp_user",
@@ -92,7 +64,7 @@ def test_five_wrong_codes_send_the_visitor_back_to_the_password(live_system, db)
     L, W = live_system.landing_url, live_system.web_url
     with httpx.Client(follow_redirects=False, timeout=10) as me:
         post(me, f"{L}/signup", {"username": "guesser", "password": "correct horse"}, L)
-        enrol(me, W)
+        enrol_totp(me, W)
         me.cookies.clear()
         post(me, f"{L}/login", {"username": "guesser", "password": "correct horse"}, L)
         statuses = [post(me, f"{L}/login/verify", {"code": f"{n:06d}"}, L).status_code
@@ -111,7 +83,7 @@ def test_password_only_log_ins_from_both_workers_leave_the_owner_logged_in(serve
     with httpx.Client(follow_redirects=False, timeout=30) as me:
         assert post(me, f"{L}/signup", {"username": "browsing_owner",
                                          "password": "correct horse"}, L).status_code == 303
-        enrol(me, W)
+        enrol_totp(me, W)
         assert me.get(f"{W}/").status_code == 200
         time.sleep(0.05)  # the owner's session is older than any of the attacker's
 

@@ -9,7 +9,7 @@ import pytest
 
 from auth_utils import Result
 from auth_utils.emails import parse_address
-from devtools.testing import link_token, mail_to, mailed_link, parallel, signed_up_with_address
+from devtools.testing import core_user_with_address, link_token, mail_to, mailed_link, parallel
 
 
 def verify_link(smtp, address: str, count: int = 1) -> str:
@@ -69,7 +69,7 @@ def test_a_verified_address_belongs_to_one_account_an_unverified_one_to_nobody(
 def test_changing_the_address_needs_reauthentication_and_tells_the_old_one(
         mail_core, smtp_server, clock):
     core = mail_core()
-    out = signed_up_with_address(core, smtp_server)
+    out = core_user_with_address(core, smtp_server)
     clock.advance(minutes=11)  # the sign-up's log-in is no longer recent
     assert core.email.add(out.session, out.user, "new@example.com").result is Result.REAUTH
     assert core.email.remove(out.session, out.user).result is Result.REAUTH

@@ -10,7 +10,7 @@ import pyotp
 
 from auth_utils.activity import Kind
 from auth_utils.notices import NOTICES
-from devtools.testing import WEB, SoftAuthenticator, signed_up_with_address, wait_for
+from devtools.testing import WEB, SoftAuthenticator, core_user_with_address, wait_for
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0"
 CHROME_WINDOWS = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
@@ -27,7 +27,7 @@ def wait_subject(smtp, words: str, address: str = "alice@example.com") -> bool:
 
 def test_each_change_to_the_account_mails_a_notice(mail_core, smtp_server, clock):
     core = mail_core()
-    out = signed_up_with_address(core, smtp_server)
+    out = core_user_with_address(core, smtp_server)
     assert core.accounts.change_password(out.user, "correct horse", "changed it 123",
                                          "changed it 123", ip="1",
                                          keep_session_id=out.session.id).ok
@@ -56,7 +56,7 @@ def test_each_change_to_the_account_mails_a_notice(mail_core, smtp_server, clock
 
 def test_a_new_browser_and_a_log_in_after_failures_are_told(mail_core, smtp_server, clock):
     core = mail_core()
-    signed_up_with_address(core, smtp_server)  # with Firefox/130.0
+    core_user_with_address(core, smtp_server)  # with Firefox/130.0
     clock.advance(seconds=1)
     assert core.accounts.log_in("alice", "correct horse", ip="1", user_agent="Firefox/130.0")
     assert core.accounts.log_in("alice", "correct horse", ip="1", user_agent=CHROME_WINDOWS).ok
@@ -81,7 +81,7 @@ def test_a_new_browser_and_a_log_in_after_failures_are_told(mail_core, smtp_serv
 
 def test_the_same_browser_again_is_not_new(mail_core, smtp_server):
     core = mail_core()
-    signed_up_with_address(core, smtp_server)
+    core_user_with_address(core, smtp_server)
     for _ in range(3):
         assert core.accounts.log_in("alice", "correct horse", ip="1",
                                     user_agent="Firefox/130.0").ok
@@ -92,7 +92,7 @@ def test_the_same_browser_again_is_not_new(mail_core, smtp_server):
 
 def test_disabling_and_deleting_the_account_tell_its_address(mail_core, smtp_server):
     core = mail_core()
-    out = signed_up_with_address(core, smtp_server)
+    out = core_user_with_address(core, smtp_server)
     core.lifecycle.disable(out.user, "abuse")
     assert wait_subject(smtp_server, "account was disabled")
     core.lifecycle.enable(core.storage.users.by_id(out.user.id))

@@ -12,11 +12,11 @@ import pytest
 from auth_utils import Result
 from auth_utils.activity import Kind
 from devtools.testing import (
+    core_user_with_address,
     link_token,
     mail_to,
     mailed_link,
     parallel,
-    signed_up_with_address,
     wait_for,
 )
 
@@ -34,7 +34,7 @@ def reset_link(core, smtp, asked: str, address: str, count: int = 1) -> str:
 def test_a_mailed_link_resets_the_password_once_and_ends_every_session(mail_core, smtp_server,
                                                                        db):
     core = mail_core()
-    out = signed_up_with_address(core, smtp_server)
+    out = core_user_with_address(core, smtp_server)
     other = core.accounts.log_in("alice", "correct horse", ip="2")
     link = reset_link(core, smtp_server, "alice@example.com", "alice@example.com")
     token = link_token(link)
@@ -57,7 +57,7 @@ def test_a_mailed_link_resets_the_password_once_and_ends_every_session(mail_core
 
 def test_eight_racing_submissions_of_one_link_exactly_one_succeeds(mail_core, smtp_server):
     core = mail_core(hashing_max_per_client=8)
-    signed_up_with_address(core, smtp_server)
+    core_user_with_address(core, smtp_server)
     token = link_token(reset_link(core, smtp_server, "alice", "alice@example.com"))
     results = parallel(8, lambda i: core.recovery.reset_password(
         token, f"racing password {i}", f"racing password {i}", ip=f"10.0.0.{i}").result)
@@ -67,7 +67,7 @@ def test_eight_racing_submissions_of_one_link_exactly_one_succeeds(mail_core, sm
 def test_a_newer_link_a_password_change_or_30_minutes_void_the_link(mail_core, smtp_server,
                                                                      clock):
     core = mail_core()
-    out = signed_up_with_address(core, smtp_server)
+    out = core_user_with_address(core, smtp_server)
     first = link_token(reset_link(core, smtp_server, "alice", "alice@example.com"))
     second = link_token(reset_link(core, smtp_server, "alice", "alice@example.com", count=2))
     assert first != second
@@ -92,7 +92,7 @@ def test_junk_tokens_are_invalid_links(core, token):
 
 def test_the_second_factor_is_still_asked(mail_core, smtp_server, clock):
     core = mail_core()
-    out = signed_up_with_address(core, smtp_server)
+    out = core_user_with_address(core, smtp_server)
     enrolment = core.second_factor.factors.start(out.user.id, "alice")
     _, codes = core.second_factor.confirm(out.session, out.user,
                                           pyotp.TOTP(enrolment.secret).at(clock()))
@@ -118,7 +118,7 @@ def test_the_second_factor_is_still_asked(mail_core, smtp_server, clock):
 
 def test_the_same_answer_for_real_and_unknown_names_and_addresses(mail_core, smtp_server):
     core = mail_core()
-    signed_up_with_address(core, smtp_server)
+    core_user_with_address(core, smtp_server)
     core.accounts.sign_up("bob", "correct horse", ip="1")  # no address: nothing to send to
     answers = {asked: core.recovery.request_reset(asked, ip="198.51.100.1")
                for asked in ("alice", "alice@example.com", "nobody", "nobody@example.com",
@@ -168,7 +168,7 @@ def test_the_operators_link_follows_the_same_rules(core, db):
 
 def test_a_disabled_account_gets_no_link_and_its_link_stops_working(mail_core, smtp_server):
     core = mail_core()
-    out = signed_up_with_address(core, smtp_server)
+    out = core_user_with_address(core, smtp_server)
     token = link_token(reset_link(core, smtp_server, "alice", "alice@example.com"))
     core.lifecycle.disable(out.user, "abuse")
     assert core.recovery.open_link(token) is None

@@ -20,10 +20,10 @@ from landing.views import _field, _ip
 
 __all__ = ["reset_password", "reset_request", "verify_email"]
 
-# A page reached by a link that carries a secret: what leaves it as a Referer is the
-# origin only (not the path with the token, which logs would keep), and no cache keeps
-# it. Not `no-referrer`: browsers then send `Origin: null` with the form's POST, which
-# the origin check (rightly) refuses.
+# A page reached by a link that carries a secret: no Referer carries its path (not even to
+# this site's own assets, which logs would keep), and no cache keeps it. `strict-origin`,
+# not `no-referrer`: under `no-referrer` a browser sends `Origin: null` with the page's own
+# form, which the origin check refuses (403), so the link could never be used.
 LINK_PAGE_HEADERS = {"referrer-policy": "strict-origin", "cache-control": "no-store"}
 
 

@@ -288,8 +288,8 @@ def main(argv: list[str] | None = None) -> int:
                              "to insert)")
     parser.add_argument("--users", type=int, nargs="+", default=[1000, 10000],
                         help="active users refreshing in section 6")
-    parser.add_argument("--only", type=int, nargs="+", choices=range(1, 10),
-                        metavar="SECTION", help="run only these sections (1-9)")
+    parser.add_argument("--only", type=int, nargs="+", choices=range(1, 11),
+                        metavar="SECTION", help="run only these sections (1-10)")
     args = parser.parse_args(argv)
     seconds, conns, rounds = args.seconds, args.connections, max(1, args.rounds)
 
@@ -312,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{driver_name(args.driver)}; database: SecantusDB on "
               f"{db.host}:{db.port}", flush=True)
 
-        want = set(args.only or range(1, 10))
+        want = set(args.only or range(1, 11))
         if want & {1, 2, 3, 4, 5}:  # the servers of sections 1-5
             sessionid = _django_session(env)
             off = {**env, "SESSION_CACHE": "off"}
@@ -391,12 +391,38 @@ def main(argv: list[str] | None = None) -> int:
         if 9 in want:
             _several_workers({**env, "SESSION_CACHE": "on"}, workdir, origin, seconds, conns,
                              args.driver, procs)
+        if 10 in want:
+            _reset_enumeration(env, workdir, origin, procs)
         print(f"\nbench: done ({os.cpu_count()} cores)", flush=True)
         return 0
     finally:
         for proc in procs:
             proc.stop()
         db.stop()
+
+
+def _reset_enumeration(env: dict, logs: Path, origin: str, procs: list[AppProcess],
+                       samples: int = 60) -> None:
+    """Issue 24's row: "Forgot your password?" for a known and an unknown username and
+    address, 60 interleaved samples each, one landing worker mailing a local SMTP server
+    (devtools.bench.enumeration); the goal is medians within 1.2x."""
+    from devtools.bench import enumeration
+    from devtools.mailserver import MailServer
+
+    with MailServer() as smtp:
+        proc, url = _landing({**env, "SMTP_URL": smtp.url, "RESET_MAX_PER_IP": "1000000",
+                              "RESET_MAX_PER_ACCOUNT": "1000000"}, logs)
+        procs.append(proc)
+        try:
+            enumeration.prepare(url, smtp, PASSWORD, origin)
+            timings = enumeration.measure(url, smtp, samples, origin=origin)
+        finally:
+            proc.stop()
+            procs.remove(proc)
+    print(f"\n10. password reset request, known vs unknown ({samples} interleaved samples "
+          "each; goal: within 1.2x)", flush=True)
+    for timing in timings:
+        print(timing.row(), flush=True)
 
 
 def _django_session(env: dict) -> str:

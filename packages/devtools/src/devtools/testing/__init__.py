@@ -5,6 +5,7 @@ and in `devtools.testing.fixtures`. Each job has its module, all re-exported her
 - `helpers`: waiting, parallel calls, metrics, CSRF tokens, assertions;
 - `authenticator`: SoftAuthenticator, a software passkey;
 - `live`: both apps as real processes (start_live_system);
+- `journeys`: a user's steps over HTTP (post a form, enrol a second factor);
 - slow clients: `devtools.slowclients` (shared with `uv run loadtest`).
 """
 
@@ -24,6 +25,7 @@ from devtools.testing.environment import (
 from devtools.testing.helpers import (
     assert_only_valid_users,
     assert_redirect_stays_home,
+    core_user_with_address,
     csrf_of,
     csrf_token,
     leftovers_of,
@@ -32,9 +34,9 @@ from devtools.testing.helpers import (
     mailed_link,
     metric_value,
     parallel,
-    signed_up_with_address,
     wait_for,
 )
+from devtools.testing.journeys import enrol_totp, next_step_code, post, sign_up_with_address
 from devtools.testing.live import LiveSystem, start_live_system
 
 __all__ = [
@@ -50,15 +52,19 @@ __all__ = [
     "SoftAuthenticator",
     "assert_only_valid_users",
     "assert_redirect_stays_home",
+    "core_user_with_address",
     "csrf_of",
     "csrf_token",
+    "enrol_totp",
     "leftovers_of",
     "link_token",
     "mail_to",
     "mailed_link",
     "metric_value",
+    "next_step_code",
     "parallel",
-    "signed_up_with_address",
+    "post",
+    "sign_up_with_address",
     "start_live_system",
     "wait_for",
 ]

@@ -14,6 +14,7 @@ from devtools.testing.environment import LANDING, WEB
 __all__ = [
     "assert_only_valid_users",
     "assert_redirect_stays_home",
+    "core_user_with_address",
     "csrf_of",
     "csrf_token",
     "leftovers_of",
@@ -22,7 +23,6 @@ __all__ = [
     "mailed_link",
     "metric_value",
     "parallel",
-    "signed_up_with_address",
     "wait_for",
 ]
 
@@ -156,7 +156,7 @@ def link_token(link: str) -> str:
     return link.rstrip("/").rsplit("/", 1)[1]
 
 
-def signed_up_with_address(core, smtp, name: str = "alice",
+def core_user_with_address(core, smtp, name: str = "alice",
                            address: str = "alice@example.com"):
     """`name` signed up on `core` with `address`, verified by the link mailed to `smtp`:
     the sign-up's outcome."""
