@@ -2,8 +2,10 @@
 
 For what must not show in a response's timing, e.g. whether a password-reset request
 named a real account (looking it up, issuing the token and storing the mail cost
-database round trips that an unknown name would not). A full queue drops the job with a
-warning rather than block the request; a job that fails is logged, never raised.
+database round trips that an unknown name would not). A job starts `start_after`
+seconds after it was submitted, so that the answer it must not show in is written first
+(on the same cores, in the same process). A full queue drops the job with a warning
+rather than block the request; a job that fails is logged, never raised.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 
 __all__ = ["Background"]
@@ -19,9 +22,11 @@ log = logging.getLogger("auth_utils.background")
 
 
 class Background:
-    def __init__(self, name: str, max_waiting: int = 1000) -> None:
+    def __init__(self, name: str, max_waiting: int = 1000, start_after: float = 0.1) -> None:
         self.name = name
-        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue(max_waiting)
+        self.start_after = start_after
+        self._jobs: queue.Queue[tuple[float, Callable[[], None]] | None] = queue.Queue(
+            max_waiting)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -29,7 +34,7 @@ class Background:
         """Run `job` soon on the worker; False (and a warning) when too many wait."""
         self._start()
         try:
-            self._jobs.put_nowait(job)
+            self._jobs.put_nowait((time.monotonic() + self.start_after, job))
         except queue.Full:
             log.warning("%s: %d jobs waiting; one dropped", self.name, self._jobs.qsize())
             return False
@@ -51,9 +56,12 @@ class Background:
 
     def _run(self) -> None:
         while True:
-            job = self._jobs.get()
-            if job is None:
+            item = self._jobs.get()
+            if item is None:
                 return
+            not_before, job = item
+            if (wait := not_before - time.monotonic()) > 0:
+                time.sleep(wait)
             try:
                 job()
             except Exception:  # the worker never dies: log and go on
