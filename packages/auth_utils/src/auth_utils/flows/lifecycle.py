@@ -33,7 +33,13 @@ from auth_utils.activity import Actor, Kind
 from auth_utils.flows.steps import Steps
 from auth_utils.outcomes import INCORRECT, Outcome, Result
 from auth_utils.sessions import Session, SessionUser
-from auth_utils.storage import CounterStore, EventStore, PasskeyStore, StoredUser
+from auth_utils.storage import (
+    CounterStore,
+    EventStore,
+    IdentityStore,
+    PasskeyStore,
+    StoredUser,
+)
 
 __all__ = ["ACCOUNT_DISABLED", "CONFIRM_DELETE", "PASSKEY", "PASSWORD", "Closed",
            "LifecycleFlows", "refuse_closed"]
@@ -91,6 +97,7 @@ class LifecycleFlows:
         self.counters = counters
         self.events = events
         self.retire_for = retire_for  # how long a deleted account's name stays taken
+        self.identities: IdentityStore | None = None  # linked outside identities (build_core)
 
     # -- disable / enable (operators) ----------------------------------------------------
 
@@ -149,6 +156,8 @@ class LifecycleFlows:
         sessions.invalidate_user_sessions(user.id)
         steps.factors.disable(user.id)
         self.passkeys.delete_for_user(user.id)
+        if self.identities is not None:  # the identity may then make a new account
+            self.identities.delete_for_user(user.id)
         self.counters.forget(steps.throttler.keys_of(user.username, user.id, pending))
         self.events.anonymize(user.id, _NAMED_KINDS)
         steps.users.retire(user.username, now + self.retire_for)
