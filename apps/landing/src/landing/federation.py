@@ -77,8 +77,8 @@ async def oidc_start(request: Request) -> Response:
                         session=session, user=user, next=next_value)
     if not isinstance(begun, Begun):
         if begun.outcome.result.value == "reauth":  # confirm with the password first
-            return RedirectResponse(f"{core.settings.web_url}/account/security",
-                                    status_code=303)
+            return RedirectResponse(f"{core.settings.web_url}/account/confirm?next="
+                                    "%2Faccount%2Fsecurity", status_code=303)
         return _refusal(request, begun)
     response = RedirectResponse(begun.url, status_code=303)
     response.headers.append("set-cookie", _cookie(request, STATE_COOKIE, begun.state,
