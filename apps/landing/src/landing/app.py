@@ -19,6 +19,7 @@ from auth_utils import AuthCore, build_core, load_settings
 from auth_utils.event_log import log_events_to_stderr
 from auth_utils.http import database_unavailable, error_page, security_headers
 from landing.auth import SessionBackend, on_auth_error
+from landing.federation import oidc_callback, oidc_signup, oidc_start
 from landing.middleware import AuthGlueMiddleware
 from landing.pages import render_error
 from landing.recovery import reset_password, reset_request, verify_email
@@ -83,6 +84,9 @@ def create_app(core: AuthCore | None = None) -> Starlette:
             Route("/login/passkey/options", passkey_options, methods=["POST"]),
             Route("/login/passkey", passkey_login, methods=["POST"]),
             Route("/login/verify/passkey", passkey_login, methods=["POST"]),
+            Route("/login/oidc/callback", oidc_callback, methods=["GET"]),
+            Route("/login/oidc/{provider}", oidc_start, methods=["POST"]),
+            Route("/signup/oidc", oidc_signup, methods=["GET", "HEAD", "POST"]),
             Route("/password/reset", reset_request, methods=["GET", "HEAD", "POST"]),
             Route("/password/reset/{token}", reset_password, methods=["GET", "HEAD", "POST"]),
             Route("/email/verify/{token}", verify_email, methods=["GET", "HEAD", "POST"]),

@@ -34,7 +34,9 @@ def _context(request: Request) -> dict:
     user = request.scope.get("user")  # absent when the glue refused the request first
     return {"rules": RULES, "web_url": settings.web_url, "landing_url": settings.landing_url,
             "asset": assets.urls(), "signed_in": bool(user and user.is_authenticated),
-            "site_words": " ".join(settings.site_words)}
+            "site_words": " ".join(settings.site_words),
+            # Outside OpenID Connect providers: a button each on /login and /signup.
+            "oidc_providers": request.app.state.core.federation.providers}
 
 
 templates = Jinja2Templates(

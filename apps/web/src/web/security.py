@@ -18,7 +18,8 @@ from web import services
 from web.errors import apply_cookie, render_page
 from web.requests import client, reauth_redirect, session_user
 
-__all__ = ["confirm_identity", "passkey_add", "passkey_options", "passkey_remove",
+__all__ = ["confirm_identity", "identity_unlink",
+           "passkey_add", "passkey_options", "passkey_remove",
            "passkey_rename", "recovery_download", "recovery_regenerate", "security",
            "totp_confirm", "totp_disable", "totp_start", "trusted_forget"]
 
@@ -30,6 +31,7 @@ NOTICES = {
     "forgotten": "That browser will ask for a code again.",
     "forgotten-all": "Every browser will ask for a code again.",
     "required": "This site asks every account for a second factor: set one up to go on.",
+    "unlinked": "That log-in is no longer linked.",
 }
 REAUTH_JSON = {"error": "Enter your password again first.",
                "redirect": "/account/confirm?next=%2Faccount%2Fsecurity"}
@@ -51,6 +53,11 @@ def _page(request: HttpRequest, outcome: Outcome | None = None, status: int = 20
         "trusted": factor.trusted,
         "qr": _qr_svg(factor.enrolment.uri) if factor.enrolment else "",
         "notice": NOTICES.get(request.GET.get("done", "")),
+        # Outside log-ins (OIDC_PROVIDERS): linked ones, and a Link button per provider,
+        # which posts to the landing app (it holds the callback).
+        "identities": [(i, core.federation.provider_name(i.provider))
+                       for i in core.federation.linked(request.user.id)],
+        "oidc_providers": core.federation.providers, "landing_url": core.settings.landing_url,
     }, outcome, status)
 
 
@@ -179,6 +186,18 @@ def passkey_remove(request: HttpRequest, credential_id: str) -> HttpResponse:
     if not outcome.ok:
         return _page(request, outcome, status_of(outcome))
     return HttpResponseRedirect("/account/security?done=passkey-removed", status=303)
+
+
+@require_POST
+def identity_unlink(request: HttpRequest, identity_id: str) -> HttpResponse:
+    """Unlink an outside log-in (the core refuses the account's only way in)."""
+    outcome = services.get().federation.unlink(request.auth_session, session_user(request),
+                                               identity_id, **client(request))
+    if outcome.result is Result.REAUTH:
+        return reauth_redirect("/account/security")
+    if not outcome.ok:
+        return _page(request, outcome, status_of(outcome))
+    return HttpResponseRedirect("/account/security?done=unlinked", status=303)
 
 
 def _safe_next(value: str | None) -> str:

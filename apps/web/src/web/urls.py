@@ -28,6 +28,8 @@ urlpatterns = [
     path("account/security/trusted/<str:browser_id>/forget", security.trusted_forget,
          name="trusted-forget"),
     path("account/confirm", security.confirm_identity, name="confirm-identity"),
+    path("account/identities/<str:identity_id>/unlink", security.identity_unlink,
+         name="identity-unlink"),
     path("account/passkeys/options", security.passkey_options, name="passkey-options"),
     path("account/passkeys", security.passkey_add, name="passkey-add"),
     path("account/passkeys/<str:credential_id>/rename", security.passkey_rename,

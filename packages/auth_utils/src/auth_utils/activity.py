@@ -71,6 +71,8 @@ class Kind(enum.StrEnum):
     EMAIL_CHANGED = "email_changed"  # a new verified address replaced the old one
     EMAIL_REMOVED = "email_removed"
     ADMIN = "admin"  # every auth-admin action; `detail` says which
+    IDENTITY_LINKED = "identity_linked"  # an outside (OpenID Connect) identity
+    IDENTITY_UNLINKED = "identity_unlinked"
 
 
 TITLES = {
@@ -98,6 +100,8 @@ TITLES = {
     Kind.PASSWORD_RESET: "Password reset by link", Kind.EMAIL_ADDED: "Email address added",
     Kind.EMAIL_VERIFIED: "Email address verified", Kind.EMAIL_CHANGED: "Email address changed",
     Kind.EMAIL_REMOVED: "Email address removed",
+    Kind.IDENTITY_LINKED: "Outside log-in linked", Kind.IDENTITY_UNLINKED:
+    "Outside log-in unlinked",
 }
 FAILED_LOGINS = [Kind.LOGIN_FAILED.value, Kind.SECOND_FACTOR_FAILED.value,
                  Kind.REAUTH_FAILED.value]

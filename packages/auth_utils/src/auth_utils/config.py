@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +17,7 @@ from auth_utils.errors import SettingsError
 from auth_utils.password_policy import site_words
 
 __all__ = [
+    "OidcProvider",
     "Settings",
     "SettingsError",
     "load_dotenv_files",
@@ -38,6 +41,25 @@ def origin_of(url: str) -> str:
     if port is None or (scheme, port) in (("http", 80), ("https", 443)):
         return f"{scheme}://{host}"
     return f"{scheme}://{host}:{port}"
+
+
+@dataclass(frozen=True)
+class OidcProvider:
+    """One outside OpenID Connect provider (`OIDC_PROVIDERS`): found by its issuer's
+    discovery document; our client there is `client_id` with `client_secret`."""
+
+    id: str  # in our URLs and the linked identities: [a-z0-9-], 1-32
+    name: str  # on the button: "Log in with <name>"
+    issuer: str  # exactly as the provider's discovery document and ID tokens say it
+    client_id: str
+    client_secret: str = field(repr=False)  # never in a log line or a traceback's repr
+    scope: str = "openid email profile"
+    # Skip our second factor when the provider's ID token says the log-in was
+    # multi-factor (`amr` has "mfa" or `acr` is in `mfa_acr`): off unless the operator
+    # says so per provider, since it hands our second factor to their policy.
+    trust_mfa: bool = False
+    mfa_acr: tuple[str, ...] = ()
+    timeout: float = 5.0  # seconds, every call to the provider (a slow one never hangs us)
 
 
 @dataclass(frozen=True)
@@ -86,6 +108,8 @@ class Settings:
     login_window_seconds: int = 15 * 60
     signup_window_seconds: int = 60 * 60
     reset_window_seconds: int = 60 * 60
+    # Outside OpenID Connect providers to log in with (none: no buttons, no routes).
+    oidc_providers: tuple[OidcProvider, ...] = ()
 
     @property
     def production(self) -> bool:
@@ -245,6 +269,85 @@ def _mail(env: Mapping[str, str], production: bool) -> tuple[bool, str, str]:
     return on, smtp_url, mail_from
 
 
+_PROVIDER_ID = re.compile(r"[a-z0-9-]{1,32}")
+_PROVIDER_KEYS = {"id", "name", "issuer", "client_id", "client_secret", "scope", "trust_mfa",
+                  "mfa_acr", "timeout"}
+
+
+def _oidc_providers(env: Mapping[str, str], production: bool) -> tuple[OidcProvider, ...]:
+    """`OIDC_PROVIDERS`: a JSON list of providers, or the path of a JSON file holding
+    one (a secret mounted as a file keeps the client secrets out of the environment).
+    Anything wrong is one SettingsError line naming the provider and the field."""
+    raw = env.get("OIDC_PROVIDERS", "").strip()
+    if not raw:
+        return ()
+    where = "OIDC_PROVIDERS"
+    if not raw.startswith("["):
+        path = Path(raw).expanduser()
+        where = f"OIDC_PROVIDERS file {raw}"
+        try:
+            raw = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SettingsError(
+                f"OIDC_PROVIDERS is neither a JSON list nor a readable file: {raw!r} "
+                f"({exc.strerror or exc})") from None
+    try:
+        items = json.loads(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{where} is not valid JSON: {exc}") from None
+    if not isinstance(items, list):
+        raise SettingsError(f"{where} must be a JSON list of providers "
+                            '[{"id", "name", "issuer", "client_id", "client_secret"}]')
+    providers: list[OidcProvider] = []
+    for number, item in enumerate(items, 1):
+        providers.append(_oidc_provider(item, f"{where}: provider {number}", production))
+    ids = [p.id for p in providers]
+    if len(set(ids)) != len(ids):
+        raise SettingsError(f"{where}: two providers have the same id")
+    return tuple(providers)
+
+
+def _oidc_provider(item: object, where: str, production: bool) -> OidcProvider:
+    if not isinstance(item, dict):
+        raise SettingsError(f"{where} must be a JSON object")
+    if unknown := sorted(set(item) - _PROVIDER_KEYS):
+        raise SettingsError(f"{where}: unknown field {unknown[0]!r}")
+    text = {}
+    for key in ("id", "name", "issuer", "client_id", "client_secret"):
+        value = item.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise SettingsError(f"{where}: {key!r} is missing (a non-empty string)")
+        text[key] = value.strip()
+    where = f"{where} ({text['id']})"
+    if not _PROVIDER_ID.fullmatch(text["id"]):
+        raise SettingsError(f"{where}: 'id' must be 1-32 of a-z, 0-9 and -")
+    issuer = urlsplit(text["issuer"])
+    loopback = issuer.hostname in ("localhost", "127.0.0.1", "::1")
+    # The issuer is where the keys that sign ID tokens come from: only over TLS, but
+    # for a provider on this machine outside production (the tests' provider).
+    if issuer.scheme != "https" and not (issuer.scheme == "http" and loopback
+                                         and not production):
+        raise SettingsError(f"{where}: 'issuer' must be an https URL, got {text['issuer']!r}")
+    if issuer.query or issuer.fragment:
+        raise SettingsError(f"{where}: 'issuer' must have no query or fragment")
+    scope = item.get("scope", "openid email profile")
+    if not isinstance(scope, str) or "openid" not in scope.split():
+        raise SettingsError(f"{where}: 'scope' must be a string that includes openid")
+    trust_mfa = item.get("trust_mfa", False)
+    if not isinstance(trust_mfa, bool):
+        raise SettingsError(f"{where}: 'trust_mfa' must be true or false")
+    mfa_acr = item.get("mfa_acr", [])
+    if not isinstance(mfa_acr, list) or not all(isinstance(v, str) for v in mfa_acr):
+        raise SettingsError(f"{where}: 'mfa_acr' must be a list of strings")
+    timeout = item.get("timeout", 5)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) \
+            or not 0 < timeout <= 30:
+        raise SettingsError(f"{where}: 'timeout' must be a number of seconds, 0 to 30")
+    return OidcProvider(text["id"], text["name"], text["issuer"], text["client_id"],
+                        text["client_secret"], scope, trust_mfa, tuple(mfa_acr),
+                        float(timeout))
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """The auth core's settings (the apps' own secrets: `require_secret`)."""
     env = _environment(environ)
@@ -292,4 +395,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         mail=mail,
         smtp_url=smtp_url,
         mail_from=mail_from,
+        oidc_providers=_oidc_providers(env, app_env == "production"),
     )

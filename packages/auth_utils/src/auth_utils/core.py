@@ -17,6 +17,7 @@ from auth_utils.cookies import CookieSettings
 from auth_utils.flows import (
     AccountFlows,
     EmailFlows,
+    FederationFlows,
     LifecycleFlows,
     PasskeyFlows,
     RecoveryFlows,
@@ -53,6 +54,8 @@ class AuthCore:
     email: EmailFlows  # the account's verified address
     recovery: RecoveryFlows  # password reset by link
     notices: Notices  # which events tell the user (mail, and the web app's next visit)
+    # Outside OpenID Connect providers (OIDC_PROVIDERS); `enabled` False when none.
+    federation: FederationFlows | None = None
     mail_sender: MailSender | None = field(default=None, init=False, repr=False)
 
     def start_mail_sender(self, **options: Any) -> MailSender | None:
@@ -143,13 +146,18 @@ def build_core(settings: Settings, *, storage: Storage | None = None,
     links = Links(settings.landing_url, settings.web_url)
     steps.notices = notices = Notices(storage.users, activity, outbox, links)
     email = EmailFlows(steps, outbox, links)
+    # A deleted name stays taken as long as its events are kept; activity.store: an
+    # anonymization waits for the events still queued.
+    lifecycle = LifecycleFlows(steps, storage.passkeys, storage.counters, activity.store,
+                               retire_for=retention, identities=storage.identities)
+    # Every provider sends the browser back to one callback on the landing app; the
+    # pending log-in names the provider (and RFC 9207's `iss` is checked against it).
+    federation = FederationFlows(steps, storage.identities, storage.passkeys,
+                                 settings.oidc_providers,
+                                 redirect_uri=f"{settings.landing_url}/login/oidc/callback")
     return AuthCore(settings, storage, sessions,
                     AccountFlows(steps, email, site_words=settings.site_words),
                     SecondFactorFlows(steps, passkeys), PasskeyFlows(steps, passkeys),
-                    activity, CookieSettings.from_settings(settings),
-                    # A deleted account's name stays taken as long as its events are kept.
-                    # activity.store: an anonymization waits for the events still queued.
-                    LifecycleFlows(steps, storage.passkeys, storage.counters, activity.store,
-                                   retire_for=retention), outbox, email,
+                    activity, CookieSettings.from_settings(settings), lifecycle, outbox, email,
                     RecoveryFlows(steps, outbox, links, site_words=settings.site_words),
-                    notices)
+                    notices, federation)

@@ -15,7 +15,7 @@ from datetime import datetime
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from auth_utils import metrics
-from auth_utils.config import Settings
+from auth_utils.config import Settings, origin_of
 from auth_utils.cookies import Cookie, CookieSettings, blank_session_cookie, session_cookie
 from auth_utils.origins import content_security_policy, is_allowed_origin
 from auth_utils.outcomes import Outcome, Result
@@ -244,8 +244,12 @@ def outcome_headers(outcome: Outcome | None) -> dict[str, str]:
 
 def security_headers(settings: Settings) -> dict[str, str]:
     """The contract's headers on every response of both apps."""
+    # A provider's button posts to us and is redirected to the provider's log-in page:
+    # form-action governs that redirect too, so the providers' origins are allowed there.
+    providers = {origin_of(p.issuer) for p in settings.oidc_providers}
     headers = {
-        "content-security-policy": content_security_policy(settings.allowed_origins),
+        "content-security-policy": content_security_policy(settings.allowed_origins
+                                                           | providers),
         "x-content-type-options": "nosniff",
         "referrer-policy": "same-origin",
         "x-frame-options": "DENY",

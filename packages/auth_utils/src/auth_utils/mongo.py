@@ -17,6 +17,7 @@ import db_utils
 from auth_utils.errors import SettingsError
 from auth_utils.storage import AddressTaken, Evict, FeedUnsupported, Flush, Invalidation
 from db_utils import events as event_queries
+from db_utils import identities as identity_queries
 from db_utils import outbox as outbox_queries
 from db_utils import passkeys as passkey_queries
 from db_utils import second_factors as factor_queries
@@ -77,10 +78,11 @@ class MongoUserStore:
     def __init__(self, database: DatabaseSource) -> None:
         self._db = database
 
-    def create(self, username: str, password_hash: str, now: datetime
-               ) -> db_utils.UserRecord | None:
+    def create(self, username: str, password_hash: str, now: datetime, *,
+               password_unknown: bool = False) -> db_utils.UserRecord | None:
         try:
-            return user_queries.create_user(self._db(), username, password_hash, now=now)
+            return user_queries.create_user(self._db(), username, password_hash, now=now,
+                                            password_unknown=password_unknown)
         except db_utils.UsernameTaken:
             return None
 
@@ -182,6 +184,39 @@ class MongoPasskeyStore:
 
     def take_challenge(self, challenge: str, purpose: str, now: datetime) -> str | None:
         return passkey_queries.take_challenge(self._db(), challenge, purpose, now)
+
+
+class MongoIdentityStore:
+    def __init__(self, database: DatabaseSource) -> None:
+        self._db = database
+
+    def link(self, **fields: object) -> bool:
+        return identity_queries.link_identity(self._db(), db_utils.IdentityRecord(**fields))
+
+    def get(self, issuer: str, subject: str) -> db_utils.IdentityRecord | None:
+        return identity_queries.get_identity(self._db(), issuer, subject)
+
+    def for_user(self, user_id: str) -> list[db_utils.IdentityRecord]:
+        return identity_queries.list_identities(self._db(), user_id)
+
+    def touch(self, identity_id: str, at: datetime) -> None:
+        identity_queries.touch_identity(self._db(), identity_id, at)
+
+    def unlink(self, user_id: str, identity_id: str) -> bool:
+        return identity_queries.unlink_identity(self._db(), user_id, identity_id)
+
+    def delete_for_user(self, user_id: str) -> int:
+        return identity_queries.delete_user_identities(self._db(), user_id)
+
+    def put_flow(self, key_hash: str, purpose: str, data: dict, expires_at: datetime
+                 ) -> None:
+        identity_queries.put_flow(self._db(), key_hash, purpose, data, expires_at)
+
+    def take_flow(self, key_hash: str, purpose: str, now: datetime) -> dict | None:
+        return identity_queries.take_flow(self._db(), key_hash, purpose, now)
+
+    def peek_flow(self, key_hash: str, purpose: str, now: datetime) -> dict | None:
+        return identity_queries.peek_flow(self._db(), key_hash, purpose, now)
 
 
 class MongoEventStore:
@@ -338,6 +373,7 @@ class MongoStorage:
         self.events = MongoEventStore(source)
         self.passkeys = MongoPasskeyStore(source)
         self.outbox = MongoOutboxStore(source)
+        self.identities = MongoIdentityStore(source)
         self.invalidations = MongoInvalidationFeed(database.name if database is not None
                                                    else None)
 

@@ -85,6 +85,10 @@ NOTICES: dict[Kind, Notice] = {
     Kind.PASSKEY_ADDED: Notice("A passkey was added",
                                "A passkey was added to your account: it logs in without "
                                "the password.", _RESET),
+    # Like a passkey, a linked identity logs in without the password: the owner hears of it.
+    Kind.IDENTITY_LINKED: Notice("An outside log-in was linked",
+                                 "A log-in with another provider was linked to your "
+                                 "account: it logs in without the password.", _RESET),
     Kind.PASSKEY_REMOVED: Notice("A passkey was removed",
                                  "A passkey was removed from your account.", _RESET),
     Kind.NEW_BROWSER: Notice("New log-in to your account",

@@ -21,6 +21,7 @@ __all__ = [
     "Evict",
     "FeedUnsupported",
     "Flush",
+    "IdentityStore",
     "Invalidation",
     "InvalidationFeed",
     "OutboxStore",
@@ -30,6 +31,7 @@ __all__ = [
     "SessionStore",
     "Storage",
     "StoredEvent",
+    "StoredIdentity",
     "StoredMail",
     "StoredPasskey",
     "StoredSecondFactor",
@@ -87,6 +89,8 @@ class StoredUser(Protocol):
     def email_verified_at(self) -> datetime | None: ...
     @property
     def pending_email(self) -> str | None: ...  # waiting for its verification link
+    @property
+    def password_unknown(self) -> bool | None: ...  # made from an outside identity
 
 
 class StoredEvent(Protocol):
@@ -123,6 +127,25 @@ class StoredPasskey(Protocol):
     def created_at(self) -> datetime: ...
     @property
     def sign_count(self) -> int: ...
+    @property
+    def last_used_at(self) -> datetime | None: ...
+
+
+class StoredIdentity(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def issuer(self) -> str: ...
+    @property
+    def subject(self) -> str: ...  # the provider's `sub`: with the issuer, the identity
+    @property
+    def provider(self) -> str: ...  # the OIDC_PROVIDERS id
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def email(self) -> str: ...  # as the provider said it: shown, never used to link
+    @property
+    def created_at(self) -> datetime: ...
     @property
     def last_used_at(self) -> datetime | None: ...
 
@@ -221,8 +244,10 @@ class SessionStore(Protocol):
 
 
 class UserStore(Protocol):
-    def create(self, username: str, password_hash: str, now: datetime) -> StoredUser | None:
-        """The new user, or None when the name is taken (decided atomically)."""
+    def create(self, username: str, password_hash: str, now: datetime, *,
+               password_unknown: bool = False) -> StoredUser | None:
+        """The new user, or None when the name is taken (decided atomically);
+        `password_unknown`: made from an outside identity (no password of its own)."""
 
     def by_username(self, username: str) -> StoredUser | None: ...
 
@@ -335,6 +360,32 @@ class PasskeyStore(Protocol):
         """Use a challenge up: its user id ("" for none), or None (unknown, used, expired)."""
 
 
+class IdentityStore(Protocol):
+    """Outside identities linked to accounts, and the outside log-ins under way."""
+
+    def link(self, *, id: str, issuer: str, subject: str, provider: str, user_id: str,
+             email: str, created_at: datetime) -> bool:
+        """False when this issuer and subject are linked already (to anyone): atomic."""
+
+    def get(self, issuer: str, subject: str) -> StoredIdentity | None: ...
+
+    def for_user(self, user_id: str) -> list[StoredIdentity]: ...
+
+    def touch(self, identity_id: str, at: datetime) -> None: ...
+
+    def unlink(self, user_id: str, identity_id: str) -> bool: ...
+
+    def delete_for_user(self, user_id: str) -> int: ...
+
+    def put_flow(self, key_hash: str, purpose: str, data: dict, expires_at: datetime
+                 ) -> None: ...
+
+    def take_flow(self, key_hash: str, purpose: str, now: datetime) -> dict | None:
+        """Use a flow up: its data for one caller only (None: unknown, used, expired)."""
+
+    def peek_flow(self, key_hash: str, purpose: str, now: datetime) -> dict | None: ...
+
+
 class EventStore(Protocol):
     def add(self, *, at: datetime, expires_at: datetime, kind: str, outcome: str,
             user_id: str | None, username: str | None, ip: str, browser: str,
@@ -438,6 +489,7 @@ class Storage(Protocol):
     events: EventStore
     passkeys: PasskeyStore
     outbox: OutboxStore
+    identities: IdentityStore
     invalidations: InvalidationFeed
     # What the storage raises when it cannot answer now: apps show a 503 for it.
     Unavailable: type[Exception]

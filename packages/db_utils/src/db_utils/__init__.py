@@ -6,7 +6,16 @@ use and raises `DatabaseUnavailable` when MongoDB does not answer; `create_user`
 `UsernameTaken` when the unique index refuses.
 """
 
-from db_utils import events, outbox, passkeys, second_factors, sessions, throttles, users
+from db_utils import (
+    events,
+    identities,
+    outbox,
+    passkeys,
+    second_factors,
+    sessions,
+    throttles,
+    users,
+)
 from db_utils.connection import (
     DEFAULT_MONGO_URI,
     connect,
@@ -39,6 +48,7 @@ from db_utils.errors import (
 )
 from db_utils.records import (
     EventRecord,
+    IdentityRecord,
     OutboxRecord,
     PasskeyRecord,
     SecondFactorRecord,
@@ -53,6 +63,7 @@ __all__ = [
     "DbError",
     "EmailTaken",
     "EventRecord",
+    "IdentityRecord",
     "OutboxMessage",
     "OutboxRecord",
     "PasskeyRecord",
@@ -75,6 +86,7 @@ __all__ = [
     "events",
     "get_client",
     "get_database",
+    "identities",
     "new_client",
     "on_primary_lost",
     "outbox",

@@ -21,6 +21,8 @@ from mongoengine import (
 
 __all__ = [
     "ALL_DOCUMENTS",
+    "LinkedIdentity",
+    "OidcFlow",
     "OutboxMessage",
     "Passkey",
     "RetiredUsername",
@@ -66,6 +68,10 @@ class User(Document):
     # Keyed hashes of the browsers ("Firefox on Linux") that logged in to this account,
     # newest last: a log-in from one not in the list is a "new browser" notice.
     known_browsers = ListField(StringField(max_length=64), default=list)
+    # Made from an outside identity: `password_hash` is of a random secret nobody knows,
+    # so the account has no password until one is set (which removes this). Unlinking
+    # the last identity of such an account is refused (it would lock the owner out).
+    password_unknown = BooleanField()
 
     meta = {"collection": "users", "auto_create_index": False,
             "indexes": [{"fields": ["deleting_at"], "sparse": True},
@@ -248,10 +254,44 @@ class OutboxMessage(Document):
     }
 
 
+class LinkedIdentity(Document):
+    """An outside OpenID Connect identity linked to one account. The identity is the
+    issuer and the subject (`sub`) together, never an e-mail address; the unique index
+    gives each identity to one account only (two racing links: one wins)."""
+
+    id = StringField(primary_key=True, max_length=64)  # random
+    issuer = StringField(required=True, max_length=512)
+    subject = StringField(required=True, max_length=255)
+    provider = StringField(required=True, max_length=32)  # the OIDC_PROVIDERS id
+    user_id = StringField(required=True)
+    # The address the provider gave, to recognise the identity on the security page only:
+    # never used to find or link an account.
+    email = StringField(default="", max_length=320)
+    created_at = DateTimeField(required=True)
+    last_used_at = DateTimeField()
+
+    meta = {"collection": "linked_identities", "auto_create_index": False,
+            "indexes": [{"fields": ["issuer", "subject"], "unique": True}, "user_id"]}
+
+
+class OidcFlow(Document):
+    """A log-in with an outside provider under way ("authorize": state, nonce, PKCE
+    verifier, intent), or a new outside identity waiting for its username ("signup"):
+    server-side, single use (taken by an atomic delete), ten minutes (TTL)."""
+
+    id = StringField(primary_key=True, min_length=64, max_length=64)  # SHA-256 of the key
+    purpose = StringField(required=True, choices=("authorize", "signup"))
+    data = DictField()
+    expires_at = DateTimeField(required=True)
+
+    meta = {"collection": "oidc_flows", "auto_create_index": False,
+            "indexes": [{"fields": ["expires_at"], "expireAfterSeconds": 0}]}
+
+
 ALL_DOCUMENTS: tuple[type[Document], ...] = (
     User, Session, Throttle, SecondFactor, SecurityEvent, Passkey, WebAuthnChallenge,
     OutboxMessage,
-    RetiredUsername)
+    RetiredUsername, LinkedIdentity, OidcFlow)
 
 
 def validated(document: type[Document], record: Any) -> dict[str, Any]:

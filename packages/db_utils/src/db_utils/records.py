@@ -21,6 +21,7 @@ from mongoengine import (
 )
 
 from db_utils.documents import (
+    LinkedIdentity,
     OutboxMessage,
     Passkey,
     SecondFactor,
@@ -31,6 +32,7 @@ from db_utils.documents import (
 
 __all__ = [
     "EventRecord",
+    "IdentityRecord",
     "OutboxRecord",
     "PasskeyRecord",
     "SecondFactorRecord",
@@ -79,3 +81,4 @@ SecondFactorRecord = record_type(SecondFactor, "SecondFactorRecord")
 EventRecord = record_type(SecurityEvent, "EventRecord")
 PasskeyRecord = record_type(Passkey, "PasskeyRecord")
 OutboxRecord = record_type(OutboxMessage, "OutboxRecord")
+IdentityRecord = record_type(LinkedIdentity, "IdentityRecord")

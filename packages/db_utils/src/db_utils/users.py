@@ -3,6 +3,7 @@ accounts that sign-up refuses for a while)."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 from datetime import datetime
@@ -54,8 +55,8 @@ def _retired_id(username: str) -> str:
 
 
 @translate_errors
-def create_user(db: Database, username: str, password_hash: str, *, now: datetime
-                ) -> UserRecord:
+def create_user(db: Database, username: str, password_hash: str, *, now: datetime,
+                password_unknown: bool = False) -> UserRecord:
     """Insert a user; the unique index (not a prior read) decides a taken name. A name
     retired by a deletion (until its reservation ends) is taken too: it is reserved
     before the old user's document goes, so there is no moment when neither holds it."""
@@ -63,6 +64,8 @@ def create_user(db: Database, username: str, password_hash: str, *, now: datetim
                              {"_id": 1}):
         raise UsernameTaken(username)
     record = UserRecord(secrets.token_hex(10), username, password_hash, now)
+    if password_unknown:  # made from an outside identity (db_utils.documents.User)
+        record = dataclasses.replace(record, password_unknown=True)
     try:
         _users(db).insert_one(validated(User, record))
     except DuplicateKeyError as exc:
@@ -94,7 +97,8 @@ def set_password_hash(db: Database, user_id: str, password_hash: str) -> bool:
     """A new password; any reset link issued for the old one is void from now on."""
     return _users(db).update_one(
         {"_id": user_id}, {"$set": {"password_hash": password_hash},
-                           "$unset": {"reset_token": "", "reset_token_expires_at": ""}}
+                           "$unset": {"reset_token": "", "reset_token_expires_at": "",
+                                      "password_unknown": ""}}
     ).matched_count == 1
 
 

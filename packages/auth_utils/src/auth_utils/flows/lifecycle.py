@@ -33,7 +33,13 @@ from auth_utils.activity import Actor, Kind
 from auth_utils.flows.steps import Steps
 from auth_utils.outcomes import INCORRECT, Outcome, Result
 from auth_utils.sessions import Session, SessionUser
-from auth_utils.storage import CounterStore, EventStore, PasskeyStore, StoredUser
+from auth_utils.storage import (
+    CounterStore,
+    EventStore,
+    IdentityStore,
+    PasskeyStore,
+    StoredUser,
+)
 
 __all__ = ["ACCOUNT_DISABLED", "CONFIRM_DELETE", "PASSKEY", "PASSWORD", "Closed",
            "LifecycleFlows", "refuse_closed"]
@@ -85,12 +91,14 @@ class LifecycleFlows:
     """Disable, enable, delete. Holds `Steps` and the stores only a deletion empties."""
 
     def __init__(self, steps: Steps, passkeys: PasskeyStore, counters: CounterStore,
-                 events: EventStore, *, retire_for: timedelta) -> None:
+                 events: EventStore, *, retire_for: timedelta,
+                 identities: IdentityStore | None = None) -> None:
         self.steps = steps
         self.passkeys = passkeys
         self.counters = counters
         self.events = events
         self.retire_for = retire_for  # how long a deleted account's name stays taken
+        self.identities = identities  # linked outside identities, which go with the account
 
     # -- disable / enable (operators) ----------------------------------------------------
 
@@ -149,6 +157,8 @@ class LifecycleFlows:
         sessions.invalidate_user_sessions(user.id)
         steps.factors.disable(user.id)
         self.passkeys.delete_for_user(user.id)
+        if self.identities is not None:  # the identity may then make a new account
+            self.identities.delete_for_user(user.id)
         self.counters.forget(steps.throttler.keys_of(user.username, user.id, pending))
         self.events.anonymize(user.id, _NAMED_KINDS)
         steps.users.retire(user.username, now + self.retire_for)

@@ -53,3 +53,29 @@ def web(web_services):
 
     return Client(HTTP_HOST="localhost:3000", HTTP_ORIGIN=WEB, enforce_csrf_checks=True,
                   raise_request_exception=False)
+
+
+@pytest.fixture(scope="session")
+def oidc_provider():
+    """panva's oidc-provider (npm) as a Node process on a free loopback port, for the whole
+    run, with two clients: "monorepo" (ours) and "other" (another relying party); stopped
+    by its pid. devtools.testing.oidc drives its log-in pages."""
+    from devtools.testing.oidc import provider_client, start_oidc_provider
+
+    provider = start_oidc_provider([provider_client(),
+                                    provider_client("other", "other-client-secret")])
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def oidc_core(make_core, oidc_provider):
+    """`oidc_core(**provider_options)`: an auth core whose one outside provider
+    ("testidp") is the test provider, as client "monorepo"."""
+    from auth_utils.config import OidcProvider
+
+    def make(index: int = 0, **options):
+        entry = oidc_provider.settings_entry(index, **options)
+        return make_core(oidc_providers=(OidcProvider(**entry),))
+
+    return make
