@@ -262,7 +262,7 @@ def test_over_the_limit_per_name_or_address_a_request_gets_429_and_retry_after(
 def test_a_request_costs_the_same_for_known_and_unknown_names_and_addresses(
         unthrottled_mail_system, live_smtp_server, db):
     """60 interleaved samples each (devtools.bench.enumeration, also `uv run bench`
-    section 10): the same status and body, and medians within 2x of each other (the goal,
+    section 11): the same status and body, and medians within 2x of each other (the goal,
     1.2x, is the benchmark's: a shared 2-core machine is too noisy to assert it; 2x still
     catches work on the request path, e.g. a synchronous SMTP send or a token write). Every
     known request did its work after the answer: one link mailed each (measure waits for

@@ -34,13 +34,17 @@ def cookie(served_system) -> dict[str, str]:
     ("landing_url", "/login", "/login"), ("web_url", "/", "/logout")])
 def test_idle_silent_and_trickling_clients_do_not_stall_the_app(served_system, cookie, app,
                                                                  page, post_path):
-    """200 idle keep-alive connections, 2 that never send a byte and 2 POST bodies
-    arriving one byte per 0.5 s: a normal request is still answered within 1 s. (Under
-    gunicorn's sync workers the web app answered after ~38-40 s: the worker timeout.)"""
+    """200 idle keep-alive connections, 2 that never send a byte and 20 POST bodies
+    arriving one byte per 0.5 s, with the app's Origin and a CSRF cookie, so that the app
+    reads them (Django's CSRF check reads the form once a CSRF cookie is there):
+    a normal request is still answered within 1 s. (Under gunicorn's sync workers the
+    web app answered after ~38-40 s, the worker timeout; under granian's WSGI interface
+    with one blocking thread, not before the trickling body had ended.)"""
     url = getattr(served_system, app)
     port = urlsplit(url).port
-    with SlowClients("127.0.0.1", port, idle=200, silent=2, trickling=2, every=0.5,
-                     seconds=30, post_path=post_path) as slow:
+    with SlowClients("127.0.0.1", port, idle=200, silent=2, trickling=20, every=0.5,
+                     seconds=30, post_path=post_path,
+                     headers={"Origin": url, "Cookie": f"web_csrftoken={'a' * 32}"}) as slow:
         assert slow.idle_open == 200  # each idle connection was answered once
         time.sleep(1.0)  # the slow ones have been accepted and are trickling
         timings = []
@@ -55,8 +59,8 @@ def test_idle_silent_and_trickling_clients_do_not_stall_the_app(served_system, c
 
 
 def test_an_oversized_body_is_refused_without_being_read(served_system):
-    """The ASGI server hands the body to Django, which spools all of it before any
-    middleware runs: web.asgi stops reading at 64 KiB, and the glue answers 413."""
+    """web.buffered reads a body before Django runs, and stops at 64 KiB: the glue then
+    answers 413 (a chunked upload has no Content-Length to refuse it by)."""
     W = served_system.web_url
     chunks = (b"x" * 1024 for _ in range(200))  # 200 KiB, chunked: no Content-Length
     r = httpx.post(f"{W}/logout", headers={"Origin": W}, content=chunks, timeout=30)

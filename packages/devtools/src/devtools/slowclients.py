@@ -17,14 +17,18 @@ class SlowClients:
     (GET `path`) and then stay silent, `silent` connections that never send a byte, and
     `trickling` POSTs to `post_path` whose body comes one byte every `every` seconds (for
     `seconds` at the most, when given). With `reconnect`, each opens again (silent) when
-    the server hangs up, until stopped. `start()`/`stop()`, or a context manager; started,
-    every connection has been opened once and every idle one answered (`idle_open`)."""
+    the server hangs up, until stopped. The POSTs carry `headers` too (an Origin and a
+    CSRF cookie make the web app read their bodies; without, it refuses them unread).
+    `start()`/
+    `stop()`, or a context manager; started, every connection has been opened once and
+    every idle one answered (`idle_open`)."""
 
     def __init__(self, host: str, *ports: int, idle: int = 200, silent: int = 2,
                  trickling: int = 2, every: float = 0.5, seconds: float | None = None,
                  path: str = "/healthz", post_path: str = "/login",
-                 reconnect: bool = False) -> None:
+                 reconnect: bool = False, headers: dict[str, str] | None = None) -> None:
         self.host, self.ports, self.path, self.post_path = host, ports, path, post_path
+        self.headers = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
         self.counts = {"idle": idle, "silent": silent, "trickle": trickling}
         self.every, self.seconds, self.reconnect = every, seconds, reconnect
         self.idle_open = 0  # idle connections the server answered on their first request
@@ -106,7 +110,7 @@ class SlowClients:
     async def _trickle(self, port: int, writer: asyncio.StreamWriter) -> None:
         deadline = None if self.seconds is None else time.monotonic() + self.seconds
         writer.write(f"POST {self.post_path} HTTP/1.1\r\nHost: {self.host}:{port}\r\n"
-                     "Content-Type: application/x-www-form-urlencoded\r\n"
+                     f"Content-Type: application/x-www-form-urlencoded\r\n{self.headers}"
                      f"Content-Length: {len(TRICKLED_BODY)}\r\n\r\n".encode())
         for byte in TRICKLED_BODY:
             await writer.drain()

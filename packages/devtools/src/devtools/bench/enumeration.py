@@ -8,7 +8,7 @@ the SMTP server, then `pause` for the sender to mark it delivered; every sample 
 followed by the same pause): otherwise it lands on whichever request comes next, mostly
 an unknown one, and that is what a naive measurement compares (1.2-1.4x, unknown slower).
 
-Used by `uv run bench` (section 10) and tests/test_recovery_e2e.py; the limits on reset
+Used by `uv run bench` (section 11) and tests/test_recovery_e2e.py; the limits on reset
 requests must be lifted on the landing process measured (RESET_MAX_PER_ACCOUNT,
 RESET_MAX_PER_IP), every sample comes from one client."""
 

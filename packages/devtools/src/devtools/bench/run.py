@@ -52,6 +52,63 @@ def _web(env: dict, logs: Path, settings_module: str = "web.settings", workers: 
     return proc, f"http://127.0.0.1:{port}"
 
 
+def _candidate(kind: str, env: dict, logs: Path, settings_module: str, workers: int
+               ) -> tuple[AppProcess, str]:
+    """The web app under a server that docs/deploy.md §4 measured against the deployed
+    one: gunicorn's sync worker (`web.wsgi`, safe only behind a buffering proxy),
+    gunicorn's ASGI worker (Django's ASGI handler, deployed before issue 28), granian's
+    WSGI interface with one blocking thread (fast, but a trickling body stalls it)."""
+    port = free_port()
+    bind = ("--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--log-level", "warning")
+    module, args = {
+        "sync": ("gunicorn", ("web.wsgi:application", *bind)),
+        "asgi": ("gunicorn", ("web.asgi:application", "--worker-class", "asgi",
+                              "--keep-alive", "5", *bind)),
+        "granian": ("granian", ("--interface", "wsgi", "--runtime-mode", "st",
+                                "--blocking-threads", "1", "--host", "127.0.0.1",
+                                "--port", str(port), "--workers", str(workers),
+                                "--log-level", "warning", "web.wsgi:application")),
+    }[kind]
+    proc = _serve(module, args, {**env, "DJANGO_SETTINGS_MODULE": settings_module}, port, logs)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def _web_servers(env: dict, logs: Path, seconds: float, rounds: int, conns: int,
+                 driver: str, procs: list[AppProcess]) -> None:
+    """Issue 28's row: the web page (no authentication) as deployed beside gunicorn's
+    sync worker and bare Django (no middleware of ours) on the same server, with one and
+    two workers: the price of slow-client safety and of our glue, in one run."""
+    noauth, bare = "web.bench.noauth_settings", "web.bench.bare_settings"
+    for workers in (1, 2):
+        starters = {
+            "deployed": lambda w=workers: _web(env, logs, noauth, workers=w),
+            "sync": lambda w=workers: _candidate("sync", env, logs, noauth, w),
+            "bare": lambda w=workers: _candidate("sync", env, logs, bare, w),
+            "granian": lambda w=workers: _candidate("granian", env, logs, noauth, w),
+            "asgi": lambda w=workers: _candidate("asgi", env, logs, noauth, w),
+        }
+        started: list[AppProcess] = []
+        servers = _servers(started, starters)
+        procs.extend(started)
+        runs: dict[str, list[Result]] = {name: [] for name in servers}
+        for _ in range(rounds):
+            for name, url in servers.items():
+                runs[name].append(drive(f"{url}/", {}, seconds / rounds, conns, driver))
+        results = {name: _median(r) for name, r in runs.items()}
+        _header(f"10. web GET / by server, no authentication, {workers} "
+                f"worker{'s' * (workers > 1)} each (ratio: vs gunicorn sync)")
+        sync = results["sync"]
+        _row("gunicorn sync (web.wsgi; needs a buffering proxy)", sync)
+        _row("  bare Django on it (no middleware of ours)", results["bare"], sync)
+        _row("deployed: uvicorn + web.buffered", results["deployed"], sync)
+        _row("  same, vs bare Django on gunicorn sync", results["deployed"], results["bare"])
+        _row("granian wsgi st, 1 blocking thread (unsafe)", results["granian"], sync)
+        _row("gunicorn -k asgi, web.asgi (before issue 28)", results["asgi"], sync)
+        for proc in started:  # two workers each next: leave the cores to them
+            proc.stop()
+            procs.remove(proc)
+
+
 def _servers(procs: list[AppProcess],
              starters: dict[str, Callable[[], tuple[AppProcess, str]]]) -> dict[str, str]:
     """Start the servers one after another, each added to `procs` (stopped at the end);
@@ -74,6 +131,12 @@ def _login(landing_url: str, origin: str, username: str) -> str:
 
 
 def _row(label: str, result: Result, base: Result | None = None) -> None:
+    """One row; requests/s and ratios only when wrk measured them (a Python client
+    saturates long before the servers do, and hid a 5x gap once: issue 28)."""
+    if result.tool != "wrk":
+        print(f"  {label:<46} {'no wrk':>9} {result.p50_ms:8.2f} "
+              f"{result.p99_ms:8.2f}      -  {result.errors:>4}", flush=True)
+        return
     ratio = f"{result.requests_per_s / base.requests_per_s:5.2f}x" if base else "     -"
     print(f"  {label:<46} {result.requests_per_s:9.0f} {result.p50_ms:8.2f} "
           f"{result.p99_ms:8.2f} {ratio}  {result.errors:>4}", flush=True)
@@ -157,13 +220,13 @@ def _several_workers(env: dict, logs: Path, origin: str, seconds: float, conns: 
     token = _login(servers["landing w2"], origin, "workers")
     cookie = {"Cookie": f"auth_session={token}"}
     rows = {
-        "landing, 2 uvicorn workers: no cookie": (f"{servers['landing w2']}/bench/whoami", {}),
-        "landing, 2 uvicorn workers: session": (f"{servers['landing w2']}/bench/whoami",
+        "landing, 2 granian workers: no cookie": (f"{servers['landing w2']}/bench/whoami", {}),
+        "landing, 2 granian workers: session": (f"{servers['landing w2']}/bench/whoami",
                                                 cookie),
-        "web, 2 gunicorn asgi workers: no authentication": (f"{servers['web noauth w2']}/", {}),
-        "web, 2 gunicorn asgi workers: session": (f"{servers['web w2']}/", cookie),
-        "web, 4 gunicorn asgi workers: no authentication": (f"{servers['web noauth w4']}/", {}),
-        "web, 4 gunicorn asgi workers: session": (f"{servers['web w4']}/", cookie),
+        "web, 2 workers as deployed: no authentication": (f"{servers['web noauth w2']}/", {}),
+        "web, 2 workers as deployed: session": (f"{servers['web w2']}/", cookie),
+        "web, 4 workers as deployed: no authentication": (f"{servers['web noauth w4']}/", {}),
+        "web, 4 workers as deployed: session": (f"{servers['web w4']}/", cookie),
     }
     results = {name: drive(url, headers, seconds, conns, driver)
                for name, (url, headers) in rows.items()}
@@ -288,8 +351,8 @@ def main(argv: list[str] | None = None) -> int:
                              "to insert)")
     parser.add_argument("--users", type=int, nargs="+", default=[1000, 10000],
                         help="active users refreshing in section 6")
-    parser.add_argument("--only", type=int, nargs="+", choices=range(1, 11),
-                        metavar="SECTION", help="run only these sections (1-10)")
+    parser.add_argument("--only", type=int, nargs="+", choices=range(1, 12),
+                        metavar="SECTION", help="run only these sections (1-11)")
     args = parser.parse_args(argv)
     seconds, conns, rounds = args.seconds, args.connections, max(1, args.rounds)
 
@@ -309,10 +372,12 @@ def main(argv: list[str] | None = None) -> int:
         origin = env.get("LANDING_URL", "http://localhost:4321")
         print(f"bench: {os.cpu_count()} cores, {seconds:g} s per row in {rounds} interleaved "
               f"rounds, {conns} connections, load from "
-              f"{driver_name(args.driver)}; database: SecantusDB on "
+              f"{driver_name(args.driver)}"
+              f"{'' if driver_name(args.driver) == 'wrk' else ' (no wrk: requests/s not shown)'}"
+              f"; database: SecantusDB on "
               f"{db.host}:{db.port}", flush=True)
 
-        want = set(args.only or range(1, 11))
+        want = set(args.only or range(1, 12))
         if want & {1, 2, 3, 4, 5}:  # the servers of sections 1-5
             sessionid = _django_session(env)
             off = {**env, "SESSION_CACHE": "off"}
@@ -349,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
                      results[f"landing-noauth-{tag}"])
                 _row(f"session cookie validated, {tag}", results[f"landing-{tag}"],
                      results[f"landing-noauth-{tag}"])
-            _header("2. web: GET / (gunicorn, 1 asgi worker)")
+            _header("2. web: GET / (as deployed: uvicorn + web.buffered, 1 worker)")
             _row("no authentication (fixed user)", results["web-noauth"])
             _row("Django contrib.auth + contrib.sessions (SQLite)", results["web-django"],
                  results["web-noauth"])
@@ -392,6 +457,9 @@ def main(argv: list[str] | None = None) -> int:
             _several_workers({**env, "SESSION_CACHE": "on"}, workdir, origin, seconds, conns,
                              args.driver, procs)
         if 10 in want:
+            _web_servers({**env, "SESSION_CACHE": "on"}, workdir, seconds, rounds, conns,
+                         args.driver, procs)
+        if 11 in want:
             _reset_enumeration(env, workdir, origin, procs)
         print(f"\nbench: done ({os.cpu_count()} cores)", flush=True)
         return 0
@@ -419,7 +487,7 @@ def _reset_enumeration(env: dict, logs: Path, origin: str, procs: list[AppProces
         finally:
             proc.stop()
             procs.remove(proc)
-    print(f"\n10. password reset request, known vs unknown ({samples} interleaved samples "
+    print(f"\n11. password reset request, known vs unknown ({samples} interleaved samples "
           "each; goal: within 1.2x)", flush=True)
     for timing in timings:
         print(timing.row(), flush=True)

@@ -29,7 +29,7 @@ def start_live_system(database_uri: str, artifacts: Path, *, workers: int | None
                       ready_path: str = "/healthz", **overrides: str):
     """Start landing and web as real processes: `python -m landing` / `python -m web`
     (as in development), or with `workers` as production serves them (devtools.serving:
-    uvicorn and gunicorn's ASGI worker, that many processes each); ready once
+    granian and uvicorn, that many processes each); ready once
     `ready_path` answers (a path that needs no database when there is none)."""
     env = {
         **os.environ, **TEST_ENV, "MONGO_URI": database_uri,
