@@ -73,6 +73,32 @@ def unthrottled_mail_system(database_server, test_environment, tmp_path_factory,
 
 
 @pytest.fixture(scope="session")
+def oidc_system(database_server, test_environment, tmp_path_factory):
+    """Both apps as real processes with one outside provider (panva's oidc-provider,
+    started for the session on a free port, devtools.testing.oidc) in OIDC_PROVIDERS:
+    (the live system, the provider)."""
+    import json
+
+    from devtools.dbserver import free_port
+    from devtools.testing.oidc import provider_client, start_oidc_provider
+
+    landing_url = f"http://localhost:{free_port()}"
+    provider = start_oidc_provider([provider_client(
+        redirect_uri=f"{landing_url}/login/oidc/callback")])
+    try:
+        system, procs = start_live_system(
+            database_server.uri, tmp_path_factory.mktemp("oidc"), LANDING_URL=landing_url,
+            OIDC_PROVIDERS=json.dumps([provider.settings_entry()]))
+    except BaseException:
+        provider.stop()
+        raise
+    yield system, provider
+    for proc in procs:
+        proc.stop()
+    provider.stop()
+
+
+@pytest.fixture(scope="session")
 def chromium_path() -> str:
     """Debian's Chromium; CI installs it, so there it must be present."""
     path = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -297,3 +297,77 @@ def test_forgot_password_journey_with_the_second_factor(browser, mail_system, li
     assert page.locator("h1").inner_text() == "Hello, browser-reset!"
     failures = survey.failures()
     assert not failures, f"{len(failures)} problems:\n" + "\n".join(failures)
+
+
+def _through_the_provider(page, provider, login: str, back_to: str) -> None:
+    """The outside provider's own pages, as its user would: its log-in form (any name
+    logs in there; it becomes the subject), then its consent, until it sends the browser
+    back to `back_to` (one of our apps)."""
+    for _ in range(4):
+        page.wait_for_load_state()
+        if not page.url.startswith(provider.issuer):
+            break
+        if page.locator("input[name=login]").count():
+            page.fill("input[name=login]", login)
+            page.fill("input[name=password]", "any password")
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+    assert page.url.startswith(back_to), page.url
+
+
+def test_outside_provider_journey(browser, oidc_system, db, axe_source, screenshots):
+    """Issue 29 in Chromium against a provider nobody here wrote: "Continue with Test
+    IdP" on /login, the provider's log-in and consent, back to a new account with a
+    chosen username; log out; log in again with the same identity; in another browser,
+    link the identity of a second account while logged in to it (a password account),
+    and unlink it. The new pages are surveyed as every page is (axe-core)."""
+    system, provider = oidc_system
+    L, W = system.landing_url, system.web_url
+    survey = Survey(axe_source, screenshots)
+    page = survey.context(browser).new_page()
+    page.goto(f"{L}/login")
+    survey.check(page, "login-with-provider")
+    page.click("text=Continue with Test IdP")
+    _through_the_provider(page, provider, "browser-oidc", L)
+    assert "Choose a username" in page.inner_text("main"), page.inner_text("main")
+    survey.check(page, "oidc-choose-username")
+    page.fill("#username", "Outsider")
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{W}/")
+    assert page.locator("h1").inner_text() == "Hello, outsider!"
+    user = db.users.find_one({"username": "outsider"})
+    assert db.linked_identities.count_documents({"user_id": user["_id"]}) == 1
+
+    page.click("header button:has-text('Log out')")
+    page.wait_for_url(f"{L}/")
+    page.goto(f"{L}/login")
+    page.click("text=Continue with Test IdP")
+    _through_the_provider(page, provider, "browser-oidc", W)  # known there: straight back
+    page.wait_for_url(f"{W}/")
+    assert page.locator("h1").inner_text() == "Hello, outsider!"
+    assert db.users.count_documents({"username": {"$ne": None}}) >= 1
+
+    other = survey.context(browser).new_page()  # a second person, a browser of their own
+    other.goto(f"{L}/signup")
+    other.fill("#username", "linker")
+    other.fill("#password", "correct horse battery")
+    other.click("main button[type=submit]")
+    other.wait_for_url(f"{W}/")
+    other.goto(f"{W}/account/security")
+    other.click("text=Link Test IdP")
+    other.wait_for_url(re.compile(re.escape(f"{L}/login/oidc/")))
+    survey.check(other, "oidc-link-confirm")
+    with other.expect_navigation():
+        other.click("main button[type=submit]")
+    assert not other.url.startswith(L), other.inner_text("main")
+    _through_the_provider(other, provider, "browser-link", W)
+    other.goto(f"{W}/account/security")
+    assert "Unlink" in other.inner_text("#identities-heading + table"), other.url
+    survey.check(other, "security-linked-identity")
+    linker = db.users.find_one({"username": "linker"})
+    assert db.linked_identities.count_documents({"user_id": linker["_id"]}) == 1
+    with other.expect_navigation():
+        other.click("button:has-text('Unlink')")
+    assert db.linked_identities.count_documents({"user_id": linker["_id"]}) == 0
+    failures = survey.failures()
+    assert not failures, f"{len(failures)} problems:\n" + "\n".join(failures)

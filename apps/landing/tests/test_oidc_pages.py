@@ -81,3 +81,19 @@ def test_an_unreachable_provider_is_a_503_page(make_core):
 
 def test_no_buttons_without_providers(landing):
     assert "/login/oidc/" not in landing.get("/login").text
+
+
+
+def test_the_link_confirmation_page_posts_from_the_landing_origin(oidc_landing, db):
+    """The web app's "Link" is a link to this page (GET): a logged-in visitor gets a form
+    that posts `intent=link` to the same path; a visitor without a session goes to log in;
+    an unknown provider is a 404."""
+    core = oidc_landing.app.state.core
+    out = core.accounts.sign_up("linker", "correct horse", ip="1")
+    oidc_landing.cookies.set("auth_session", out.token)
+    page = oidc_landing.get("/login/oidc/testidp?intent=link")
+    assert page.status_code == 200 and 'name="intent" value="link"' in page.text
+    assert 'action="/login/oidc/testidp"' in page.text and "linker" in page.text
+    assert oidc_landing.get("/login/oidc/nope?intent=link").status_code == 404
+    oidc_landing.cookies.clear()
+    assert oidc_landing.get("/login/oidc/testidp?intent=link").status_code == 303

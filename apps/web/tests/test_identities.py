@@ -26,7 +26,9 @@ def test_linked_identities_are_listed_and_unlinked_only_when_another_way_in_is_l
     web.cookies["auth_session"] = users["alice"]
     page = web.get("/account/security").content.decode()
     assert "alice@corp.example" in page and "/account/identities/id-alice/unlink" in page
-    assert f'action="{LANDING}/login/oidc/corp"' in page and 'value="link"' in page
+    # A link to the landing app's own confirmation page (a cross-origin form would be
+    # posted with `Origin: null` by a browser, and refused).
+    assert f'href="{LANDING}/login/oidc/corp?intent=link"' in page
     token = csrf_token(web, "/account/security")
     done = web.post("/account/identities/id-alice/unlink", {"csrfmiddlewaretoken": token})
     assert done.status_code == 303 and db.linked_identities.count_documents(

@@ -67,6 +67,8 @@ async def oidc_start(request: Request) -> Response:
     browser's cookie), nonce and PKCE verifier (kept server-side). `intent=link` from a
     logged-in session links the identity to it (after a recent re-authentication)."""
     core = request.app.state.core
+    if request.method in ("GET", "HEAD"):
+        return _link_page(request)
     form = await request.form(max_files=0, max_fields=5)
     intent = "link" if _field(form, "intent") == "link" else "login"
     next_value = _field(form, "next")
@@ -84,6 +86,22 @@ async def oidc_start(request: Request) -> Response:
     response.headers.append("set-cookie", _cookie(request, STATE_COOKIE, begun.state,
                                                   CALLBACK_PATH))
     return response
+
+
+def _link_page(request: Request) -> Response:
+    """GET /login/oidc/{provider}: the web app's "Link" goes here (a link, not a form:
+    the web pages' `Referrer-Policy: same-origin` makes a browser send `Origin: null`
+    with a cross-origin POST, which the origin check refuses), and this page's button
+    posts the link request from the landing app's own origin."""
+    core, provider_id = request.app.state.core, request.path_params["provider"]
+    if provider_id not in {p.id for p in core.federation.providers}:
+        return _refusal(request, Federated.refused(404, "There is no such way to log in."))
+    validation = validation_of(request.scope)
+    if validation is None or validation.pending or validation.user is None:
+        return RedirectResponse("/login", status_code=303)
+    return templates.TemplateResponse(request, "oidc_link.html", {
+        "provider_id": provider_id, "provider": core.federation.provider_name(provider_id),
+        "username": validation.user.username})
 
 
 async def oidc_callback(request: Request) -> Response:
