@@ -105,6 +105,34 @@ def test_malformed_usernames_count_against_the_ip(make_core, db):
     assert accounts.log_in("kate", "correct horse", ip="203.0.113.10").ok
 
 
+def test_junk_from_many_addresses_costs_a_write_per_ten_attempts(make_core, db, clock):
+    """Security round 3: a flood of malformed log-ins from 16 addresses, each under its
+    limit, was a counter write per attempt (a legitimate log-in elsewhere got 5-8x
+    slower). Junk checks no password, so it is tallied in memory and written ten at a
+    time; the per-address limit still refuses it, and password checks stay exact."""
+    core = make_core(login_max_failures_per_ip=40)
+    accounts = core.accounts
+
+    def stored(ip: str) -> int:
+        doc = db.throttles.find_one({"_id": {"$regex": f"^login-ip:{ip}:"}})
+        return doc["count"] if doc else 0
+
+    for n in range(16):
+        for _ in range(25):  # under the limit of 40
+            assert accounts.log_in("!!junk!!", "x", ip=f"198.51.100.{n}").result is \
+                Result.INCORRECT
+    writes = sum(stored(f"198.51.100.{n}") for n in range(16))
+    assert writes == 16 * 20, writes  # 2 writes of 10 per address; 5 each still in memory
+    # Near the limit every attempt is written, so it refuses when it did before.
+    results = [accounts.log_in("!!junk!!", "x", ip="198.51.100.0").result for _ in range(20)]
+    assert results.count(Result.INCORRECT) == 15 and results[15:] == [Result.THROTTLED] * 5
+    assert stored("198.51.100.0") == 41
+    # A name of the right shape is counted exactly, each attempt before its check (the
+    # address's 5 junk attempts in memory stay there).
+    accounts.log_in("nobody", "x", ip="198.51.100.1")
+    assert stored("198.51.100.1") == 20 + 1
+
+
 def test_malformed_usernames_are_answered_like_a_wrong_password_without_a_hash(make_core):
     """The shape rule is public: hashing such a name hides nothing and would let a flood
     of them hold the hasher in front of real log-ins."""

@@ -14,6 +14,11 @@ and an IP bucket may try `signup_max_per_ip` sign-ups an hour.
 A process that has seen an IP bucket over its limit remembers it until the window ends
 (`OverLimit`) and refuses that client from memory: a flood from one address then costs
 one database round trip per process and window, not one per request.
+
+Attempts that never reach a password check (a malformed name) are tallied in memory and
+written `JunkTally.batch` at a time (`count_junk`): a flood of junk from many addresses,
+each under its limit, costs a write per ten attempts instead of one each. Every attempt
+that checks a password is still counted exactly, before the check.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from auth_utils.clock import Clock, utc_now
 from auth_utils.config import Settings
 from auth_utils.storage import CounterStore
 
-__all__ = ["NETWORK_PREFIX", "Attempt", "OverLimit", "Throttler"]
+__all__ = ["NETWORK_PREFIX", "Attempt", "JunkTally", "OverLimit", "Throttler"]
 
 NETWORK_PREFIX = 48  # the coarser IPv6 bucket log-ins are also counted under
 DAY_SECONDS = 24 * 60 * 60
@@ -96,6 +101,41 @@ class OverLimit:
         return _seconds_left(until, now) if until is not None and until > now else None
 
 
+class JunkTally:
+    """Per-process tallies of attempts that check no password, written to the shared
+    counters `batch` at a time per key, or at once when this process's last known count
+    and its own tally reach the key's limit (near the limit every attempt is written, so
+    the refusal comes when it did). What it gives up: a process may hold up to
+    `batch - 1` attempts of a key unwritten (forgotten when the window ends), so junk can
+    pass a limit by that many per process; junk costs no hash, so nothing is gained."""
+
+    def __init__(self, batch: int = 10, max_keys: int = 10_000) -> None:
+        self.batch = batch
+        self.max_keys = max_keys  # past that, every attempt is written (no unbounded growth)
+        self._window: int | None = None
+        self._pending: dict[str, int] = {}
+        self._known: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str, limit: int, window: int) -> int:
+        """Count one attempt of `key` in window number `window`: how many to write now
+        (0: kept in memory for now)."""
+        with self._lock:
+            if window != self._window:  # a new window: the old tallies are over
+                self._window, self._pending, self._known = window, {}, {}
+            pending = self._pending.pop(key, 0) + 1
+            if (pending >= self.batch or self._known.get(key, 0) + pending >= limit
+                    or len(self._pending) >= self.max_keys):
+                return pending
+            self._pending[key] = pending
+            return 0
+
+    def saw(self, key: str, count: int) -> None:
+        """The shared count of `key` after this process's last write."""
+        with self._lock:
+            self._known[key] = count
+
+
 class Throttler:
     def __init__(self, settings: Settings, counters: CounterStore, *,
                  clock: Clock = utc_now, enabled: bool = True) -> None:
@@ -104,6 +144,7 @@ class Throttler:
         self.clock = clock
         self.enabled = enabled  # off for an operator's own commands
         self.over_limit = OverLimit()
+        self.junk = JunkTally()
 
     def _count(self, keys: list[tuple[str, int]], window: int, now: datetime, *,
                client_keys: tuple[str, ...] = ()) -> int | None:
@@ -167,6 +208,33 @@ class Throttler:
             keys.append((user_key, self.settings.login_max_failures_per_user))
         client_keys = (ip_key, network_key) if network_key else (ip_key,)
         attempt.retry_after = self._count(keys, window, now, client_keys=client_keys)
+        return attempt
+
+    def count_junk(self, ip: str) -> Attempt:
+        """A log-in attempt that will check no password (a malformed name): counted
+        against the client's buckets like any, through `JunkTally` (a write per ten, not
+        one each); refused the same way once a bucket is over its limit."""
+        now, window = self.clock(), self.settings.login_window_seconds
+        ip_key, network_key = self._login_keys(ip)
+        attempt = Attempt(None, ip_key, None, window, now, network_key)
+        if not self.enabled:
+            return attempt
+        client_keys = (ip_key, network_key) if network_key else (ip_key,)
+        if wait := self._known_over(client_keys, now):
+            attempt.retry_after = wait
+            return attempt
+        limits = [(ip_key, self.settings.login_max_failures_per_ip)]
+        if network_key:
+            limits.append((network_key, self.settings.login_limit_per_ip48))
+        number, waits = int(now.timestamp()) // window, []
+        for key, limit in limits:
+            if amount := self.junk.take(key, limit, number):
+                count, ends_at = self.counters.hit(key, window, now, amount)
+                self.junk.saw(key, count)
+                if count > limit:
+                    waits.append(_seconds_left(ends_at, now))
+                    self.over_limit.remember(key, ends_at, now)
+        attempt.retry_after = max(waits) if waits else None
         return attempt
 
     def login_succeeded(self, attempt: Attempt) -> None:

@@ -137,7 +137,9 @@ class AccountFlows:
         well_formed = not validate_username(username) and len(password) <= PASSWORD_INPUT_MAX
         # Counted before any password is checked, malformed names included (against the
         # client's IP only: such a name is nobody's, so it has no per-user counter).
-        attempt = steps.throttler.begin_login(username if well_formed else None, ip)
+        # A malformed name checks no password: tallied in memory, written ten at a time.
+        attempt = steps.throttler.begin_login(username, ip) if well_formed \
+            else steps.throttler.count_junk(ip)
         if not attempt.allowed:
             # Not looked up (it costs a query the flood would pay for): logged, not stored.
             steps.event(Kind.LOGIN_THROTTLED, None, success=False, **who)
