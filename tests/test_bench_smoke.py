@@ -36,6 +36,7 @@ ROWS = [
     "landing, 2 workers, per-address limit as deployed:",
     "landing, 1 worker, per-address limit lifted",
     "landing, 2 workers, per-address limit lifted",
+    "landing, 1 worker, 16 flooding addresses each under its limit",
     "legitimate log-in alone:",
     "legitimate log-in during flood:",
     "6. change events per process",
