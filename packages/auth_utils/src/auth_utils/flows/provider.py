@@ -67,6 +67,12 @@ SCOPES = ("openid", "profile")
 PARAM_MAX = 2048  # a longer parameter is refused (400) before anything is looked up
 FORCED_MAX_AGE = 300  # prompt=login comes back as max_age=300 after the fresh log-in
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+# What our error page says when the client or its redirect URI cannot be trusted.
+PAGE_ERRORS = {"invalid_client": "The app that sent you here is not registered with us.",
+               "invalid_request": "The app sent a request we cannot accept (its address "
+                                  "for the answer is missing or not registered).",
+               "unsupported_response_type": "The app asked for a kind of answer we do not "
+                                            "give."}
 
 
 def token_hash(value: str) -> str:
@@ -247,7 +253,7 @@ class _Payload(OAuth2Payload):
 
 class _Request(OAuth2Request):
     def __init__(self, request: OAuthRequest) -> None:
-        super().__init__(request.method, request.url, headers=dict(request.headers))
+        super().__init__(request.method, request.url, headers=request.headers)
         self.payload = _Payload(request.params)
         self.session_id: str | None = None  # the browser session (RP-initiated log-out)
         self.end_user: GrantUser | None = None
@@ -373,14 +379,18 @@ class _RefreshGrant(RefreshTokenGrant):
             provider.reuse_detected(reused.family, client.client_id, "refresh token",
                                     user_id=reused.user_id)
             return None
-        return _Token(found) if found else None
+        if found is None:
+            return None
+        if provider.grant_user(found.user_id, found.session_id, found.auth_time) is None:
+            # The browser session ended (log-out, revocation, password change, account
+            # disabled or deleted): the whole family goes with it; invalid_grant.
+            provider.store.revoke_family(found.family, provider.clock())
+            return None
+        return _Token(found)
 
     def authenticate_user(self, refresh_token: _Token) -> GrantUser | None:
         record = refresh_token.record
-        user = self.provider.grant_user(record.user_id, record.session_id, record.auth_time)
-        if user is None:  # the browser session ended: the whole family goes with it
-            self.provider.store.revoke_family(record.family, self.provider.clock())
-        return user
+        return self.provider.grant_user(record.user_id, record.session_id, record.auth_time)
 
     def revoke_old_credential(self, refresh_token: _Token) -> None:
         """Already marked used by the atomic rotation (`use_refresh_token`)."""
@@ -630,7 +640,10 @@ class OpenIDProvider:
         """An error goes back to the client only once its redirect URI is known good
         (RFC 6749 4.1.2.1); otherwise it is our page, never a redirect."""
         if not getattr(error, "redirect_uri", None):
-            return Authorize("error", message=error.description or error.error)
+            # Fixed words: nothing of the request (an attacker's URL) is echoed.
+            return Authorize("error", message=PAGE_ERRORS.get(
+                error.error, "This request is not valid.") + " Go back to the app and try "
+                "again; if it happens again, tell the app's makers.")
         error.state = req.payload.data.get("state")
         answer = self.server.handle_error_response(req, error)
         self.server.issuer_parameter.add_issuer_parameter(self.server, answer)
