@@ -22,6 +22,7 @@ from landing.auth import SessionBackend, on_auth_error
 from landing.federation import oidc_callback, oidc_signup, oidc_start
 from landing.middleware import AuthGlueMiddleware
 from landing.pages import render_error
+from landing.provider import authorize, discovery, end_session, jwks, revoke, token, userinfo
 from landing.recovery import reset_password, reset_request, verify_email
 from landing.views import (
     healthz,
@@ -90,6 +91,14 @@ def create_app(core: AuthCore | None = None) -> Starlette:
             Route("/password/reset", reset_request, methods=["GET", "HEAD", "POST"]),
             Route("/password/reset/{token}", reset_password, methods=["GET", "HEAD", "POST"]),
             Route("/email/verify/{token}", verify_email, methods=["GET", "HEAD", "POST"]),
+            # Our OpenID Connect provider (auth_utils.flows.provider).
+            Route("/.well-known/openid-configuration", discovery, methods=["GET", "HEAD"]),
+            Route("/oauth2/jwks", jwks, methods=["GET", "HEAD"]),
+            Route("/oauth2/authorize", authorize, methods=["GET", "HEAD", "POST"]),
+            Route("/oauth2/token", token, methods=["POST"]),
+            Route("/oauth2/userinfo", userinfo, methods=["GET", "POST"]),
+            Route("/oauth2/revoke", revoke, methods=["POST"]),
+            Route("/oauth2/logout", end_session, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
             Route("/metrics", metrics, methods=["GET", "HEAD"]),
             Route("/static/{path:path}", static_file, methods=["GET", "HEAD"]),

@@ -28,9 +28,10 @@ class AuthGlueMiddleware:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers, received, started = Headers(scope=scope), 0, time.perf_counter()
-        refusal = http.body_refusal(headers.get("content-length")) or http.origin_refusal(
-            scope["method"], headers.get("origin"), headers.get("referer"),
-            self.core.settings.allowed_origins)
+        refusal = http.body_refusal(headers.get("content-length")) or (
+            None if scope["path"] in http.COOKIELESS_PATHS else http.origin_refusal(
+                scope["method"], headers.get("origin"), headers.get("referer"),
+                self.core.settings.allowed_origins))
 
         async def limited_receive() -> Message:  # a streamed body is counted as it comes
             nonlocal received

@@ -105,7 +105,10 @@ async def _auth_form(request: Request, template: str, action: str) -> Response:
     """GET renders the form; POST runs sign-up or log-in and redirects or re-renders."""
     next_param = request.query_params.get("next", "")
     if not is_form_submission(request.method):  # GET, and HEAD like GET
-        if redirect := _redirect_logged_in(request):
+        # `reauth=1`: an OpenID Connect client asked for a fresh log-in (prompt=login,
+        # max_age): the form is shown to a logged-in user too; logging in replaces the session.
+        reauth = request.query_params.get("reauth") == "1"
+        if not reauth and (redirect := _redirect_logged_in(request)):
             return redirect
         context = {"next": next_param[:2048], "mail": request.app.state.core.email.available,
                    "notice": DONE.get(request.query_params.get("done", ""))}

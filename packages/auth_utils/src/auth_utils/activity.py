@@ -73,6 +73,8 @@ class Kind(enum.StrEnum):
     ADMIN = "admin"  # every auth-admin action; `detail` says which
     IDENTITY_LINKED = "identity_linked"  # an outside (OpenID Connect) identity
     IDENTITY_UNLINKED = "identity_unlinked"
+    CLIENT_AUTHORIZED = "client_authorized"  # consent to an app using our log-in (OIDC)
+    TOKEN_REUSE = "token_reuse"  # noqa: S105 - an event name; a used code or refresh token came back: all revoked
 
 
 TITLES = {
@@ -102,6 +104,8 @@ TITLES = {
     Kind.EMAIL_REMOVED: "Email address removed",
     Kind.IDENTITY_LINKED: "Outside log-in linked", Kind.IDENTITY_UNLINKED:
     "Outside log-in unlinked",
+    Kind.CLIENT_AUTHORIZED: "App allowed to use your log-in",
+    Kind.TOKEN_REUSE: "An app's used token came back (revoked)",
 }
 FAILED_LOGINS = [Kind.LOGIN_FAILED.value, Kind.SECOND_FACTOR_FAILED.value,
                  Kind.REAUTH_FAILED.value]

@@ -165,6 +165,7 @@ class GuardedStorage:
         self.passkeys = _GuardedStore(inner.passkeys, guard)
         self.outbox = _GuardedStore(inner.outbox, guard)
         self.identities = _GuardedStore(inner.identities, guard)
+        self.oauth = _GuardedStore(inner.oauth, guard)
         self.invalidations = inner.invalidations
         # Learn of a crash from the driver's monitor too (within ~1 s, even with no
         # request), and from any call that finds a dead connection, not only from a call

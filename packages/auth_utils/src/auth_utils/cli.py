@@ -208,6 +208,45 @@ def outbox(core: AuthCore, args: argparse.Namespace) -> None:
               f"{m.last_error or '-'}")
 
 
+def clients(core: AuthCore, args: argparse.Namespace) -> None:
+    """Relying parties of our OpenID Connect provider (apps on other domains)."""
+    openid = core.openid
+    if args.action == "add":
+        try:
+            client_id, secret = openid.register(
+                args.name, args.redirect_uri, public=args.public,
+                first_party=args.first_party,
+                post_logout_redirect_uris=args.post_logout_redirect_uri or [],
+                backchannel_logout_uri=args.backchannel_logout_uri or "")
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        print(f"client_id\t{client_id}")
+        if secret:
+            print(f"client_secret\t{secret}")
+            print("auth-admin: the secret is shown this once (only its hash is kept); store "
+                  "it in the client's secret store now", file=sys.stderr)
+        print(f"issuer\t{core.settings.landing_url}")
+    elif args.action == "list":
+        for c in openid.clients():
+            kind = "public" if c.public else "confidential"
+            party = "first-party" if c.first_party else "asks consent"
+            print(f"{c.id}\t{c.name}\t{kind}\t{party}\t{' '.join(c.redirect_uris)}\t"
+                  f"{c.created_at:%Y-%m-%d}")
+    elif not openid.remove(args.client_id):
+        raise CommandError(f"no client {args.client_id!r}")
+    else:
+        print(f"client {args.client_id} removed; its tokens no longer work")
+
+
+def keys(core: AuthCore, args: argparse.Namespace) -> None:
+    """The provider's ID-token signing keys; `rotate` with a published overlap."""
+    signing = core.openid.keys
+    if args.action == "rotate":
+        print(f"now signing with {signing.rotate()}")
+    for k in signing.list():
+        print(f"{k.kid}\t{k.state}\t{k.created_at:%Y-%m-%d %H:%M:%S}")
+
+
 def _duration(raw: str) -> timedelta:
     """`30m`, `24h`, `7d` (or seconds: `90s`)."""
     match = re.fullmatch(r"(\d{1,6})([smhd])", raw.strip())
@@ -299,6 +338,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--requeue", nargs="?", const="", metavar="MESSAGE_ID",
                    help="send failed messages (or the one with this Message-ID) again, "
                         "e.g. once SMTP works again")
+    p = add("clients", clients, "apps on other domains that log in with us (OpenID "
+            "Connect): add, list, remove")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    a = actions.add_parser("add", help="register a client; prints its id (and its secret, "
+                           "once)")
+    a.add_argument("name", help="shown to users on the consent page")
+    a.add_argument("--redirect-uri", action="append", required=True,
+                   help="exact callback URL (repeat for more)")
+    a.add_argument("--public", action="store_true",
+                   help="no secret (a mobile or browser app): PKCE alone")
+    a.add_argument("--first-party", action="store_true",
+                   help="ours: users are not asked for consent")
+    a.add_argument("--post-logout-redirect-uri", action="append",
+                   help="where RP-initiated log-out may send the browser")
+    a.add_argument("--backchannel-logout-uri", help="reserved for back-channel log-out")
+    actions.add_parser("list", help="the registered clients")
+    r = actions.add_parser("remove", help="remove a client; its tokens stop working")
+    r.add_argument("client_id")
+    p = add("keys", keys, "the provider's signing keys: list, or rotate (the published "
+            "next key starts signing; the old one stays published for two days)")
+    p.add_argument("action", choices=("list", "rotate"))
     return parser
 
 

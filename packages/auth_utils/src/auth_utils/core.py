@@ -24,6 +24,7 @@ from auth_utils.flows import (
     SecondFactorFlows,
     Steps,
 )
+from auth_utils.flows.provider import OpenIDProvider
 from auth_utils.mail import MAIL_KEY_PURPOSE, MailSender, Outbox, SmtpTarget
 from auth_utils.notices import Links, Notices
 from auth_utils.passkeys import Passkeys, RelyingParty
@@ -31,6 +32,7 @@ from auth_utils.passwords import HashingGate
 from auth_utils.second_factor import SealedBox, SecondFactors, SecretBox
 from auth_utils.session_cache import CachedSessionStore
 from auth_utils.sessions import SessionManager, SessionPolicy
+from auth_utils.signing_keys import SigningKeys
 from auth_utils.storage import SessionStore, Storage
 from auth_utils.throttling import Throttler
 
@@ -56,6 +58,8 @@ class AuthCore:
     notices: Notices  # which events tell the user (mail, and the web app's next visit)
     # Outside OpenID Connect providers (OIDC_PROVIDERS); `enabled` False when none.
     federation: FederationFlows | None = None
+    # Our own OpenID Connect provider, for apps on other domains (auth_utils.flows.provider).
+    openid: OpenIDProvider | None = None
     mail_sender: MailSender | None = field(default=None, init=False, repr=False)
 
     def start_mail_sender(self, **options: Any) -> MailSender | None:
@@ -155,9 +159,14 @@ def build_core(settings: Settings, *, storage: Storage | None = None,
     federation = FederationFlows(steps, storage.identities, storage.passkeys,
                                  settings.oidc_providers,
                                  redirect_uri=f"{settings.landing_url}/login/oidc/callback")
+    # The issuer is LANDING_URL exactly: clients compare it character for character.
+    openid = OpenIDProvider(
+        steps, storage.oauth, SigningKeys(storage.oauth, settings.mfa_encryption_key,
+                                          clock=clock),
+        issuer=settings.landing_url, login_url=f"{settings.landing_url}/login")
     return AuthCore(settings, storage, sessions,
                     AccountFlows(steps, email, site_words=settings.site_words),
                     SecondFactorFlows(steps, passkeys), PasskeyFlows(steps, passkeys),
                     activity, CookieSettings.from_settings(settings), lifecycle, outbox, email,
                     RecoveryFlows(steps, outbox, links, site_words=settings.site_words),
-                    notices, federation)
+                    notices, federation, openid)

@@ -22,6 +22,7 @@ from auth_utils.outcomes import Outcome, Result
 from auth_utils.sessions import SessionValidation
 
 __all__ = [
+    "COOKIELESS_PATHS",
     "ENROLMENT_PATHS",
     "MAX_BODY_BYTES",
     "ErrorPage",
@@ -53,6 +54,10 @@ MAX_BODY_BYTES = 64 * 1024
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Health checks and static files need no user: they never cost a session lookup.
 SKIP_AUTH_PREFIXES = ("/healthz", "/static/", "/favicon.ico", "/robots.txt")
+# Our OpenID Connect provider's back-end endpoints: called by clients' servers (or apps
+# on other origins) with client credentials or a Bearer token, never with our cookie, so
+# a cross-origin POST there is no CSRF risk and is not refused by the origin check.
+COOKIELESS_PATHS = frozenset({"/oauth2/token", "/oauth2/revoke", "/oauth2/userinfo"})
 
 TITLES = {
     400: "Bad request",
@@ -149,7 +154,7 @@ def body_refusal(content_length: str | None) -> ErrorPage | None:
 
 
 def skips_authentication(path: str) -> bool:
-    return path.startswith(SKIP_AUTH_PREFIXES)
+    return path.startswith(SKIP_AUTH_PREFIXES) or path in COOKIELESS_PATHS
 
 
 def cookie_after(validation: SessionValidation | None, token: str | None,

@@ -18,6 +18,7 @@ from auth_utils.errors import SettingsError
 from auth_utils.storage import AddressTaken, Evict, FeedUnsupported, Flush, Invalidation
 from db_utils import events as event_queries
 from db_utils import identities as identity_queries
+from db_utils import oauth as oauth_queries
 from db_utils import outbox as outbox_queries
 from db_utils import passkeys as passkey_queries
 from db_utils import second_factors as factor_queries
@@ -219,6 +220,26 @@ class MongoIdentityStore:
         return identity_queries.peek_flow(self._db(), key_hash, purpose, now)
 
 
+class MongoOAuthStore:
+    """The provider's storage: each call forwards to db_utils.oauth on the database."""
+
+    _records = {"add_client": db_utils.records.OAuthClientRecord,
+                "put_code": db_utils.records.OAuthCodeRecord,
+                "put_token": db_utils.records.OAuthTokenRecord,
+                "put_consent": db_utils.records.OAuthConsentRecord,
+                "add_key": db_utils.records.SigningKeyRecord}
+
+    def __init__(self, database: DatabaseSource) -> None:
+        self._db = database
+
+    def __getattr__(self, name: str) -> Callable:
+        query = getattr(oauth_queries, name)
+        record = self._records.get(name)
+        if record is not None:
+            return lambda **fields: query(self._db(), record(**fields))
+        return lambda *args, **kwargs: query(self._db(), *args, **kwargs)
+
+
 class MongoEventStore:
     def __init__(self, database: DatabaseSource) -> None:
         self._db = database
@@ -374,6 +395,7 @@ class MongoStorage:
         self.passkeys = MongoPasskeyStore(source)
         self.outbox = MongoOutboxStore(source)
         self.identities = MongoIdentityStore(source)
+        self.oauth = MongoOAuthStore(source)
         self.invalidations = MongoInvalidationFeed(database.name if database is not None
                                                    else None)
 

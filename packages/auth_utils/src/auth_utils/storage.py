@@ -24,6 +24,7 @@ __all__ = [
     "IdentityStore",
     "Invalidation",
     "InvalidationFeed",
+    "OAuthStore",
     "OutboxStore",
     "PasskeyStore",
     "RetryPolicy",
@@ -386,6 +387,57 @@ class IdentityStore(Protocol):
     def peek_flow(self, key_hash: str, purpose: str, now: datetime) -> dict | None: ...
 
 
+class OAuthStore(Protocol):
+    """Our OpenID Connect provider's clients, codes, tokens, consents and signing keys
+    (records as in db_utils.records; codes and tokens under their SHA-256)."""
+
+    def add_client(self, **fields: object) -> None: ...
+
+    def get_client(self, client_id: str) -> object | None: ...
+
+    def list_clients(self) -> list: ...
+
+    def remove_client(self, client_id: str) -> bool:
+        """The client and its tokens, codes and consents."""
+
+    def put_code(self, **fields: object) -> None: ...
+
+    def use_code(self, code_hash: str, client_id: str, now: datetime
+                 ) -> tuple[object | None, bool]:
+        """Use a code up, atomically: (code, False); (None, True) for a replay."""
+
+    def put_token(self, **fields: object) -> None: ...
+
+    def get_token(self, token_hash: str) -> object | None: ...
+
+    def use_refresh_token(self, token_hash: str, client_id: str, now: datetime
+                          ) -> tuple[object | None, object | None]:
+        """Rotate atomically: (token, None); (None, token) when it is reused."""
+
+    def revoke_family(self, family: str, now: datetime) -> int: ...
+
+    def revoke_token(self, token_hash: str, now: datetime) -> bool: ...
+
+    def revoke_for_session(self, session_id: str, now: datetime) -> list[str]: ...
+
+    def put_consent(self, **fields: object) -> None: ...
+
+    def get_consent(self, user_id: str, client_id: str) -> object | None: ...
+
+    def consents_for_user(self, user_id: str) -> list: ...
+
+    def delete_consent(self, user_id: str, client_id: str, now: datetime) -> bool: ...
+
+    def add_key(self, **fields: object) -> None: ...
+
+    def keys(self, now: datetime) -> list:
+        """Published signing keys, newest first."""
+
+    def set_key_state(self, kid: str, state: str, *, from_state: str) -> bool: ...
+
+    def retire_keys(self, state: str, expires_at: datetime) -> int: ...
+
+
 class EventStore(Protocol):
     def add(self, *, at: datetime, expires_at: datetime, kind: str, outcome: str,
             user_id: str | None, username: str | None, ip: str, browser: str,
@@ -490,6 +542,7 @@ class Storage(Protocol):
     passkeys: PasskeyStore
     outbox: OutboxStore
     identities: IdentityStore
+    oauth: OAuthStore
     invalidations: InvalidationFeed
     # What the storage raises when it cannot answer now: apps show a 503 for it.
     Unavailable: type[Exception]

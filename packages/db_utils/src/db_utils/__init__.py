@@ -9,6 +9,7 @@ use and raises `DatabaseUnavailable` when MongoDB does not answer; `create_user`
 from db_utils import (
     events,
     identities,
+    oauth,
     outbox,
     passkeys,
     second_factors,
@@ -88,6 +89,7 @@ __all__ = [
     "get_database",
     "identities",
     "new_client",
+    "oauth",
     "on_primary_lost",
     "outbox",
     "passkeys",

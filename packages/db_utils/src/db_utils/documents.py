@@ -22,6 +22,10 @@ from mongoengine import (
 __all__ = [
     "ALL_DOCUMENTS",
     "LinkedIdentity",
+    "OAuthClient",
+    "OAuthCode",
+    "OAuthConsent",
+    "OAuthToken",
     "OidcFlow",
     "OutboxMessage",
     "Passkey",
@@ -29,6 +33,7 @@ __all__ = [
     "SecondFactor",
     "SecurityEvent",
     "Session",
+    "SigningKey",
     "Throttle",
     "User",
     "WebAuthnChallenge",
@@ -288,10 +293,104 @@ class OidcFlow(Document):
             "indexes": [{"fields": ["expires_at"], "expireAfterSeconds": 0}]}
 
 
+class OAuthClient(Document):
+    """A relying party of our OpenID Connect provider (`auth-admin clients add`). A
+    confidential client's secret is shown once and only its SHA-256 is kept: the secret is
+    256 random bits, so a fast hash is as strong as a slow one and costs no CPU per call."""
+
+    id = StringField(primary_key=True, max_length=64)  # the client_id (random)
+    name = StringField(required=True, max_length=80)
+    secret_hash = StringField(default="", max_length=64)  # "" for a public client
+    redirect_uris = ListField(StringField(max_length=2000), default=list)  # exact match
+    post_logout_redirect_uris = ListField(StringField(max_length=2000), default=list)
+    backchannel_logout_uri = StringField(default="", max_length=2000)
+    public = BooleanField(required=True, default=False)  # no secret: PKCE alone
+    first_party = BooleanField(required=True, default=False)  # no consent page
+    created_at = DateTimeField(required=True)
+
+    meta = {"collection": "oauth_clients", "auto_create_index": False}
+
+
+class OAuthCode(Document):
+    """An authorization code: stored under its SHA-256, single use (`used_at` set by an
+    atomic update), ten minutes at most (TTL). Kept once used until it expires, so a
+    replay is recognised and the tokens it issued are revoked (RFC 6749 4.1.2)."""
+
+    id = StringField(primary_key=True, min_length=64, max_length=64)
+    client_id = StringField(required=True, max_length=64)
+    user_id = StringField(required=True)
+    session_id = StringField(required=True, max_length=64)  # the browser session it came from
+    redirect_uri = StringField(required=True, max_length=2000)
+    scope = StringField(default="", max_length=500)
+    nonce = StringField(default="", max_length=512)
+    code_challenge = StringField(required=True, max_length=128)
+    code_challenge_method = StringField(required=True, max_length=8)
+    auth_time = IntField(required=True)  # when the user last entered the password
+    expires_at = DateTimeField(required=True)
+    used_at = DateTimeField()
+
+    meta = {"collection": "oauth_codes", "auto_create_index": False,
+            "indexes": [{"fields": ["expires_at"], "expireAfterSeconds": 0}]}
+
+
+class OAuthToken(Document):
+    """An access or refresh token we issued, stored under its SHA-256 (the token itself
+    only ever goes to the client). `family`: every token descending from one code; a
+    reused refresh token or a replayed code revokes the whole family."""
+
+    id = StringField(primary_key=True, min_length=64, max_length=64)
+    kind = StringField(required=True, choices=("access", "refresh"))
+    family = StringField(required=True, max_length=64)
+    client_id = StringField(required=True, max_length=64)
+    user_id = StringField(required=True)
+    session_id = StringField(required=True, max_length=64)
+    scope = StringField(default="", max_length=500)
+    auth_time = IntField(required=True)
+    created_at = DateTimeField(required=True)
+    expires_at = DateTimeField(required=True)
+    used_at = DateTimeField()  # a refresh token once rotated: using it again is reuse
+    revoked_at = DateTimeField()
+
+    meta = {"collection": "oauth_tokens", "auto_create_index": False,
+            "indexes": ["family", ("session_id", "client_id"), "user_id",
+                        {"fields": ["expires_at"], "expireAfterSeconds": 0}]}
+
+
+class OAuthConsent(Document):
+    """A user allowed a (not first-party) client these scopes: not asked again."""
+
+    id = StringField(primary_key=True, max_length=200)  # "<user id>:<client id>"
+    user_id = StringField(required=True)
+    client_id = StringField(required=True, max_length=64)
+    scope = StringField(default="", max_length=500)
+    created_at = DateTimeField(required=True)
+
+    meta = {"collection": "oauth_consents", "auto_create_index": False,
+            "indexes": ["user_id"]}
+
+
+class SigningKey(Document):
+    """A key the provider signs ID tokens with. The private JWK is AES-GCM sealed (a key
+    derived from MFA_ENCRYPTION_KEY, bound to the kid); `state`: "next" (published, not
+    yet signing), "current" (signs), "retired" (still published until `expires_at`)."""
+
+    id = StringField(primary_key=True, max_length=64)  # the kid
+    alg = StringField(required=True, max_length=8)
+    sealed = StringField(required=True, max_length=8192)
+    public = DictField(required=True)  # the public JWK, published in the JWKS
+    state = StringField(required=True, choices=("next", "current", "retired"))
+    created_at = DateTimeField(required=True)
+    expires_at = DateTimeField()  # TTL, set when retired
+
+    meta = {"collection": "signing_keys", "auto_create_index": False,
+            "indexes": [{"fields": ["expires_at"], "expireAfterSeconds": 0}]}
+
+
 ALL_DOCUMENTS: tuple[type[Document], ...] = (
     User, Session, Throttle, SecondFactor, SecurityEvent, Passkey, WebAuthnChallenge,
     OutboxMessage,
-    RetiredUsername, LinkedIdentity, OidcFlow)
+    RetiredUsername, LinkedIdentity, OidcFlow,
+    OAuthClient, OAuthCode, OAuthToken, OAuthConsent, SigningKey)
 
 
 def validated(document: type[Document], record: Any) -> dict[str, Any]:

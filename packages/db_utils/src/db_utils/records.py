@@ -13,6 +13,7 @@ from typing import Any
 from mongoengine import (
     BooleanField,
     DateTimeField,
+    DictField,
     Document,
     IntField,
     ListField,
@@ -22,27 +23,37 @@ from mongoengine import (
 
 from db_utils.documents import (
     LinkedIdentity,
+    OAuthClient,
+    OAuthCode,
+    OAuthConsent,
+    OAuthToken,
     OutboxMessage,
     Passkey,
     SecondFactor,
     SecurityEvent,
     Session,
+    SigningKey,
     User,
 )
 
 __all__ = [
     "EventRecord",
     "IdentityRecord",
+    "OAuthClientRecord",
+    "OAuthCodeRecord",
+    "OAuthConsentRecord",
+    "OAuthTokenRecord",
     "OutboxRecord",
     "PasskeyRecord",
     "SecondFactorRecord",
     "SessionRecord",
+    "SigningKeyRecord",
     "UserRecord",
     "record_type",
 ]
 
 _TYPES = {StringField: str, DateTimeField: datetime, IntField: int, BooleanField: bool,
-          ListField: tuple, ObjectIdField: object}
+          ListField: tuple, ObjectIdField: object, DictField: dict}
 
 
 def record_type(document: type[Document], name: str) -> type:
@@ -82,3 +93,8 @@ EventRecord = record_type(SecurityEvent, "EventRecord")
 PasskeyRecord = record_type(Passkey, "PasskeyRecord")
 OutboxRecord = record_type(OutboxMessage, "OutboxRecord")
 IdentityRecord = record_type(LinkedIdentity, "IdentityRecord")
+OAuthClientRecord = record_type(OAuthClient, "OAuthClientRecord")
+OAuthCodeRecord = record_type(OAuthCode, "OAuthCodeRecord")
+OAuthTokenRecord = record_type(OAuthToken, "OAuthTokenRecord")
+OAuthConsentRecord = record_type(OAuthConsent, "OAuthConsentRecord")
+SigningKeyRecord = record_type(SigningKey, "SigningKeyRecord")

@@ -1,0 +1,109 @@
+"""The keys our OpenID Connect provider signs ID tokens with (ES256, P-256), made and
+used by joserfc; no cryptography here beyond calling it.
+
+Each private key is stored sealed (AES-GCM under a key derived from MFA_ENCRYPTION_KEY
+for this purpose, bound to its `kid`), so a copy of the database cannot sign tokens.
+The `kid` is the key's RFC 7638 thumbprint.
+
+Rotation with a published overlap (`auth-admin keys rotate`, docs/deploy.md): there is
+always a "next" key in the JWKS besides the "current" one, so relying parties that cache
+the JWKS already hold the next key before it signs anything. Rotating makes "next" sign,
+retires the old current key (still published for `RETIRED_OVERLAP`, longer than any ID
+token lives) and makes a new "next". Processes re-read the keys every `CACHE_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from joserfc.jwk import ECKey
+
+from auth_utils.clock import Clock, utc_now
+from auth_utils.second_factor import SealedBox
+from auth_utils.storage import OAuthStore
+
+__all__ = ["ALG", "CACHE_SECONDS", "RETIRED_OVERLAP", "SigningKeys"]
+
+ALG = "ES256"
+PURPOSE = b"oidc signing key"
+CACHE_SECONDS = 60.0  # how long a process uses the keys it read before reading again
+RETIRED_OVERLAP = timedelta(days=2)  # a retired key stays in the JWKS this long
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    kid: str
+    state: str
+    created_at: Any
+
+
+class SigningKeys:
+    """The provider's keys: `current()` to sign with, `jwks()` to publish."""
+
+    def __init__(self, store: OAuthStore, key_material: str, *, clock: Clock = utc_now
+                 ) -> None:
+        self.store = store
+        self.box = SealedBox(key_material, PURPOSE)
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._cached: tuple[float, list] | None = None
+
+    def _new(self, state: str) -> str:
+        key = ECKey.generate_key("P-256", private=True)
+        kid = key.thumbprint()
+        private = {**key.as_dict(private=True), "kid": kid, "alg": ALG, "use": "sig"}
+        public = {**key.as_dict(private=False), "kid": kid, "alg": ALG, "use": "sig"}
+        self.store.add_key(id=kid, alg=ALG, sealed=self.box.seal(json.dumps(private), kid),
+                           public=public, state=state, created_at=self.clock(),
+                           expires_at=None)
+        self._cached = None
+        return kid
+
+    def _records(self) -> list:
+        with self._lock:
+            if self._cached and time.monotonic() - self._cached[0] < CACHE_SECONDS:
+                return self._cached[1]
+        records = self.store.keys(self.clock())
+        if not any(r.state == "current" for r in records):
+            # First use: a current key and its successor. Two processes racing here make
+            # two current keys; both are published and the newest signs, so nothing breaks.
+            self._new("current")
+            self._new("next")
+            records = self.store.keys(self.clock())
+        with self._lock:
+            self._cached = (time.monotonic(), records)
+        return records
+
+    def current(self) -> ECKey:
+        """The private key that signs now (the newest "current" one)."""
+        record = next(r for r in self._records() if r.state == "current")
+        opened = self.box.open(record.sealed, record.id)
+        if opened is None:
+            raise RuntimeError(f"signing key {record.id} cannot be opened: was "
+                               "MFA_ENCRYPTION_KEY changed? (docs/deploy.md)")
+        return ECKey.import_key(json.loads(opened))
+
+    def jwks(self) -> dict:
+        """The public keys to publish: current, next and the retired ones still in overlap."""
+        return {"keys": [dict(r.public) for r in self._records()]}
+
+    def list(self) -> list[KeyInfo]:
+        return [KeyInfo(r.id, r.state, r.created_at) for r in self._records()]
+
+    def rotate(self) -> str:
+        """The "next" key signs from now on; the old current one is retired (published for
+        RETIRED_OVERLAP more), and a new "next" key is published. The new signing kid."""
+        records = self.store.keys(self.clock())
+        upcoming = next((r for r in records if r.state == "next"), None)
+        # None published ahead only when rotating before any first use.
+        upcoming_kid = self._new("next") if upcoming is None else upcoming.id
+        self.store.retire_keys("current", self.clock() + RETIRED_OVERLAP)
+        self.store.set_key_state(upcoming_kid, "current", from_state="next")
+        self._new("next")
+        self._cached = None
+        return upcoming_kid
