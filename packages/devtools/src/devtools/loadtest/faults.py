@@ -126,7 +126,8 @@ class SenderKiller:
     yet, so the sender dies before it can mark the message delivered (the crash window:
     the message goes out again once its lease has passed, with the same Message-ID).
     Which worker sends is read from the message's claim in the outbox (`leased_by`:
-    host:pid:name). One kill per app, at most `per_app`; `kills` lists them."""
+    host:pid:name). At most `per_app` kills per app, never twice on one message (so each
+    kill makes one duplicate at most); `kills` lists them."""
 
     def __init__(self, stack: LoadStack, server: MailServer, per_app: int = 1) -> None:
         self.stack, self.per_app = stack, per_app
@@ -158,8 +159,9 @@ class SenderKiller:
         return None
 
     def _received(self, received: Received) -> None:  # on the SMTP server's thread
-        if not self._armed.is_set() or self.done():
-            return
+        if not self._armed.is_set() or self.done() or any(
+                k.message_id == received.message_id for k in self.kills):
+            return  # a killed sender's message sent again: its copy is not killed too
         with contextlib.suppress(Exception):  # the database unreachable: the next one
             found = self._sender_of(received.message_id)
             if found is None or sum(k.app == found[0] for k in self.kills) >= self.per_app:
