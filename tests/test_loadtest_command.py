@@ -57,5 +57,27 @@ def test_help_prints_usage_and_the_faults(tmp_path):
     result = loadtest("--help", timeout=60)
     assert result.returncode == 0
     for word in ("usage: loadtest", "--fault", "db-kill", "worker-kill", "feed-break",
-                 "slow-clients", "--run-time", "--users"):
+                 "slow-clients", "mail", "--run-time", "--users"):
         assert word in result.stdout
+
+
+@pytest.mark.e2e
+def test_mail_survives_an_smtp_outage_and_a_killed_sender(tmp_path):
+    """`--fault mail` at its smallest (20 s of locust, 6 users, ~45 s in all): the SMTP
+    server down for 8 s under reset traffic, then senders killed -9 in the crash window;
+    every enqueued message received, the only duplicates the killed senders' own."""
+    result = loadtest("--fault", "mail", "--run-time", "20s", "--users", "6",
+                      "--spawn-rate", "6", "--out", str(tmp_path), timeout=150)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    f = json.loads((tmp_path / "mail" / "summary.json").read_text())["figures"]
+    assert f["  by kind"]["password_reset"] > 0
+    assert f["messages retried (more than one attempt)"] > 0  # the outage was felt
+    assert f["mail lost (enqueued, never received)"] == 0
+    assert f["mail received but never enqueued"] == 0
+    assert f["outbox after the drain"] == {"delivered": f["mail enqueued"]}
+    kills = f["senders killed in the crash window"]
+    assert 1 <= len(kills) <= 2
+    assert all(n == 2 for n in f["duplicates (Message-ID: copies)"].values())
+    assert len(f["duplicates (Message-ID: copies)"]) <= len(kills)
+    assert f["SMTP outage (s)"] >= 8 and f["time to drain after the load (s)"] is not None
+    assert "scenario mail" in result.stdout and "every promise kept" in result.stdout

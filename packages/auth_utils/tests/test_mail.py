@@ -359,3 +359,24 @@ def test_production_needs_smtp_url_and_mail_from_unless_mail_is_off():
                                  if k not in ("SMTP_URL", "MAIL_FROM")})
     assert development.smtp_url == "smtp://127.0.0.1:8025"
     assert development.mail_from == "Monorepo Auth <no-reply@localhost>"
+
+
+def test_the_senders_lease_and_backoff_come_from_the_settings(make_core):
+    defaults = load_settings(TEST_ENV)
+    assert (defaults.mail_lease_seconds, defaults.mail_retry_first_seconds,
+            defaults.mail_retry_max_seconds) == (120, 30, 3600)  # production's
+    fast = load_settings({**TEST_ENV, "MAIL_LEASE_SECONDS": "4",
+                          "MAIL_RETRY_FIRST_SECONDS": "1", "MAIL_RETRY_MAX_SECONDS": "2"})
+    sender = make_core(smtp_url="smtp://127.0.0.1:9", mail_lease_seconds=4,
+                       mail_retry_first_seconds=1, mail_retry_max_seconds=2
+                       ).start_mail_sender()
+    assert (fast.mail_lease_seconds, fast.mail_retry_max_seconds) == (4, 2)
+    assert sender.lease == timedelta(seconds=4) and sender.timeout == 1.0  # lease / 4
+    assert sender.retry.delay(1) == timedelta(seconds=1)
+    assert sender.retry.delay(5) == timedelta(seconds=2)
+    for bad, match in ((("MAIL_LEASE_SECONDS", "0"),), "MAIL_LEASE_SECONDS"), (
+            (("MAIL_RETRY_MAX_SECONDS", "soon"),), "MAIL_RETRY_MAX_SECONDS"), (
+            (("MAIL_RETRY_FIRST_SECONDS", "60"), ("MAIL_RETRY_MAX_SECONDS", "30")),
+            "must not be above"):
+        with pytest.raises(SettingsError, match=match):
+            load_settings({**TEST_ENV, **dict(bad)})

@@ -101,6 +101,12 @@ class Settings:
     mail: bool = True
     smtp_url: str = field(default=DEFAULT_SMTP_URL, repr=False)  # may carry a password
     mail_from: str = DEFAULT_MAIL_FROM
+    # The mail sender of each app process (auth_utils.mail.MailSender): how long it holds a
+    # claimed message (a killed sender's message goes out again once this has passed) and
+    # its backoff after a failed attempt (doubling from the first delay up to the most).
+    mail_lease_seconds: int = 120
+    mail_retry_first_seconds: int = 30
+    mail_retry_max_seconds: int = 3600
     # Password-reset requests per client IP (or /64) and per username or address asked
     # for, and verification mails per account, per hour (`reset_window_seconds`).
     reset_max_per_ip: int = 10
@@ -240,6 +246,20 @@ def _mfa_key(env: Mapping[str, str], production: bool) -> str:
             "(docs/deploy.md §2; changing the key of a running deployment: the rotation "
             "steps there)")
     return key
+
+
+def _mail_sender(env: Mapping[str, str]) -> dict[str, int]:
+    """The sender's lease and backoff (MAIL_LEASE_SECONDS, MAIL_RETRY_FIRST_SECONDS,
+    MAIL_RETRY_MAX_SECONDS), each a whole number of seconds >= 1, the first delay at most
+    the longest one."""
+    found = {"mail_lease_seconds": _int(env, "MAIL_LEASE_SECONDS", 120),
+             "mail_retry_first_seconds": _int(env, "MAIL_RETRY_FIRST_SECONDS", 30),
+             "mail_retry_max_seconds": _int(env, "MAIL_RETRY_MAX_SECONDS", 3600)}
+    if found["mail_retry_first_seconds"] > found["mail_retry_max_seconds"]:
+        raise SettingsError(
+            f"MAIL_RETRY_FIRST_SECONDS ({found['mail_retry_first_seconds']}) must not be "
+            f"above MAIL_RETRY_MAX_SECONDS ({found['mail_retry_max_seconds']})")
+    return found
 
 
 def _mail(env: Mapping[str, str], production: bool) -> tuple[bool, str, str]:
@@ -395,5 +415,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         mail=mail,
         smtp_url=smtp_url,
         mail_from=mail_from,
+        **_mail_sender(env),
         oidc_providers=_oidc_providers(env, app_env == "production"),
     )

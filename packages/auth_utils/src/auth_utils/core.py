@@ -25,7 +25,7 @@ from auth_utils.flows import (
     Steps,
 )
 from auth_utils.flows.provider import OpenIDProvider
-from auth_utils.mail import MAIL_KEY_PURPOSE, MailSender, Outbox, SmtpTarget
+from auth_utils.mail import MAIL_KEY_PURPOSE, MailSender, Outbox, Retry, SmtpTarget
 from auth_utils.notices import Links, Notices
 from auth_utils.passkeys import Passkeys, RelyingParty
 from auth_utils.passwords import HashingGate
@@ -71,8 +71,20 @@ class AuthCore:
             return None
         if self.mail_sender is None or not self.mail_sender.running:
             self.mail_sender = MailSender(
-                self.outbox, SmtpTarget.parse(self.settings.smtp_url), **options).start()
+                self.outbox, SmtpTarget.parse(self.settings.smtp_url),
+                **{**self.sender_options(), **options}).start()
         return self.mail_sender
+
+    def sender_options(self) -> dict[str, Any]:
+        """The sender's lease and backoff from the settings (MAIL_LEASE_SECONDS, ...). Each
+        SMTP step is bounded by 20 s, or a quarter of a shorter lease: a message never
+        outlasts its lease on a slow server (the sender starts none whose lease is half
+        gone)."""
+        s = self.settings
+        lease = timedelta(seconds=s.mail_lease_seconds)
+        return {"lease": lease, "timeout": min(20.0, lease.total_seconds() / 4),
+                "retry": Retry(first_delay=timedelta(seconds=s.mail_retry_first_seconds),
+                               max_delay=timedelta(seconds=s.mail_retry_max_seconds))}
 
     def stop_mail_sender(self) -> None:
         if self.mail_sender is not None:

@@ -1,6 +1,7 @@
 """What a fault must not lose, checked from outside as a client and in the database:
 acknowledged sign-ups, revoked sessions (never accepted again), live sessions (never
-lost), answers during an outage (503/429 only, quickly), recovery time."""
+lost), answers during an outage (503/429 only, quickly), recovery time, and mail (every
+message in the outbox received by the SMTP server, none twice but for a sender's crash)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import httpx
 from pymongo import MongoClient
@@ -18,11 +20,13 @@ from devtools.loadtest.journal import CONNECTION_ERROR, Journal, Request
 from devtools.loadtest.loops import Loops
 from devtools.loadtest.stack import LoadStack
 from devtools.loadtest.workload import PASSWORD
-from devtools.testing.helpers import csrf_of
+from devtools.mailserver import MailServer
+from devtools.testing.helpers import csrf_of, link_token, mailed_link
 
-__all__ = ["Canaries", "Outage", "Probe", "Replayer", "accepted", "feed_restarts", "latency_ms",
-           "lost_signups", "outage", "replay", "revoke_a_cached_session", "revoked_accepted",
-           "wait_healthy"]
+__all__ = ["Canaries", "MailLedger", "Outage", "Probe", "Replayer", "accepted",
+           "feed_restarts", "latency_ms", "lost_signups", "mail_ledger", "outage", "replay",
+           "revoke_a_cached_session", "revoked_accepted", "verified_accounts",
+           "wait_drained", "wait_healthy"]
 
 APPS = ("landing", "web")
 
@@ -250,3 +254,97 @@ def latency_ms(requests: list[Request]) -> tuple[float, float]:
         return 0.0, 0.0
     values = sorted(r.seconds * 1000 for r in requests)
     return statistics.median(values), values[max(0, int(len(values) * 0.99) - 1)]
+
+
+# -- mail -------------------------------------------------------------------------------------
+
+def verified_accounts(stack: LoadStack, server: MailServer, count: int,
+                      prefix: str = "reset") -> list[tuple[str, str]]:
+    """`count` accounts signed up with an address, each verified by the link the apps'
+    senders mailed to `server` (a core of this process on the stack's database, as the
+    apps are configured): [(username, address)]."""
+    from auth_utils import build_core, load_settings
+
+    core = build_core(load_settings(stack.env), cache=False)
+    try:
+        accounts = [(f"{prefix}{n}x{time.time_ns() % 10**6}", "") for n in range(count)]
+        accounts = [(name, f"{name}@example.com") for name, _ in accounts]
+        for name, address in accounts:
+            out = core.accounts.sign_up(name, PASSWORD, ip="127.0.0.1", user_agent="loadtest",
+                                        email=address)
+            if not out.ok:
+                raise RuntimeError(f"sign-up of {name} refused: {out.message}")
+        for _, address in accounts:
+            if not core.email.verify(link_token(mailed_link(server, address,
+                                                            "/email/verify/", 30))).ok:
+                raise RuntimeError(f"{address} could not be verified")
+        return accounts
+    finally:
+        core.close()
+
+
+def _outbox(mongo_uri: str, query: dict, projection: dict | None = None) -> list[dict]:
+    client: MongoClient = MongoClient(mongo_uri, serverSelectionTimeoutMS=10_000)
+    try:
+        return list(client.get_default_database()["outbox"].find(query, projection))
+    finally:
+        client.close()
+
+
+def wait_drained(mongo_uri: str, timeout: float) -> float | None:
+    """Seconds until no message in the outbox is pending; None if some still were after
+    `timeout`."""
+    client: MongoClient = MongoClient(mongo_uri, serverSelectionTimeoutMS=10_000)
+    outbox = client.get_default_database()["outbox"]
+    start = time.monotonic()
+    try:
+        while outbox.count_documents({"status": "pending"}):
+            if time.monotonic() - start > timeout:
+                return None
+            time.sleep(0.25)
+        return time.monotonic() - start
+    finally:
+        client.close()
+
+
+@dataclass
+class MailLedger:
+    """The outbox against what the SMTP server received, by Message-ID."""
+
+    enqueued: int
+    by_status: Counter  # pending, delivered, failed
+    by_kind: Counter  # password_reset, email_verification, ...
+    retried: int  # messages that needed more than one attempt
+    received: int  # copies the server received
+    lost: list[str]  # enqueued, never received
+    unknown: list[str]  # received, never enqueued
+    duplicates: dict[str, int]  # Message-ID -> copies, for those received more than once
+    times: list[tuple[float, float | None]]  # (enqueued, delivered) of each, time.time()
+
+    def backlog_cleared(self, at: float) -> float | None:
+        """Seconds from `at` until every message enqueued before it was delivered."""
+        before = [delivered for created, delivered in self.times if created < at]
+        if not before or None in before:
+            return None
+        return max(0.0, max(before) - at)  # type: ignore[type-var]
+
+
+def mail_ledger(mongo_uri: str, server: MailServer) -> MailLedger:
+    docs = _outbox(mongo_uri, {}, {"message_id": 1, "status": 1, "kind": 1, "attempts": 1,
+                                   "created_at": 1, "delivered_at": 1})
+    enqueued = {d["message_id"] for d in docs}
+    copies = Counter(server.message_ids())
+    return MailLedger(
+        enqueued=len(docs), by_status=Counter(d["status"] for d in docs),
+        by_kind=Counter(d.get("kind") or "-" for d in docs),
+        retried=sum(d.get("attempts", 0) > 1 for d in docs), received=sum(copies.values()),
+        lost=sorted(enqueued - set(copies)), unknown=sorted(set(copies) - enqueued),
+        duplicates={m: n for m, n in copies.items() if n > 1},
+        times=[(_epoch(d["created_at"]), _epoch(d.get("delivered_at"))) for d in docs])
+
+
+def _epoch(moment: datetime | None) -> float | None:
+    """A datetime read from the database (naive: UTC) as time.time()."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=moment.tzinfo or UTC).timestamp()

@@ -46,6 +46,8 @@ class Journal:
     requests: list[Request] = field(default_factory=list)
     signups: list[tuple[str, float]] = field(default_factory=list)  # (username, answered)
     logouts: list[tuple[str, float]] = field(default_factory=list)  # (token, answered)
+    # reset requests answered 200 for an account with a verified address (what, answered)
+    resets: list[tuple[str, float]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _file: IO[str] | None = field(default=None, repr=False)
     _offset: int = field(default=0, repr=False)
@@ -74,6 +76,11 @@ class Journal:
             self.logouts.append((token, answered))
             self._write({"logout": token, "t": answered})
 
+    def reset_asked(self, identifier: str, answered: float) -> None:
+        with self._lock:
+            self.resets.append((identifier, answered))
+            self._write({"reset": identifier, "t": answered})
+
     def revoked_tokens(self) -> list[str]:
         with self._lock:
             return [token for token, _ in self.logouts]
@@ -99,6 +106,8 @@ class Journal:
                 self.signups.append((item["signup"], item["t"]))
             elif "logout" in item:
                 self.logouts.append((item["logout"], item["t"]))
+            elif "reset" in item:
+                self.resets.append((item["reset"], item["t"]))
             else:
                 self.requests.append(Request(item["t"], item["s"], item["app"], item["name"],
                                              item["status"]))

@@ -4,9 +4,13 @@ the journal file come from LOADTEST_WEB_URL and LOADTEST_JOURNAL.
 
 - visitors read the landing page and the two forms;
 - members sign up (new) or log in (returning), browse the web app for a while, open
-  /account (some change their password), and log out.
+  /account (some change their password), and log out;
+- with `--fault mail`, resetters ask for password resets ("Forgot your password?") of the
+  accounts with a verified address listed in LOADTEST_RESET_ACCOUNTS (by address, by
+  username), and of names and addresses that have no account.
 Every request is recorded in the journal with its start time and status, and so are the
-sign-ups and log-outs that were answered 303 (what the fault checkers must find kept).
+sign-ups and log-outs that were answered 303, and the reset requests for a verified
+account answered 200 (what the fault checkers must find kept).
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ WEB_URL = os.environ.get("LOADTEST_WEB_URL", "http://127.0.0.1:3000")
 journal = Journal(Path(os.environ["LOADTEST_JOURNAL"])) if os.environ.get(
     "LOADTEST_JOURNAL") else Journal()
 _serial = iter(range(10**9))
+# "username email" pairs, comma-separated: accounts whose verified address gets the links
+RESET_ACCOUNTS = [tuple(pair.split(" ")) for pair in os.environ.get(
+    "LOADTEST_RESET_ACCOUNTS", "").split(",") if pair]
 
 
 @events.request.add_listener
@@ -135,3 +142,32 @@ class Member(_Base):
         if random.random() < 0.15:
             self._change_password()
         self._log_out()
+
+
+class Resetter(_Base):
+    """Forgot the password: asks for a reset link, mostly for an account with a verified
+    address (by the address or by the username: a link is mailed), sometimes for a name
+    or an address with no account (the same page, nothing mailed). Only with
+    LOADTEST_RESET_ACCOUNTS (`--fault mail`)."""
+
+    abstract = not RESET_ACCOUNTS
+    weight = 2
+    wait_time = between(0.5, 2)
+
+    def _ask(self, identifier: str) -> bool:
+        self.call("landing", "GET", "/password/reset")
+        r = self.call("landing", "POST", "/password/reset", data={"identifier": identifier},
+                      headers={"Origin": self.host})
+        return r.status_code == 200
+
+    @task(4)
+    def known(self) -> None:
+        username, address = random.choice(RESET_ACCOUNTS)
+        identifier = address if random.random() < 0.5 else username
+        if self._ask(identifier):
+            journal.reset_asked(identifier, time.time())
+
+    @task(1)
+    def unknown(self) -> None:
+        n = random.randrange(10**9)
+        self._ask(random.choice([f"nobody{n}", f"nobody{n}@example.com"]))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import re
 import shutil
 import signal
@@ -19,12 +20,14 @@ from devtools.loadtest import checks, scenarios
 from devtools.loadtest.journal import Journal
 from devtools.loadtest.scenarios import Report, say
 from devtools.loadtest.stack import GENEROUS_THROTTLES, LoadStack
+from devtools.mailserver import MailServer
 from devtools.processes import AppProcess, CommandParser, interrupt_on, stop_interrupting
 from devtools.testing.environment import ARTIFACTS
 
-SCENARIOS = ("none", "db-kill", "worker-kill", "feed-break", "slow-clients")
+SCENARIOS = ("none", "db-kill", "worker-kill", "feed-break", "slow-clients", "mail")
 MIN_RUN = {"none": 10, "db-kill": 20, "worker-kill": 15, "feed-break": 20,
-           "slow-clients": 15}
+           "slow-clients": 15, "mail": 20}
+RESET_ACCOUNTS = 8  # accounts with a verified address that `--fault mail` resets
 
 
 def _seconds(text: str) -> int:
@@ -60,7 +63,10 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Faults: db-kill (SIGKILL the database, restart it 5 s later), worker-kill "
                "(SIGKILL one worker of each app), feed-break (break the session-"
                "invalidation change stream: stalled, failing, cut), slow-clients (200 idle "
-               "keep-alive, 2 silent and 2 trickling connections per app). Throttling "
+               "keep-alive, 2 silent and 2 trickling connections per app), mail (users "
+               "also ask for password resets; the SMTP server is stopped for 8 s, then "
+               "a mail sender is killed -9 while it sends; every message must arrive, "
+               "none twice but the killed sender's). Throttling "
                "limits are raised for the run: every client is 127.0.0.1. Reports: "
                "artifacts/loadtest/<scenario>/ (locust's HTML and CSV, summary.json). "
                "See docs/loadtest.md.",
@@ -102,7 +108,8 @@ def _overview(root: Path) -> None:
         summary = json.loads(path.read_text())
         f = summary["figures"]
         kept = all(ok for _, _, ok in summary["promises"].values())
-        recovery = f.get("recovery (s)", f.get("worker replaced after (s)", "-"))
+        recovery = f.get("recovery (s)", f.get("worker replaced after (s)",
+                                               f.get("time to drain after the load (s)", "-")))
         if isinstance(recovery, dict):
             recovery = max((v for v in recovery.values() if v is not None), default="-")
         revoked = (f["revoked sessions accepted (replayed during the run)"]
@@ -129,8 +136,11 @@ def run(args: argparse.Namespace) -> int:
     baseline_file = args.out / "none" / "summary.json"
     baseline = json.loads(baseline_file.read_text()) if (
         scenario == "slow-clients" and baseline_file.exists()) else None
+    smtp = MailServer() if scenario == "mail" else None
     stack = LoadStack(workdir, workers=args.workers,
-                      test_commands=scenario == "feed-break")
+                      test_commands=scenario == "feed-break",
+                      overrides={"SMTP_URL": smtp.url, **scenarios.MAIL_SETTINGS}
+                      if smtp else None)
     locust: AppProcess | None = None
     replayer: checks.Replayer | None = None
     report = Report(scenario)
@@ -138,15 +148,25 @@ def run(args: argparse.Namespace) -> int:
     try:
         say(f"starting SecantusDB (--sync-on-commit) and both apps with {args.workers} "
              f"workers each on loopback (work files in {workdir})")
+        if smtp is not None:
+            logging.getLogger("mail.log").setLevel(logging.CRITICAL)  # aiosmtpd's own
+            smtp.start()
         stack.start()
         say(f"landing {stack.landing_url}, web {stack.web_url}, database {stack.db.port}")
         say("throttling raised for the run, since every client is 127.0.0.1: "
              + ", ".join(f"{k}={v}" for k, v in GENEROUS_THROTTLES.items()))
+        extra = {}
+        if smtp is not None:
+            say(f"SMTP server {smtp.url}; the apps' mail senders with "
+                + ", ".join(f"{k}={v}" for k, v in scenarios.MAIL_SETTINGS.items()))
+            accounts = checks.verified_accounts(stack, smtp, RESET_ACCOUNTS)
+            extra["LOADTEST_RESET_ACCOUNTS"] = ",".join(f"{n} {a}" for n, a in accounts)
+            say(f"{len(accounts)} accounts with a verified address, for the resetters")
         journal_path = workdir / "journal.jsonl"
         journal = Journal(source=journal_path)
         locust = AppProcess("locust", {
             **stack.env, "LOADTEST_JOURNAL": str(journal_path),
-            "LOADTEST_WEB_URL": stack.web_url,
+            "LOADTEST_WEB_URL": stack.web_url, **extra,
         }, args=(
             "-f", str(Path(__file__).with_name("locustfile.py")), "--headless",
             "--host", stack.landing_url, "--users", str(args.users),
@@ -161,20 +181,22 @@ def run(args: argparse.Namespace) -> int:
         end = started + args.run_time
         fault_at = started + max(5.0, args.run_time / 3)
         replayer = checks.Replayer(stack, lambda: journal.follow().revoked_tokens()).start()
-        window, judge_outage = None, None
+        window, judge = None, None
         if scenario == "db-kill":
-            judge_outage = scenarios.db_kill(stack, journal, fault_at, report)
+            judge = scenarios.db_kill(stack, journal, fault_at, report)
         elif scenario == "worker-kill":
             scenarios.worker_kill(stack, journal, fault_at, report)
         elif scenario == "feed-break":
             scenarios.feed_break(stack, journal, fault_at, end, report)
         elif scenario == "slow-clients":
             window = scenarios.slow_clients(stack, fault_at, end, report, baseline)
+        elif smtp is not None:
+            judge = scenarios.mail(stack, smtp, journal, fault_at, report)
         assert locust.process is not None
         locust.process.wait(timeout=max(0.0, end - time.time()) + 60)
         replayer.stop()
-        if judge_outage is not None:
-            judge_outage()
+        if judge is not None:
+            judge()
         scenarios.summarise(stack, journal, report, window, replayer)
         (out / "summary.json").write_text(json.dumps(
             {"scenario": scenario, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -198,6 +220,8 @@ def run(args: argparse.Namespace) -> int:
         if locust is not None:
             locust.stop()
         stack.stop()
+        if smtp is not None:
+            smtp.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
 

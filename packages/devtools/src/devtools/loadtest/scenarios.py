@@ -12,14 +12,23 @@ from dataclasses import dataclass, field
 from devtools.loadtest import checks, faults
 from devtools.loadtest.journal import CONNECTION_ERROR, Journal
 from devtools.loadtest.stack import LoadStack
+from devtools.mailserver import MailServer
+from devtools.testing.helpers import wait_for
 
-__all__ = ["Report", "db_kill", "feed_break", "say", "slow_clients", "summarise",
-           "worker_kill"]
+__all__ = ["MAIL_SETTINGS", "Report", "db_kill", "feed_break", "mail", "say", "slow_clients",
+           "summarise", "worker_kill"]
 
 OUTAGE_SECONDS = 5.0  # the database stays down this long
 MAX_OUTAGE_ANSWER = 2.5  # every request during an outage is answered within this (s)
 MAX_RECOVERY = 2.0  # both apps answer 200 within this of the database's restart (s)
 MAX_SLOW_CLIENT_ANSWER = 1.0  # a normal request while slow clients hold connections (s)
+SMTP_OUTAGE_SECONDS = 8.0  # the SMTP server stays down this long
+MAX_DRAIN = 30.0  # after the run, the outbox has nothing pending within this (s)
+# The apps' mail senders for `--fault mail` (auth_utils.config; production: 120, 30, 3600):
+# a killed sender's message is free again after 5 s, a failed attempt is retried after
+# 1 s, then every 2 s (12 attempts ride out ~21 s of SMTP outage, over twice this one).
+MAIL_SETTINGS = {"MAIL_LEASE_SECONDS": "5", "MAIL_RETRY_FIRST_SECONDS": "1",
+                 "MAIL_RETRY_MAX_SECONDS": "2"}
 
 
 @dataclass
@@ -165,6 +174,75 @@ def slow_clients(stack: LoadStack, at: float, end: float, report: Report,
     if baseline:
         report.figures["none: p50/p99 (ms)"] = baseline["figures"].get("p50/p99 (ms)")
     return started, time.time()
+
+
+def mail(stack: LoadStack, server: MailServer, journal: Journal, at: float,
+         report: Report) -> Callable[[], None]:
+    """Stop the SMTP server for SMTP_OUTAGE_SECONDS, then, once it is back, SIGKILL the
+    app worker whose sender is handing it a message, before the "250" (one per app at
+    most, within 10 s); what it returns waits for the outbox to drain once the load is
+    over and judges: every enqueued message received, none twice but the killed senders'
+    (same Message-ID), nothing left pending or failed."""
+    killer = faults.SenderKiller(stack, server)
+    _wait_until(at)
+    with faults.smtp_down(server):
+        down = time.time()
+        say(f"SMTP server stopped; listening again in {SMTP_OUTAGE_SECONDS:g} s")
+        time.sleep(SMTP_OUTAGE_SECONDS)
+    up = time.time()
+    say("SMTP server listening again; the next sender to hand it a message is killed")
+    killer.arm()
+    wait_for(killer.done, 10.0)
+    killer.close()
+    for kill in killer.kills:
+        say(f"killed {kill.app} worker {kill.pid} (SIGKILL) while the SMTP server held "
+            f"{kill.message_id}, {kill.at - up:.2f} s after SMTP came back")
+
+    def judge() -> None:
+        time.sleep(1.0)  # reset requests answered last: their mail is queued 0.1 s later
+        drained = checks.wait_drained(stack.db.uri, MAX_DRAIN)
+        ledger = checks.mail_ledger(stack.db.uri, server)
+        crashed = {k.message_id for k in killer.kills}
+        expected = {m: n for m, n in ledger.duplicates.items() if m in crashed and n == 2}
+        others = {m: n for m, n in ledger.duplicates.items() if m not in expected}
+        asked = len(journal.follow().resets)
+        report.figures.update({
+            "mail enqueued": ledger.enqueued,
+            "  by kind": dict(sorted(ledger.by_kind.items())),
+            "mail received by the SMTP server (copies)": ledger.received,
+            "mail delivered (distinct Message-IDs received)":
+                ledger.received - sum(n - 1 for n in ledger.duplicates.values()),
+            "mail lost (enqueued, never received)": len(ledger.lost),
+            "mail received but never enqueued": len(ledger.unknown),
+            "duplicates (Message-ID: copies)": ledger.duplicates,
+            "  of those, crash-window duplicates of a killed sender": len(expected),
+            "outbox after the drain": dict(sorted(ledger.by_status.items())),
+            "SMTP outage (s)": round(up - down, 2),
+            "mail enqueued before SMTP came back, all delivered within (s)":
+                _rounded(ledger.backlog_cleared(up)),
+            "messages retried (more than one attempt)": ledger.retried,
+            "senders killed in the crash window": [f"{k.app} {k.pid}" for k in killer.kills],
+            "time to drain after the load (s)": _rounded(drained),
+            "reset requests answered for a verified account": asked,
+            "  whose mail was never enqueued": max(0, asked - ledger.by_kind["password_reset"]),
+        })
+        for line in ledger.lost[:5] + ledger.unknown[:5]:
+            say(f"not matched: {line}")
+        report.promise("mail lost", len(ledger.lost), 0)
+        report.promise("mail received but never enqueued", len(ledger.unknown), 0)
+        report.promise("duplicates other than the crash window's", len(others), 0)
+        report.promise("mail left pending or failed",
+                       ledger.by_status["pending"] + ledger.by_status["failed"], 0)
+        report.promise("time to drain (s)", drained if drained is not None else float("inf"),
+                       MAX_DRAIN)
+        report.promise("outage not felt (no message retried)", float(ledger.retried == 0), 0)
+        report.promise("no sender killed in the crash window", float(not killer.kills), 0)
+
+    return judge
+
+
+def _rounded(seconds: float | None) -> float | None:
+    return round(seconds, 2) if seconds is not None else None
 
 
 def summarise(stack: LoadStack, journal: Journal, report: Report,

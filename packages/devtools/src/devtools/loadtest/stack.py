@@ -21,13 +21,16 @@ from devtools.testing.helpers import wait_for
 
 __all__ = ["GENEROUS_THROTTLES", "LoadStack"]
 
-# Every load-test client comes from 127.0.0.1, so one address makes all the sign-ups and
-# log-ins: the per-address limits would turn the run into 429s after a few seconds.
+# Every load-test client comes from 127.0.0.1, so one address makes all the sign-ups,
+# log-ins and reset requests (of a few accounts, over and over): the per-address limits
+# would turn the run into 429s after a few seconds.
 GENEROUS_THROTTLES = {
     "LOGIN_MAX_FAILURES_PER_USER": "100000",
     "LOGIN_MAX_FAILURES_PER_IP": "1000000",
     "SIGNUP_MAX_PER_IP": "1000000",
     "HASHING_MAX_PER_CLIENT": "1000",
+    "RESET_MAX_PER_IP": "1000000",
+    "RESET_MAX_PER_ACCOUNT": "1000000",
 }
 
 
