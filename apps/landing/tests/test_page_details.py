@@ -1,0 +1,45 @@
+"""What a person meets on the landing pages beyond the contract's status codes (issue 27):
+code fields that accept recovery codes keep the letters on a phone's keyboard, a 429 says
+how long to wait and what else works, and the code page says where the log-in stands."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import pyotp
+
+
+def with_second_factor(core, name: str = "alice", password: str = "correct horse"):
+    out = core.accounts.sign_up(name, password, ip="1")
+    core.second_factor.start(out.session, out.user)
+    secret = core.second_factor.status(out.user).enrolment.secret
+    _, codes = core.second_factor.confirm(out.session, out.user,
+                                          pyotp.TOTP(secret).at(core.sessions.clock()))
+    return secret, codes
+
+
+def input_tag(page: str, field_id: str) -> str:
+    found = re.search(rf'<input[^>]*\bid="{field_id}"[^>]*>', page)
+    assert found, f"no #{field_id} on the page"
+    return found.group(0)
+
+
+def pending_log_in(landing, landing_app):
+    with_second_factor(landing_app.state.core)
+    r = landing.post("/login", data={"username": "alice", "password": "correct horse"})
+    assert r.status_code == 303 and r.headers["location"].startswith("/login/verify")
+    return r
+
+
+def test_code_fields_that_take_recovery_codes_do_not_bring_up_a_number_pad(landing,
+                                                                           landing_app):
+    pending_log_in(landing, landing_app)
+    for page in (landing.get("/login/verify").text,
+                 landing.post("/login/verify", data={"code": "000000"}).text):
+        tag = input_tag(page, "code")
+        assert "inputmode" not in tag or 'inputmode="text"' in tag, tag
+        assert 'autocapitalize="none"' in tag and "ABCD-EFGH" in page
+    link = landing_app.state.core.recovery.link_for_operator("alice")
+    page = landing.get(urlsplit(link).path).text
+    assert "inputmode" not in input_tag(page, "code")
