@@ -43,3 +43,49 @@ def test_code_fields_that_take_recovery_codes_do_not_bring_up_a_number_pad(landi
     link = landing_app.state.core.recovery.link_for_operator("alice")
     page = landing.get(urlsplit(link).path).text
     assert "inputmode" not in input_tag(page, "code")
+
+
+def throttled_client(make_core):
+    from starlette.testclient import TestClient
+
+    from devtools.testing import LANDING
+    from landing.app import create_app
+
+    return TestClient(create_app(make_core(login_max_failures_per_user=3,
+                                           login_max_failures_per_ip=50)),
+                      base_url=LANDING, headers={"Origin": LANDING}, follow_redirects=False)
+
+
+def test_the_429_page_says_how_long_offers_the_way_back_and_blames_no_field(db, make_core):
+    with throttled_client(make_core) as client:
+        client.post("/signup", data={"username": "alice", "password": "correct horse"})
+        client.cookies.clear()
+        for _ in range(3):
+            client.post("/login", data={"username": "alice", "password": "wrong one!"})
+        r = client.post("/login", data={"username": "alice", "password": "correct horse"})
+        assert r.status_code == 429
+        minutes = -(-int(r.headers["retry-after"]) // 60)
+        assert f"Try again in about {minutes} minutes." in r.text
+        assert "a while" not in r.text
+        assert 'aria-invalid="true"' not in r.text
+        assert 'href="/password/reset"' in r.text.split('id="throttled-help"')[1]
+        assert "passkey" in r.text.split('id="throttled-help"')[1].split("</p>")[0]
+        assert input_tag(r.text, "username").count('value="alice"') == 1  # kept
+
+
+def test_an_early_refusal_from_memory_also_says_how_long(db, make_core):
+    from starlette.testclient import TestClient
+
+    from devtools.testing import LANDING
+    from landing.app import create_app
+
+    app = create_app(make_core(login_max_failures_per_user=50, login_max_failures_per_ip=2))
+    with TestClient(app, base_url=LANDING, headers={"Origin": LANDING},
+                    follow_redirects=False) as client:
+        answers = [client.post("/login", data={"username": f"u{n}", "password": "wrong one!"})
+                   for n in range(5)]
+        refused = [r for r in answers if r.status_code == 429]
+        assert len(refused) >= 2
+        for r in refused:
+            assert "Try again in about" in r.text and "a while" not in r.text
+            assert 'aria-invalid="true"' not in r.text
