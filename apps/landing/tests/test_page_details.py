@@ -89,3 +89,33 @@ def test_an_early_refusal_from_memory_also_says_how_long(db, make_core):
         for r in refused:
             assert "Try again in about" in r.text and "a while" not in r.text
             assert 'aria-invalid="true"' not in r.text
+
+
+def test_the_code_page_says_whose_log_in_it_is_and_cancel_ends_it(landing, landing_app, db):
+    with_second_factor(landing_app.state.core)
+    before = {s["_id"] for s in db.sessions.find({})}
+    r = landing.post("/login", data={"username": "alice", "password": "correct horse"})
+    assert r.headers["location"].startswith("/login/verify")
+    (pending_id,) = {s["_id"] for s in db.sessions.find({})} - before
+    page = landing.get("/login/verify").text
+    header = page.split("</header>")[0]
+    assert "Sign up" not in header and ">Log in<" not in header
+    assert "alice" in header
+    assert re.search(r"Logging in as <strong>alice</strong>: one step left", page)
+    assert 'formaction="/login/cancel"' in page and "formnovalidate" in page
+    r = landing.post("/login/cancel", data={"next": "/account"})
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=%2Faccount"
+    blank = next(c for c in r.headers.get_list("set-cookie")
+                 if c.startswith("auth_session="))
+    assert "Max-Age=0" in blank
+    assert db.sessions.find_one({"_id": pending_id}) is None  # ended server-side
+    landing.cookies.clear()
+    r = landing.get("/login")
+    assert r.status_code == 200 and "Sign up" in r.text.split("</header>")[0]
+
+
+def test_cancel_never_ends_a_complete_session(landing, db):
+    landing.post("/signup", data={"username": "bob", "password": "correct horse"})
+    r = landing.post("/login/cancel", data={})
+    assert r.status_code == 303 and "set-cookie" not in r.headers
+    assert db.sessions.count_documents({}) == 1

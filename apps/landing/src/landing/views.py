@@ -28,8 +28,8 @@ from landing.pages import templates
 from theme import assets
 from theme.times import wait_message
 
-__all__ = ["healthz", "home", "login", "metrics", "passkey_login", "passkey_options", "robots",
-           "signup", "static_file", "verify"]
+__all__ = ["cancel_login", "healthz", "home", "login", "metrics", "passkey_login",
+           "passkey_options", "robots", "signup", "static_file", "verify"]
 
 
 def _next_url(request: Request, value: str | None = None) -> str:
@@ -233,6 +233,25 @@ async def verify(request: Request) -> Response:
                                  "throttled": outcome.result is Result.THROTTLED,
                                  "next": next_value[:2048]},
         status_code=status_of(outcome), headers=headers)
+
+
+async def cancel_login(request: Request) -> Response:
+    """"Cancel" on the code page: the pending log-in ends (its session is deleted, the
+    cookie blanked) and the visitor is back at the log-in form. A complete session is
+    never ended here (a log-out is the web app's button)."""
+    core = request.app.state.core
+    form = await request.form(max_files=0, max_fields=10)
+    next_value = _field(form, "next")[:2048]
+    login_url = "/login" + (f"?{urlencode({'next': next_value})}" if next_value else "")
+    validation = validation_of(request.scope)
+    if validation is None or not validation.pending:
+        if redirect := _redirect_logged_in(request, next_value):
+            return redirect
+        return RedirectResponse(login_url, status_code=303)
+    await run_in_threadpool(core.accounts.log_out, validation.session.id)
+    response = RedirectResponse(login_url, status_code=303)
+    response.headers.append("set-cookie", blank_session_cookie(core.cookie).serialize())
+    return response
 
 
 def _passkey_answer(request: Request, outcome: Outcome, next_value: str) -> Response:
