@@ -50,3 +50,48 @@ def test_the_confirm_page_code_field_keeps_the_letters(web, alice, clock):
                                       "next": "/account/security", "password": "correct horse",
                                       "code": "000000"})
     assert r.status_code == 400 and "inputmode" not in input_tag(r.content.decode(), "code")
+
+
+def test_the_key_breaks_only_between_groups_can_be_copied_and_the_set_up_cancelled(
+        web, alice, db):
+    from theme import STATIC_DIR
+
+    css = (STATIC_DIR / "style.css").read_text()
+    rule = re.search(r"code\.secret\s*\{[^}]*\}", css).group(0)
+    assert "break-all" not in rule and "word-break: normal" in rule
+    page = start_enrolment(web)
+    assert re.search(r'id="totp-secret">[A-Z2-7]{4}( [A-Z2-7]{4})+<', page)
+    assert re.search(r'<button type="button"[^>]*data-copy="totp-secret"[^>]*>Copy', page)
+    assert re.search(r'<script type="module" src="/static/pages\.[0-9a-f]{12}\.js">', page)
+    assert 'action="/account/security/totp/cancel"' in page
+    assert db.second_factors.count_documents({}) == 1
+    r = web.post("/account/security/totp/cancel",
+                 {"csrfmiddlewaretoken": csrf_token(page)})
+    assert r.status_code == 303 and r["Location"] == "/account/security?done=cancelled"
+    assert db.second_factors.count_documents({}) == 0  # the key is forgotten
+    page = web.get(r["Location"]).content.decode()
+    assert "stays off" in page and "totp-secret" not in page
+    r = web.post("/account/security/totp/cancel", {"csrfmiddlewaretoken": csrf_token(page)})
+    assert r.status_code == 400  # nothing to cancel
+
+
+def test_cancel_never_turns_an_enabled_second_factor_off(web, alice, clock, db):
+    enrol(web, clock)
+    r = web.post("/account/security/totp/cancel",
+                 {"csrfmiddlewaretoken": csrf_token(web, "/account/security")})
+    assert r.status_code == 400
+    assert db.second_factors.find_one({})["enabled"] is True
+
+
+def test_recovery_codes_can_be_copied_printed_and_must_be_said_saved(web, alice, clock):
+    _, page = enrol(web, clock)
+    assert re.search(r'<button type="button"[^>]*data-copy="recovery-codes"[^>]*>Copy', page)
+    assert re.search(r'<button type="button"[^>]*data-print[^>]*>Print', page)
+    saved = re.search(r'<form method="get" action="/account/security"[^>]*>(.*?)</form>',
+                      page, re.S)
+    assert saved, "no 'I have saved them' step"
+    assert re.search(r'<input type="checkbox" id="saved"[^>]*required', saved.group(1))
+    assert "I have saved these codes" in saved.group(1)
+    assert 'href="/account/security">Done' not in page  # no way out that skips it
+    done = web.get("/account/security?done=codes-saved&saved=yes").content.decode()
+    assert "recovery codes are saved" in done

@@ -20,7 +20,7 @@ from web.requests import client, reauth_redirect, session_user
 
 __all__ = ["confirm_identity", "passkey_add", "passkey_options", "passkey_remove",
            "passkey_rename", "recovery_download", "recovery_regenerate", "security",
-           "totp_confirm", "totp_disable", "totp_start", "trusted_forget"]
+           "totp_cancel", "totp_confirm", "totp_disable", "totp_start", "trusted_forget"]
 
 NOTICES = {
     "off": "The second factor is off. Every other session was logged out.",
@@ -30,6 +30,8 @@ NOTICES = {
     "forgotten": "That browser will ask for a code again.",
     "forgotten-all": "Every browser will ask for a code again.",
     "required": "This site asks every account for a second factor: set one up to go on.",
+    "cancelled": "The set-up was cancelled: the second factor stays off.",
+    "codes-saved": "The second factor is on, and your recovery codes are saved.",
 }
 REAUTH_JSON = {"error": "Enter your password again first.",
                "redirect": "/account/confirm?next=%2Faccount%2Fsecurity"}
@@ -71,6 +73,15 @@ def totp_start(request: HttpRequest) -> HttpResponse:
     if outcome.result is Result.REAUTH:
         return reauth_redirect("/account/security")
     return HttpResponseRedirect("/account/security#enrol", status=303)
+
+
+@require_POST
+def totp_cancel(request: HttpRequest) -> HttpResponse:
+    """Stop an enrolment half-way (the key shown is forgotten)."""
+    outcome = services.get().second_factor.cancel(session_user(request))
+    if not outcome.ok:
+        return _page(request, outcome, status_of(outcome))
+    return HttpResponseRedirect("/account/security?done=cancelled", status=303)
 
 
 @require_POST

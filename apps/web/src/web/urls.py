@@ -19,6 +19,7 @@ urlpatterns = [
     path("account/security", security.security, name="security"),
     path("account/security/totp", security.totp_start, name="totp-start"),
     path("account/security/totp/confirm", security.totp_confirm, name="totp-confirm"),
+    path("account/security/totp/cancel", security.totp_cancel, name="totp-cancel"),
     path("account/security/totp/disable", security.totp_disable, name="totp-disable"),
     path("account/security/recovery-codes", security.recovery_regenerate,
          name="recovery-regenerate"),
