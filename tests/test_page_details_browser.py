@@ -103,6 +103,7 @@ def test_new_states_in_chromium(browser, strict_system, db, axe_source, screensh
     with page.expect_navigation():
         page.click("text=Cancel the set-up")
     assert page.locator("#totp-secret").count() == 0
+    assert page.evaluate("document.activeElement.id") == "notice"  # the success notice
     states.check(page, "security-enrol-cancelled")
 
     # Recovery codes: Copy and Print are there, Done needs "I have saved these codes".
@@ -126,6 +127,15 @@ def test_new_states_in_chromium(browser, strict_system, db, axe_source, screensh
     with page.expect_navigation():
         page.click("main button:has-text('Done')")
     assert "done=codes-saved" in page.url
+    assert page.evaluate("document.activeElement.id") == "notice"
+    # The keyboard's first stop is the skip link; it leads past the header to <main>.
+    page.goto(f"{W}/account/security")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    assert page.locator(".skip-link").is_visible()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.querySelector('main').contains(document.activeElement)")
 
     # The code page: whose log-in, no Sign up in the header, Cancel ends it.
     pending = browser.new_context(viewport={"width": 1280, "height": 800})

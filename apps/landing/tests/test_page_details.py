@@ -119,3 +119,21 @@ def test_cancel_never_ends_a_complete_session(landing, db):
     r = landing.post("/login/cancel", data={})
     assert r.status_code == 303 and "set-cookie" not in r.headers
     assert db.sessions.count_documents({}) == 1
+
+
+def test_a_skip_link_and_the_current_page_marked_in_the_nav(landing):
+    for path, current in (("/", '<a class="brand" href="/" aria-current="page">'),
+                          ("/login", '<a href="/login" aria-current="page">Log in</a>'),
+                          ("/signup", '<a class="button" href="/signup" aria-current="page">')):
+        page = landing.get(path).text
+        body = page.split("<body>")[1]
+        assert body.lstrip().startswith('<a class="skip-link" href="#main">Skip to content</a>')
+        assert '<main id="main"' in page
+        assert page.count('aria-current="page"') == 1 and current in page, path
+
+
+def test_a_success_notice_takes_the_focus(landing):
+    page = landing.get("/login?done=reset").text
+    assert re.search(r'<p class="notice" role="status" id="notice" tabindex="-1" autofocus>',
+                     page)
+    assert page.count("autofocus") == 1

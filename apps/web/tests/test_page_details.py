@@ -95,3 +95,18 @@ def test_recovery_codes_can_be_copied_printed_and_must_be_said_saved(web, alice,
     assert 'href="/account/security">Done' not in page  # no way out that skips it
     done = web.get("/account/security?done=codes-saved&saved=yes").content.decode()
     assert "recovery codes are saved" in done
+
+
+def test_a_skip_link_the_current_page_and_focus_on_a_success_notice(web, alice):
+    page = web.get("/account").content.decode()
+    assert page.split("<body>")[1].lstrip().startswith(
+        '<a class="skip-link" href="#main">Skip to content</a>')
+    assert '<main id="main"' in page
+    assert re.search(r'<a href="/account" aria-current="page">Account</a>', page)
+    security = web.get("/account/security").content.decode()
+    assert 'aria-current="page"' not in security  # a page under it, not the page itself
+    assert 'aria-current="location">Account</a>' in security
+    done = web.get("/account/security?done=forgotten-all").content.decode()
+    assert re.search(r'<p class="notice" role="status" id="notice" tabindex="-1" autofocus>',
+                     done)
+    assert done.count("autofocus") == 1
