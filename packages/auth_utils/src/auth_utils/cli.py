@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import logging
 import re
 import sys
 import time
@@ -320,6 +321,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"auth-admin: {GONE[argv[0]]}", file=sys.stderr)
         return 2
     args = build_parser().parse_args(argv)
+    # The apps' warning when the database stops answering (with pymongo's topology
+    # description) is for their logs; here the one line below says it.
+    quiet = logging.getLogger("auth_utils.availability")
+    quiet.addHandler(logging.NullHandler())
+    quiet.propagate = False
     core: AuthCore | None = None
     try:
         # The operator's commands run the apps' own flows, without throttling and
