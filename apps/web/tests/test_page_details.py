@@ -110,3 +110,14 @@ def test_a_skip_link_the_current_page_and_focus_on_a_success_notice(web, alice):
     assert re.search(r'<p class="notice" role="status" id="notice" tabindex="-1" autofocus>',
                      done)
     assert done.count("autofocus") == 1
+
+
+def test_this_browser_is_listed_first_among_the_sessions(web, alice, web_services, clock):
+    for _ in range(3):
+        clock.advance(minutes=1)
+        web_services.sessions.create_session(alice.id, "alice")
+    page = web.get("/account").content.decode()
+    rows = re.findall(r"<tr>(.*?)</tr>", page.split('id="sessions-heading"')[1], re.S)
+    rows = [r for r in rows if "<td" in r]
+    assert len(rows) == 4
+    assert "this browser" in rows[0] and all("this browser" not in r for r in rows[1:])

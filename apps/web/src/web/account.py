@@ -39,6 +39,9 @@ def _render(request: HttpRequest, outcome: Outcome | None = None, status: int = 
          "pending": s.pending}
         for s in svc.sessions.list_user_sessions(request.user.id)
     ]
+    # This browser first (what a person looks for), then the others as the store lists
+    # them (sorted is stable).
+    sessions.sort(key=lambda s: not s["current"])
     failed, changes = svc.accounts.unseen_notices(request.user.id, current) if not outcome \
         else (0, [])
     return render_page(request, "account.html", {
