@@ -137,6 +137,12 @@ def test_new_states_in_chromium(browser, strict_system, db, axe_source, screensh
     page.keyboard.press("Tab")
     assert page.evaluate("document.querySelector('main').contains(document.activeElement)")
 
+    # Activity: grouped by day, no session hashes.
+    page.goto(f"{W}/account/activity")
+    assert page.locator("main h2").first.inner_text() == "Today"
+    assert page.locator("main code").count() == 0
+    states.check(page, "activity")
+
     # The code page: whose log-in, no Sign up in the header, Cancel ends it.
     pending = browser.new_context(viewport={"width": 1280, "height": 800})
     pending.add_init_script(axe_source)

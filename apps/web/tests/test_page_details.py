@@ -121,3 +121,24 @@ def test_this_browser_is_listed_first_among_the_sessions(web, alice, web_service
     rows = [r for r in rows if "<td" in r]
     assert len(rows) == 4
     assert "this browser" in rows[0] and all("this browser" not in r for r in rows[1:])
+
+
+def test_activity_is_grouped_by_day_without_session_hashes(web, alice, web_services, clock):
+    from auth_utils.activity import Actor, Kind, session_ref
+
+    activity = web_services.activity
+    clock.advance(days=-3)
+    activity.record(Kind.LOGIN, Actor(alice.id, "alice", ip="192.0.2.1", session_id="other"))
+    clock.advance(days=3)
+    for n in range(3):
+        clock.advance(seconds=1)
+        activity.record(Kind.LOGIN_FAILED, Actor(alice.id, "alice", ip=f"198.51.100.{n}"),
+                        success=False)
+    page = web.get("/account/activity").content.decode()
+    headings = re.findall(r'<h2 id="day-\d+"><time datetime="([\d-]+)">([^<]+)</time></h2>',
+                          page)
+    assert len(headings) == 2 and headings[0][1] == "Today"
+    assert re.fullmatch(r"[A-Z][a-z]+day \d{1,2} [A-Z][a-z]+ \d{4}", headings[1][1])
+    today = page.split('id="day-1"')[1].split('id="day-2"')[0]
+    assert today.count('<li class="event">') == 3 and "192.0.2.1" not in today
+    assert session_ref("other") not in page and "<code>" not in page  # no raw hashes
