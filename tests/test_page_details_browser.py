@@ -78,7 +78,24 @@ def test_new_states_in_chromium(browser, strict_system, db, axe_source, screensh
     errors = []
     context.on("weberror", lambda e: errors.append(str(e.error)))
     page = context.new_page()
+    # Show password: a toggle inside the field's box, which keeps its place and size.
+    plain = browser.new_context(viewport={"width": 1280, "height": 800},
+                                java_script_enabled=False)
+    no_js = plain.new_page()
+    no_js.goto(f"{L}/signup")
+    box_without = no_js.locator("#password").bounding_box()
+    plain.close()
     page.goto(f"{L}/signup")
+    toggle = page.locator("button.reveal[aria-controls=password]")
+    toggle.wait_for()
+    assert page.locator("#password").bounding_box() == box_without
+    page.fill("#password", "correct horse battery")
+    toggle.click()
+    assert page.get_attribute("#password", "type") == "text"
+    assert toggle.get_attribute("aria-pressed") == "true"
+    toggle.click()
+    assert page.get_attribute("#password", "type") == "password"
+    states.check(page, "signup-show-password")
     page.fill("#username", "detail-tester")
     page.fill("#password", "correct horse battery")
     page.click("main button[type=submit]")

@@ -35,3 +35,27 @@ for (const button of document.querySelectorAll("button[data-print]")) {
   button.hidden = false;
   button.addEventListener("click", () => window.print());
 }
+
+// Every password field gets a "Show password" toggle (aria-pressed) inside its box: the
+// box keeps its size, so nothing moves when this module arrives.
+for (const input of document.querySelectorAll("main input[type=password]:not([hidden])")) {
+  const box = document.createElement("div");
+  box.className = "reveal-box";
+  input.replaceWith(box);
+  box.append(input);
+  input.classList.add("revealable");
+  const toggle = document.createElement("button");
+  toggle.type = "button";
+  toggle.className = "reveal";
+  toggle.textContent = "Show password";
+  toggle.setAttribute("aria-pressed", "false");
+  toggle.setAttribute("aria-controls", input.id);
+  toggle.addEventListener("click", () => {
+    const show = input.type === "password";
+    input.type = show ? "text" : "password";
+    toggle.setAttribute("aria-pressed", String(show));
+  });
+  // Sent as a password whatever it shows (a browser may offer to save it).
+  input.form?.addEventListener("submit", () => { input.type = "password"; });
+  box.append(toggle);
+}
