@@ -96,6 +96,15 @@ def test_new_states_in_chromium(browser, strict_system, db, axe_source, screensh
     toggle.click()
     assert page.get_attribute("#password", "type") == "password"
     states.check(page, "signup-show-password")
+    # Every wrong field at once, the summary focused.
+    page.fill("#username", "no spaces allowed")
+    page.fill("#password", "short")
+    page.eval_on_selector("main form", "f => { f.noValidate = true; }")
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    assert page.evaluate("document.activeElement.id") == "form-error"
+    assert page.locator("[aria-invalid=true]").count() >= 2
+    states.check(page, "signup-errors")
     page.fill("#username", "detail-tester")
     page.fill("#password", "correct horse battery")
     page.click("main button[type=submit]")

@@ -137,3 +137,29 @@ def test_a_success_notice_takes_the_focus(landing):
     assert re.search(r'<p class="notice" role="status" id="notice" tabindex="-1" autofocus>',
                      page)
     assert page.count("autofocus") == 1
+
+
+def test_sign_up_shows_every_wrong_field_at_once(landing, db):
+    r = landing.post("/signup", data={"username": "no spaces allowed", "password": "short",
+                                      "email": "not an address"})
+    assert r.status_code == 400
+    page = r.text
+    for field in ("username", "password"):
+        tag = input_tag(page, field)
+        assert 'aria-invalid="true"' in tag and f"{field}-error" in tag, tag
+        assert re.search(rf'<p class="error" id="{field}-error">[^<]+</p>', page)
+    # A summary that names them all takes the focus (one autofocus on the page).
+    summary = re.search(r'<div class="alert" role="alert" id="form-error" tabindex="-1" '
+                        r'autofocus>(.*?)</div>', page, re.S)
+    assert summary, page
+    assert summary.group(1).count("<li>") >= 2
+    assert 'href="#username"' in summary.group(1) and 'href="#password"' in summary.group(1)
+    assert page.count("autofocus") == 1
+    assert db.users.count_documents({}) == 0
+
+
+def test_sign_up_with_one_wrong_field_focuses_that_field(landing):
+    r = landing.post("/signup", data={"username": "alice", "password": "short"})
+    assert r.status_code == 400
+    assert "autofocus" in input_tag(r.text, "password") and r.text.count("autofocus") == 1
+    assert 'aria-invalid' not in input_tag(r.text, "username")

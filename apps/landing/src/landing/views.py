@@ -153,6 +153,9 @@ def _form_error(request: Request, template: str, outcome: Outcome, next_value: s
     return templates.TemplateResponse(
         request, template,
         {"error": shown_message(outcome), "error_field": outcome.field,
+         # Every wrong field's message (sign-up shows them all at once).
+         "field_errors": dict(outcome.errors) if outcome.errors else (
+             {outcome.field: outcome.message} if outcome.field else {}),
          # Nothing typed was wrong: the fields are not marked, and the page offers what
          # still works (a passkey, the way back in).
          "throttled": outcome.result is Result.THROTTLED,
