@@ -113,6 +113,13 @@ def test_new_states_in_chromium(browser, strict_system, db, axe_source, screensh
     # Enrolment: the key wraps between groups only, Copy copies it without spaces, and
     # the set-up can be cancelled.
     page.goto(f"{W}/account/security")
+    page.locator("form[data-passkey=register]").wait_for()  # passkeys.js has run
+    assert not page.locator("[data-passkey-unavailable]").is_visible()  # JavaScript is on
+    card = page.locator("main .card").bounding_box()
+    page.goto(f"{W}/account")
+    assert page.locator("main .card").bounding_box()["width"] == card["width"]
+    page.goto(f"{W}/account/security")
+    states.check(page, "security")
     page.click("text=Set up an authenticator app")
     page.wait_for_url(f"{W}/account/security#enrol")
     secret = page.inner_text("#totp-secret").replace(" ", "")

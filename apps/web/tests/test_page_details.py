@@ -142,3 +142,25 @@ def test_activity_is_grouped_by_day_without_session_hashes(web, alice, web_servi
     today = page.split('id="day-1"')[1].split('id="day-2"')[0]
     assert today.count('<li class="event">') == 3 and "192.0.2.1" not in today
     assert session_ref("other") not in page and "<code>" not in page  # no raw hashes
+
+
+def test_the_security_page_is_as_wide_as_the_account_page_with_calmer_buttons(
+        web, alice, web_services, clock):
+    for name in ("My laptop", "Work key"):
+        web_services.storage.passkeys.add(id=f"cred-{name}", user_id=alice.id, public_key="k",
+                                          name=name, created_at=clock(), sign_count=0)
+    page = web.get("/account/security").content.decode()
+    assert re.search(r'<main id="main" class="wide">', page)
+    main = page.split("<main")[1]
+    buttons = re.findall(r"<button([^>]*)>", main)
+    primary = [b for b in buttons if not re.search(r'class="[^"]*(secondary|danger)', b)]
+    assert len(primary) == 1, primary  # one primary action, not two competing
+    for name in ("My laptop", "Work key"):
+        assert re.search(rf'<button type="submit" class="danger secondary" '
+                         rf'aria-label="Remove {name}">Remove</button>', main)
+        assert f'aria-label="Rename {name}">Rename</button>' in main
+    assert 'data-passkey-unavailable' not in main  # passkeys listed: no such sentence
+    web_services.storage.passkeys.delete(alice.id, "cred-My laptop")
+    web_services.storage.passkeys.delete(alice.id, "cred-Work key")
+    page = web.get("/account/security").content.decode()
+    assert "<span data-passkey-unavailable>Passkeys need JavaScript" in page  # hidden by JS
