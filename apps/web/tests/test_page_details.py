@@ -164,3 +164,37 @@ def test_the_security_page_is_as_wide_as_the_account_page_with_calmer_buttons(
     web_services.storage.passkeys.delete(alice.id, "cred-Work key")
     page = web.get("/account/security").content.decode()
     assert "<span data-passkey-unavailable>Passkeys need JavaScript" in page  # hidden by JS
+
+
+def test_confirm_it_is_you_with_a_passkey(web, alice, web_services, clock):
+    import json
+
+    from auth_utils import SessionUser
+    from devtools.testing import WEB, SoftAuthenticator
+
+    core, me = web_services, SessionUser(alice.id, "alice")
+    device = SoftAuthenticator(origin=WEB)
+    options = core.passkeys.passkeys.registration_options(alice.id, "alice")
+    session = core.sessions.validate_session_token(web.cookies["auth_session"].value).session
+    assert core.passkeys.add(session, me, json.dumps(device.register(options)), "laptop").ok
+    clock.advance(minutes=11)  # the log-in's verification is too old now
+    start = {"csrfmiddlewaretoken": csrf_token(web, "/account/security")}
+    r = web.post("/account/security/totp", start)
+    assert r["Location"].startswith("/account/confirm")
+    page = web.get("/account/confirm?next=/account/security").content.decode()
+    assert 'data-verify="/account/confirm/passkey"' in page and "Use a passkey" in page
+    token = csrf_token(page)
+    stranger = SoftAuthenticator(origin=WEB)  # a passkey that is not alice's
+    options = web.post("/account/confirm/passkey/options", HTTP_X_CSRFTOKEN=token).content
+    r = web.post("/account/confirm/passkey", json.dumps(
+        {"credential": stranger.assert_(options.decode()), "next": "/account/security"}),
+        content_type="application/json", HTTP_X_CSRFTOKEN=token)
+    assert r.status_code == 400 and "error" in r.json()
+    options = web.post("/account/confirm/passkey/options", HTTP_X_CSRFTOKEN=token).content
+    r = web.post("/account/confirm/passkey", json.dumps(
+        {"credential": device.assert_(options.decode()), "next": "/account/security"}),
+        content_type="application/json", HTTP_X_CSRFTOKEN=token)
+    assert r.status_code == 200, r.content
+    assert r.json() == {"redirect": "/account/security?done=confirmed"}
+    r = web.post("/account/security/totp", start)
+    assert r["Location"] == "/account/security#enrol"  # no password asked this time
