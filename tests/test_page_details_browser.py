@@ -47,6 +47,14 @@ def strict_system(database_server, test_environment, tmp_path_factory):
         proc.stop()
 
 
+# The page's cumulative layout shift so far (what Lighthouse's CLS adds up).
+LAYOUT_SHIFT = """() => new Promise(resolve => { let total = 0;
+  new PerformanceObserver(list => { for (const e of list.getEntries())
+    if (!e.hadRecentInput) total += e.value; })
+    .observe({type: "layout-shift", buffered: true});
+  setTimeout(() => resolve(total), 300); })"""
+
+
 class States:
     def __init__(self, folder):
         self.folder, self.problems = folder, []
@@ -115,6 +123,7 @@ def test_new_states_in_chromium(browser, strict_system, db, axe_source, screensh
     page.goto(f"{W}/account/security")
     page.locator("form[data-passkey=register]").wait_for()  # passkeys.js has run
     assert not page.locator("[data-passkey-unavailable]").is_visible()  # JavaScript is on
+    assert page.evaluate(LAYOUT_SHIFT) == 0, "the passkey form moved the page"
     card = page.locator("main .card").bounding_box()
     page.goto(f"{W}/account")
     assert page.locator("main .card").bounding_box()["width"] == card["width"]
