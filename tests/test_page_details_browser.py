@@ -77,7 +77,8 @@ class States:
         page.emulate_media(color_scheme="light")
 
 
-def test_new_states_in_chromium(browser, strict_system, db, axe_source, screenshots):
+def test_new_states_in_chromium(browser, strict_system, db, make_core, axe_source,
+                                screenshots):
     L, W = strict_system.landing_url, strict_system.web_url
     states = States(screenshots)
     context = browser.new_context(viewport={"width": 1280, "height": 800})
@@ -179,8 +180,20 @@ def test_new_states_in_chromium(browser, strict_system, db, axe_source, screensh
     page.keyboard.press("Tab")
     assert page.evaluate("document.querySelector('main').contains(document.activeElement)")
 
-    # Activity: grouped by day, no session hashes.
+    # Activity: grouped by day, no session hashes, 18 events short enough on a phone.
+    from auth_utils.activity import Actor, Kind
+
+    core, me = make_core(), db.users.find_one({"username": "detail-tester"})["_id"]
+    firefox = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
+    while db.security_events.count_documents({"user_id": me}) < 18:
+        core.activity.record(Kind.LOGIN_FAILED, Actor(me, "detail-tester", ip="198.51.100.7",
+                                                      user_agent=firefox), success=False)
     page.goto(f"{W}/account/activity")
+    assert page.locator("li.event").count() == 18
+    page.set_viewport_size({"width": 375, "height": 812})
+    tall = page.evaluate("document.scrollingElement.scrollHeight")
+    assert tall < 2000, f"18 events take {tall} px on a phone"
+    page.set_viewport_size({"width": 1280, "height": 800})
     assert page.locator("main h2").first.inner_text() == "Today"
     assert page.locator("main code").count() == 0
     states.check(page, "activity")
