@@ -134,6 +134,47 @@ def test_web_help_lists_no_sql_user_commands():
     assert "`uv run auth-admin --help`" in result.stdout
 
 
+def test_web_help_lists_only_commands_that_work():
+    result = run("web", "help", env=app_env())
+    assert result.returncode == 0, result.stderr
+    listed = {line.strip() for line in result.stdout.splitlines() if line.startswith("    ")}
+    assert listed == {"check", "diffsettings", "runserver", "shell"}
+    assert "[contenttypes]" not in result.stdout
+    result = run("web", "help", "--commands", env=app_env())
+    assert result.stdout.split() == ["check", "diffsettings", "runserver", "shell"]
+
+
+@pytest.mark.parametrize("args", [("migrate",), ("dbshell",), ("flush", "--no-input"),
+                                  ("createcachetable",), ("help", "migrate")])
+def test_web_commands_that_cannot_work_here_are_one_line(args):
+    result = run("web", *args, env=app_env())
+    assert result.returncode == 2
+    assert result.stdout == ""
+    name = args[-1] if args[0] == "help" else args[0]
+    assert result.stderr.splitlines() == [
+        f"web: `{name}` does not work here: this app keeps no SQL database, mail settings or "
+        "translations of Django's (users and sessions are in MongoDB); `uv run web help` "
+        "lists the commands that work"]
+
+
+def test_web_unknown_command_is_one_line():
+    result = run("web", "chek", env=app_env())
+    assert result.returncode == 2 and result.stderr.splitlines() == [
+        "web: unknown command `chek`; `uv run web help` lists the commands"]
+
+
+def test_web_taken_port_is_one_clear_line():
+    env = app_env()
+    port = httpx.URL(env["WEB_URL"]).port
+    with socket.create_server(("127.0.0.1", port)):
+        result = run("web", "--noreload", env=env)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.splitlines() == [
+        f"web: port {port} (WEB_URL {env['WEB_URL']}) on 127.0.0.1 is already taken; "
+        "stop what uses it or change WEB_URL"]
+    assert "Error: That port" not in result.stdout + result.stderr
+
+
 @pytest.mark.parametrize(("args", "instead"), [
     (("createsuperuser",), "create-user"),
     (("changepassword", "alice"), "reset-link"),

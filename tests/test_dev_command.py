@@ -89,6 +89,35 @@ def test_taken_port_is_one_clear_line(tmp_path):
     assert "web app" in out and "WEB_URL" in out
 
 
+def test_a_second_dev_says_the_first_is_running_and_where(tmp_path):
+    """Same checkout (working directory), other ports and database: one line naming the
+    running one's URLs, nothing started (its database would fight over .data/db)."""
+    env = dev_env()
+    first = dev(env, tmp_path)
+    try:
+        for line in first.stdout:
+            if "dev: ready" in line:
+                break
+        else:
+            pytest.fail("the first dev did not get ready")
+        second_env = dev_env()
+        second = dev(second_env, tmp_path)
+        out, _ = second.communicate(timeout=60)
+        assert second.returncode == 1
+        assert out.strip() == (
+            f"dev: already running from this checkout (pid {first.pid}): landing "
+            f"{env['LANDING_URL']}, web {env['WEB_URL']}; use it, or stop it (Ctrl-C where "
+            "it runs) before starting another")
+        for url in (second_env["LANDING_URL"], second_env["WEB_URL"]):
+            assert port_free(url)
+        assert httpx.get(f"{env['LANDING_URL']}/healthz").status_code == 200  # untouched
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.wait(30)
+    assert first.returncode == 0
+    assert not (tmp_path / ".data" / "dev.json").exists()  # the record goes with it
+
+
 def test_unreachable_database_is_one_clear_line(tmp_path):
     env = dev_env(MONGO_URI="mongodb://db.invalid:27017/x?serverSelectionTimeoutMS=500")
     proc = dev(env, tmp_path)

@@ -38,3 +38,16 @@ def test_time_element_carries_the_exact_time():
     assert html == ('<time datetime="2026-11-24T11:55:00Z" title="2026-11-24 11:55 UTC">'
                     "5 minutes ago</time>")
     assert time_html(None, NOW) == "never"
+
+
+def test_a_wait_says_how_long_never_shorter_than_it_is():
+    from theme.times import wait, wait_message
+
+    assert wait(14) == "less than a minute"
+    assert wait(60) == "about 1 minute"
+    assert wait(61) == "about 2 minutes"
+    assert wait(840) == "about 14 minutes"
+    assert wait(3 * 3600) == "about 3 hours"
+    assert wait(2 * 86400) == "about 2 days"
+    assert wait_message(840) == "Too many attempts. Try again in about 14 minutes."
+    assert "wait a while" in wait_message(None)

@@ -25,6 +25,7 @@ from landing.pages import render_error
 from landing.provider import authorize, discovery, end_session, jwks, revoke, token, userinfo
 from landing.recovery import reset_password, reset_request, verify_email
 from landing.views import (
+    cancel_login,
     healthz,
     home,
     login,
@@ -82,6 +83,7 @@ def create_app(core: AuthCore | None = None) -> Starlette:
             Route("/signup", signup, methods=["GET", "HEAD", "POST"]),
             Route("/login", login, methods=["GET", "HEAD", "POST"]),
             Route("/login/verify", verify, methods=["GET", "HEAD", "POST"]),
+            Route("/login/cancel", cancel_login, methods=["POST"]),
             Route("/login/passkey/options", passkey_options, methods=["POST"]),
             Route("/login/passkey", passkey_login, methods=["POST"]),
             Route("/login/verify/passkey", passkey_login, methods=["POST"]),

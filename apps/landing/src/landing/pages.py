@@ -32,8 +32,14 @@ RULES = {
 def _context(request: Request) -> dict:
     settings = request.app.state.core.settings
     user = request.scope.get("user")  # absent when the glue refused the request first
+    # The password was right and the second factor is still to come: the header says
+    # whose log-in it is instead of offering "Sign up".
+    validation = request.scope.get("auth.validation")  # landing.auth.VALIDATION_KEY
+    pending = validation.user.username if validation is not None and validation.pending \
+        and validation.user is not None else None
     return {"rules": RULES, "web_url": settings.web_url, "landing_url": settings.landing_url,
             "asset": assets.urls(), "signed_in": bool(user and user.is_authenticated),
+            "pending_username": pending,
             "site_words": " ".join(settings.site_words),
             # Outside OpenID Connect providers: a button each on /login and /signup.
             "oidc_providers": request.app.state.core.federation.providers}

@@ -16,7 +16,7 @@ from auth_utils.flows.email import LINK_ENDED as VERIFY_ENDED
 from auth_utils.flows.recovery import LINK_ENDED as RESET_ENDED
 from auth_utils.http import is_form_submission, outcome_headers, status_of
 from landing.pages import templates
-from landing.views import _field, _ip
+from landing.views import _field, _ip, shown_message
 
 __all__ = ["reset_password", "reset_request", "verify_email"]
 
@@ -47,7 +47,7 @@ async def reset_request(request: Request) -> Response:
                                                                            "sent": True})
     return templates.TemplateResponse(
         request, "reset_request.html",
-        {**context, "error": outcome.message, "error_field": outcome.field,
+        {**context, "error": shown_message(outcome), "error_field": outcome.field,
          "identifier": identifier[:254]},
         status_code=status_of(outcome), headers=outcome_headers(outcome))
 
@@ -82,7 +82,8 @@ async def reset_password(request: Request) -> Response:
     if outcome.result is Result.ENDED:
         return _link_ended(request, outcome.message)
     return templates.TemplateResponse(
-        request, "reset.html", {**page, "error": outcome.message, "error_field": outcome.field},
+        request, "reset.html", {**page, "error": shown_message(outcome),
+                                      "error_field": outcome.field},
         status_code=status_of(outcome), headers={**LINK_PAGE_HEADERS,
                                                  **outcome_headers(outcome)})
 

@@ -26,9 +26,10 @@ from auth_utils.passkeys import PasskeyError, passkey_request
 from landing.auth import validation_of
 from landing.pages import templates
 from theme import assets
+from theme.times import wait_message
 
-__all__ = ["healthz", "home", "login", "metrics", "passkey_login", "passkey_options", "robots",
-           "signup", "static_file", "verify"]
+__all__ = ["cancel_login", "healthz", "home", "login", "metrics", "passkey_login",
+           "passkey_options", "robots", "signup", "static_file", "verify"]
 
 
 def _next_url(request: Request, value: str | None = None) -> str:
@@ -140,13 +141,27 @@ async def _auth_form(request: Request, template: str, action: str) -> Response:
     return _form_error(request, template, outcome, next_value, extra.get("email") or "")
 
 
+def shown_message(outcome: Outcome) -> str:
+    """The outcome's message as the page says it: a throttled form says how long to wait
+    (from its `Retry-After`), not "a while"."""
+    if outcome.result is Result.THROTTLED and outcome.retry_after:
+        return wait_message(outcome.retry_after)
+    return outcome.message
+
+
 def _form_error(request: Request, template: str, outcome: Outcome, next_value: str,
                 email: str = "") -> Response:
     headers = outcome_headers(outcome)
     shown_username = outcome.username if "\x00" not in outcome.username else ""
     return templates.TemplateResponse(
         request, template,
-        {"error": outcome.message, "error_field": outcome.field,
+        {"error": shown_message(outcome), "error_field": outcome.field,
+         # Every wrong field's message (sign-up shows them all at once).
+         "field_errors": dict(outcome.errors) if outcome.errors else (
+             {outcome.field: outcome.message} if outcome.field else {}),
+         # Nothing typed was wrong: the fields are not marked, and the page offers what
+         # still works (a passkey, the way back in).
+         "throttled": outcome.result is Result.THROTTLED,
          "username": shown_username[:64], "next": next_value[:2048],
          "mail": request.app.state.core.email.available, "email": email[:254]},
         status_code=status_of(outcome), headers=headers,
@@ -159,10 +174,12 @@ def _refused_early(request: Request, template: str, outcome: Outcome) -> Respons
     sent and is rendered once per app, form and signed-in state. A flood from one address
     then costs no template work either (rendering was the largest part of its cost)."""
     pages = request.app.state.refusal_pages
-    key = (template, outcome.result, outcome.message, request.user.is_authenticated)
+    # The wait is said to the minute ("about 14 minutes"): a few dozen pages at most.
+    message = shown_message(outcome)
+    key = (template, outcome.result, message, request.user.is_authenticated)
     if key not in pages:
-        # Only what the key names may reach the page: no username, field or wait.
-        blank = replace(outcome, retry_after=None, username="", field=None)
+        # Only what the key names may reach the page: no username or field.
+        blank = replace(outcome, message=message, retry_after=None, username="", field=None)
         pages[key] = _form_error(request, template, blank, "")
     page = pages[key]
     headers = outcome_headers(outcome)
@@ -218,9 +235,29 @@ async def verify(request: Request) -> Response:
         response.headers.append("set-cookie", blank_session_cookie(core.cookie).serialize())
         return response
     return templates.TemplateResponse(
-        request, "verify.html", {"error": outcome.message, "error_field": outcome.field,
+        request, "verify.html", {"error": shown_message(outcome), "error_field": outcome.field,
+                                 "throttled": outcome.result is Result.THROTTLED,
                                  "next": next_value[:2048]},
         status_code=status_of(outcome), headers=headers)
+
+
+async def cancel_login(request: Request) -> Response:
+    """"Cancel" on the code page: the pending log-in ends (its session is deleted, the
+    cookie blanked) and the visitor is back at the log-in form. A complete session is
+    never ended here (a log-out is the web app's button)."""
+    core = request.app.state.core
+    form = await request.form(max_files=0, max_fields=10)
+    next_value = _field(form, "next")[:2048]
+    login_url = "/login" + (f"?{urlencode({'next': next_value})}" if next_value else "")
+    validation = validation_of(request.scope)
+    if validation is None or not validation.pending:
+        if redirect := _redirect_logged_in(request, next_value):
+            return redirect
+        return RedirectResponse(login_url, status_code=303)
+    await run_in_threadpool(core.accounts.log_out, validation.session.id)
+    response = RedirectResponse(login_url, status_code=303)
+    response.headers.append("set-cookie", blank_session_cookie(core.cookie).serialize())
+    return response
 
 
 def _passkey_answer(request: Request, outcome: Outcome, next_value: str) -> Response:

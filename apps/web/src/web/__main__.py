@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from urllib.parse import urlsplit
@@ -29,6 +31,11 @@ Settings come from the environment, .env and .env.local (see README.md).
 
 # Django's auth commands need a SQL user model, which this app does not have.
 AUTH_ADMIN_INSTEAD = {"createsuperuser": "create-user", "changepassword": "reset-link"}
+# The management commands that work here. The others need Django's SQL database
+# (migrate, dbshell, flush, createcachetable, ...), its mail settings (sendtestemail) or a
+# translation tree (makemessages, compilemessages), none of which this app has: each
+# would end in a traceback, so they are answered in one line instead.
+AVAILABLE = ("check", "diffsettings", "runserver", "shell")
 
 
 def _help_text(options: list[str]) -> str:
@@ -37,13 +44,37 @@ def _help_text(options: list[str]) -> str:
     from django.core.management import ManagementUtility
 
     utility = ManagementUtility(["web", "help", *options])
-    lines = utility.main_help_text(commands_only=options == ["--commands"]).splitlines()
-    kept = [line for line in lines if line.strip() not in AUTH_ADMIN_INSTEAD]
+    commands_only = options == ["--commands"]
+    lines = utility.main_help_text(commands_only=commands_only).splitlines()
+    if commands_only:
+        return "\n".join(line for line in lines if line.strip() in AVAILABLE)
+    # A command is listed indented under its app's "[section]".
+    kept = [line for line in lines if not line.startswith("    ") or line.strip() in AVAILABLE]
     # Drop a section header left with no command under it ("[auth]"), and its blank line.
     kept = [line for i, line in enumerate(kept)
             if not (line.startswith("[") and (i + 1 == len(kept) or not kept[i + 1].strip()))]
     kept = [line for i, line in enumerate(kept) if line or i == 0 or kept[i - 1]]
     return "\n".join([*kept, "", "Users and passwords: `uv run auth-admin --help`."])
+
+
+def _unavailable(command: str) -> str:
+    from django.core.management import get_commands
+
+    if command in get_commands():
+        return (f"web: `{command}` does not work here: this app keeps no SQL database, mail "
+                "settings or translations of Django's (users and sessions are in MongoDB); "
+                "`uv run web help` lists the commands that work")
+    return f"web: unknown command `{command}`; `uv run web help` lists the commands"
+
+
+def _port_taken(host: str, port: int) -> bool:
+    """Whether runserver would find host:port in use (bound as it binds: SO_REUSEADDR)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.create_server((host, port), family=family):
+            return False
+    except OSError as exc:
+        return exc.errno == errno.EADDRINUSE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -77,10 +108,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         django.setup()
         print(_help_text(args[1:]))
         return 0
+    if command and not command.startswith("-") and command not in AVAILABLE:
+        print(_unavailable(command), file=sys.stderr)
+        return 2
     if not args or args[0].startswith("-"):
         url = urlsplit(shared.web_url)
         port = url.port or (443 if url.scheme == "https" else 80)
         host = os.environ.get("BIND_HOST", "127.0.0.1")
+        # Django would say only "Error: That port is already in use." (the reloader's
+        # child re-checks: the parent never holds the port).
+        if _port_taken(host, port):
+            print(f"web: port {port} (WEB_URL {shared.web_url}) on {host} is already taken; "
+                  "stop what uses it or change WEB_URL", file=sys.stderr)
+            return 1
         args = ["runserver", f"{host}:{port}", *args]
         if shared.app_env != "development" and "--noreload" not in args:
             args.append("--noreload")

@@ -3,13 +3,15 @@ deleting the account."""
 
 from __future__ import annotations
 
+from datetime import UTC, timedelta
+
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_POST, require_safe
 
 from auth_utils import Outcome, Result, blank_session_cookie
-from auth_utils.activity import TITLES
+from auth_utils.activity import TITLES, session_ref
 from auth_utils.agents import describe_user_agent
 from auth_utils.http import status_of
 from web import services
@@ -39,6 +41,9 @@ def _render(request: HttpRequest, outcome: Outcome | None = None, status: int = 
          "pending": s.pending}
         for s in svc.sessions.list_user_sessions(request.user.id)
     ]
+    # This browser first (what a person looks for), then the others as the store lists
+    # them (sorted is stable).
+    sessions.sort(key=lambda s: not s["current"])
     failed, changes = svc.accounts.unseen_notices(request.user.id, current) if not outcome \
         else (0, [])
     return render_page(request, "account.html", {
@@ -66,11 +71,24 @@ def activity(request: HttpRequest) -> HttpResponse:
         page = max(1, min(int(request.GET.get("page", "1")), 10_000))
     except ValueError:
         page = 1
-    events = services.get().activity.page(request.user.id, page, per_page=21)
-    rows = [{"at": e.at, "title": TITLES.get(e.kind, e.kind), "ok": e.outcome == "success",
-             "ip": e.ip or "unknown", "browser": e.browser, "detail": e.detail,
-             "session": e.session_ref} for e in events[:20]]
-    return render(request, "activity.html", {"events": rows, "page": page,
+    svc = services.get()
+    events = svc.activity.page(request.user.id, page, per_page=21)
+    here = session_ref(request.auth_session.id)
+    today = svc.sessions.clock().astimezone(UTC).date()
+    # Grouped by day (UTC, as the times' titles say). A session's reference is a hash a
+    # person cannot read: the page says only which events came from this browser.
+    days: list[dict] = []
+    for e in events[:20]:
+        day = (e.at if e.at.tzinfo else e.at.replace(tzinfo=UTC)).astimezone(UTC).date()
+        if not days or days[-1]["date"] != day:
+            label = "Today" if day == today else "Yesterday" if day == today - timedelta(1) \
+                else f"{day:%A} {day.day} {day:%B %Y}"
+            days.append({"date": day, "label": label, "events": []})
+        days[-1]["events"].append({
+            "at": e.at, "title": TITLES.get(e.kind, e.kind), "ok": e.outcome == "success",
+            "ip": e.ip or "unknown address", "browser": e.browser, "detail": e.detail,
+            "this_browser": bool(e.session_ref) and e.session_ref == here})
+    return render(request, "activity.html", {"days": days, "page": page,
                                               "more": len(events) > 20})
 
 

@@ -8,9 +8,10 @@ from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
 
-from auth_utils import Cookie, Outcome
+from auth_utils import Cookie, Outcome, Result
 from auth_utils.http import CSRF_FAILED, ErrorPage, error_page, outcome_headers, retry_url
 from theme import assets
+from theme.times import wait_message
 
 __all__ = ["apply_cookie", "bad_request", "csrf_failure", "not_found", "permission_denied",
            "render_error", "render_page", "server_error"]
@@ -42,9 +43,13 @@ def render_error(request: HttpRequest | None, page: ErrorPage) -> HttpResponse:
 
 def render_page(request: HttpRequest, template: str, context: dict,
                 outcome: Outcome | None = None, status: int = 200) -> HttpResponse:
-    """A page with the outcome's message on its field (and its Retry-After)."""
+    """A page with the outcome's message on its field (and its Retry-After, which a
+    throttled page also says in words)."""
+    message = outcome.message if outcome else None
+    if outcome and outcome.result is Result.THROTTLED and outcome.retry_after:
+        message = wait_message(outcome.retry_after)
     response = render(request, template, {
-        **context, "error": outcome.message if outcome else None,
+        **context, "error": message,
         "error_field": outcome.field if outcome else None}, status=status)
     for name, value in outcome_headers(outcome).items():
         response[name] = value

@@ -18,9 +18,9 @@ from web import services
 from web.errors import apply_cookie, render_page
 from web.requests import client, reauth_redirect, session_user
 
-__all__ = ["confirm_identity", "identity_unlink",
-           "passkey_add", "passkey_options", "passkey_remove",
-           "passkey_rename", "recovery_download", "recovery_regenerate", "security",
+__all__ = ["confirm_identity", "confirm_with_passkey", "confirm_with_passkey_options",
+           "identity_unlink", "passkey_add", "passkey_options", "passkey_remove",
+           "passkey_rename", "recovery_download", "recovery_regenerate", "security", "totp_cancel",
            "totp_confirm", "totp_disable", "totp_start", "trusted_forget"]
 
 NOTICES = {
@@ -32,6 +32,8 @@ NOTICES = {
     "forgotten-all": "Every browser will ask for a code again.",
     "required": "This site asks every account for a second factor: set one up to go on.",
     "unlinked": "That log-in is no longer linked.",
+    "cancelled": "The set-up was cancelled: the second factor stays off.",
+    "codes-saved": "The second factor is on, and your recovery codes are saved.",
 }
 REAUTH_JSON = {"error": "Enter your password again first.",
                "redirect": "/account/confirm?next=%2Faccount%2Fsecurity"}
@@ -78,6 +80,15 @@ def totp_start(request: HttpRequest) -> HttpResponse:
     if outcome.result is Result.REAUTH:
         return reauth_redirect("/account/security")
     return HttpResponseRedirect("/account/security#enrol", status=303)
+
+
+@require_POST
+def totp_cancel(request: HttpRequest) -> HttpResponse:
+    """Stop an enrolment half-way (the key shown is forgotten)."""
+    outcome = services.get().second_factor.cancel(session_user(request))
+    if not outcome.ok:
+        return _page(request, outcome, status_of(outcome))
+    return HttpResponseRedirect("/account/security?done=cancelled", status=303)
 
 
 @require_POST
@@ -208,7 +219,8 @@ def confirm_identity(request: HttpRequest) -> HttpResponse:
     """Re-authentication: the password (and a code, when the second factor is on)."""
     core = services.get()
     next_path = _safe_next(request.POST.get("next") or request.GET.get("next"))
-    context = {"next": next_path, "needs_code": core.second_factor.enabled(request.user.id)}
+    context = {"next": next_path, "needs_code": core.second_factor.enabled(request.user.id),
+               "has_passkeys": bool(core.passkeys.for_user(request.user.id))}
     if request.method != "POST":
         return render(request, "confirm.html", context)
     outcome = core.accounts.reauthenticate(
@@ -217,3 +229,25 @@ def confirm_identity(request: HttpRequest) -> HttpResponse:
     if outcome.ok:
         return HttpResponseRedirect(f"{next_path}?done=confirmed", status=303)
     return render_page(request, "confirm.html", context, outcome, status_of(outcome))
+
+
+@require_POST
+def confirm_with_passkey_options(request: HttpRequest) -> HttpResponse:
+    """A fresh single-use challenge for "Confirm it is you" with a passkey."""
+    return HttpResponse(services.get().passkeys.login_options(),
+                        content_type="application/json")
+
+
+@require_POST
+def confirm_with_passkey(request: HttpRequest) -> HttpResponse:
+    """Re-authentication with one of the user's own passkeys (JSON for passkeys.js)."""
+    try:
+        credential, fields = passkey_request(request.body)
+    except PasskeyError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    outcome = services.get().passkeys.reauthenticate(
+        request.auth_session, session_user(request), credential, **client(request))
+    if not outcome.ok:
+        return JsonResponse({"error": outcome.message}, status=status_of(outcome))
+    next_path = _safe_next(fields.get("next"))
+    return JsonResponse({"redirect": f"{next_path}?done=confirmed"})

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import logging
 import re
 import sys
 import time
@@ -386,6 +387,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # An operator's action is an event like any other: its JSON line reaches the log
     # pipeline that ships the apps' (stderr), not only the stored activity log.
     log_events_to_stderr()
+    # The apps' warning when the database stops answering (with pymongo's topology
+    # description) is for their logs; here the one line below says it.
+    quiet = logging.getLogger("auth_utils.availability")
+    quiet.addHandler(logging.NullHandler())
+    quiet.propagate = False
     core: AuthCore | None = None
     try:
         # The operator's commands run the apps' own flows, without throttling and

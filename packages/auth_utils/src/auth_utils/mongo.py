@@ -286,8 +286,9 @@ class MongoSecondFactorStore:
     def set_recovery(self, user_id: str, recovery_hashes: list[str]) -> bool:
         return factor_queries.set_recovery_codes(self._db(), user_id, recovery_hashes)
 
-    def delete(self, user_id: str) -> bool:
-        return factor_queries.delete_second_factor(self._db(), user_id)
+    def delete(self, user_id: str, *, pending_only: bool = False) -> bool:
+        return factor_queries.delete_second_factor(self._db(), user_id,
+                                                   pending_only=pending_only)
 
     def trust(self, user_id: str, entry: dict, keep: int) -> bool:
         return factor_queries.trust_browser(self._db(), user_id, entry, keep)

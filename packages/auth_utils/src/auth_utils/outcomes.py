@@ -44,6 +44,9 @@ class Outcome:
     user: SessionUser | None = None
     retry_after: int | None = None
     trusted_browser: str | None = None  # a token for the "trust this browser" cookie
+    # Every field's message when a form has several wrong at once, in the form's order;
+    # `message` and `field` are the first of them.
+    errors: tuple[tuple[str, str], ...] = ()
 
     @property
     def ok(self) -> bool:

@@ -258,6 +258,10 @@ class SecondFactors:
     def disable(self, user_id: str) -> bool:
         return self.store.delete(user_id)
 
+    def cancel(self, user_id: str) -> bool:
+        """Drop an enrolment half-way (its secret is forgotten); never an enabled one."""
+        return self.store.delete(user_id, pending_only=True)
+
     # -- trusted browsers: skip the code (never the password) for up to 30 days ---------
 
     def trust(self, user_id: str, *, user_agent: str, ip: str) -> str | None:

@@ -323,7 +323,8 @@ class SecondFactorStore(Protocol):
 
     def set_recovery(self, user_id: str, recovery_hashes: list[str]) -> bool: ...
 
-    def delete(self, user_id: str) -> bool: ...
+    def delete(self, user_id: str, *, pending_only: bool = False) -> bool:
+        """Delete the record (`pending_only`: only an enrolment not confirmed yet)."""
 
     def trust(self, user_id: str, entry: dict, keep: int) -> bool:
         """Add a trusted browser to an enabled factor (the newest `keep` stay)."""

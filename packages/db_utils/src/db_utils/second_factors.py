@@ -84,8 +84,13 @@ def set_recovery_codes(db: Database, user_id: str, recovery_hashes: list[str]) -
 
 
 @translate_errors
-def delete_second_factor(db: Database, user_id: str) -> bool:
-    return _factors(db).delete_one({"_id": user_id}).deleted_count == 1
+def delete_second_factor(db: Database, user_id: str, *, pending_only: bool = False) -> bool:
+    """Delete the record; `pending_only`: only an enrolment not yet confirmed (atomic, so
+    a confirmation that wins the race is never undone)."""
+    query: dict = {"_id": user_id}
+    if pending_only:
+        query["enabled"] = {"$ne": True}
+    return _factors(db).delete_one(query).deleted_count == 1
 
 
 @translate_errors

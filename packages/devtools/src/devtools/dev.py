@@ -7,6 +7,8 @@ Prints the two URLs once both answer; Ctrl-C stops everything and leaves nothing
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import signal
 import sys
@@ -57,6 +59,42 @@ def _parser() -> argparse.ArgumentParser:
 def _fail(message: str) -> int:
     print(f"dev: {message}", file=sys.stderr, flush=True)
     return 1
+
+
+# Where a running `uv run dev` of this checkout says what it serves, so a second one says
+# "already running, here" instead of tripping over its ports or its data directory.
+RUNNING = DATA_DIR / "dev.json"
+
+
+def _already_running() -> dict | None:
+    """The record of another live `uv run dev` from this checkout, if there is one (a
+    record left by a killed one names a process that is gone, and is ignored)."""
+    try:
+        record = json.loads(RUNNING.read_text(encoding="utf-8"))
+        pid = int(record["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if pid == os.getpid():
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # alive, another user's
+    return record
+
+
+def _record_running(settings: Settings) -> None:
+    DATA_DIR.mkdir(exist_ok=True)
+    RUNNING.write_text(json.dumps({"pid": os.getpid(), "landing": settings.landing_url,
+                                   "web": settings.web_url}), encoding="utf-8")
+
+
+def _forget_running() -> None:
+    if _already_running() is None:  # ours (or nobody's): never another live one's
+        with contextlib.suppress(OSError):
+            RUNNING.unlink()
 
 
 def _bind(url: str) -> tuple[str, int]:
@@ -149,6 +187,10 @@ def run(settings: Settings) -> int:
     db: _DevDatabase | None = None
     mail: MailServer | None = None
     apps: list[AppProcess] = []
+    if other := _already_running():
+        return _fail(f"already running from this checkout (pid {other['pid']}): landing "
+                     f"{other.get('landing')}, web {other.get('web')}; use it, or stop it "
+                     "(Ctrl-C where it runs) before starting another")
     for name, url in (("landing", settings.landing_url), ("web", settings.web_url)):
         host, port = _bind(url)
         if port_answers(host, port):
@@ -158,6 +200,7 @@ def run(settings: Settings) -> int:
     address = local_address(settings.mongo_uri)
     safe_uri = settings.mongo_uri.split("@")[-1]
     interrupt_on(signal.SIGTERM, signal.SIGINT)
+    _record_running(settings)
     try:
         if address is not None and not port_answers(*address):
             db = _DevDatabase(DATA_DIR / "db", host=address[0], port=address[1],
@@ -200,6 +243,7 @@ def run(settings: Settings) -> int:
             _stop(apps, db, mail)
         except KeyboardInterrupt:  # the one signal landed here, before stop_interrupting()
             _stop(apps, db, mail)
+        _forget_running()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

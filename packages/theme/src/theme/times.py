@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from html import escape
 
-__all__ = ["exact", "relative", "time_html"]
+__all__ = ["exact", "relative", "time_html", "wait", "wait_message"]
 
 _UNITS = ((86400 * 365, "year"), (86400 * 30, "month"), (86400 * 7, "week"),
           (86400, "day"), (3600, "hour"), (60, "minute"))
@@ -45,3 +45,26 @@ def time_html(when: datetime | None, now: datetime | None = None, empty: str = "
     iso = _utc(when).isoformat(timespec="seconds").replace("+00:00", "Z")
     return (f'<time datetime="{escape(iso)}" title="{escape(exact(when))}">'
             f"{escape(relative(when, now))}</time>")
+
+
+def wait(seconds: int) -> str:
+    """How long a `Retry-After` is, as a person says it, never shorter than it is:
+    "less than a minute", "about 14 minutes", "about 2 hours", "about 1 day"."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return "less than a minute"
+    minutes = -(-seconds // 60)  # rounded up
+    if minutes < 90:
+        return f"about {minutes} minute{'s' if minutes > 1 else ''}"
+    hours = -(-seconds // 3600)
+    if hours < 36:
+        return f"about {hours} hours"
+    days = -(-seconds // 86400)
+    return f"about {days} days"
+
+
+def wait_message(seconds: int | None) -> str:
+    """The message of a throttled form: how long, from the answer's `Retry-After`."""
+    if not seconds:
+        return "Too many attempts. Please wait a while and try again."
+    return f"Too many attempts. Try again in {wait(seconds)}."

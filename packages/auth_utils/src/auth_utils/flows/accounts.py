@@ -3,8 +3,6 @@ flows both apps and the CLI share."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from auth_utils.activity import Kind
 from auth_utils.flows.email import EmailFlows
 from auth_utils.flows.lifecycle import PASSWORD, refuse_closed
@@ -29,13 +27,20 @@ from auth_utils.validation import normalize_username, validate_password, validat
 __all__ = ["AccountFlows"]
 
 
-def _invalid_signup(username: str, password: str, site_words: tuple[str, ...]
-                    ) -> Outcome | None:
+def _invalid_signup(username: str, password: str, site_words: tuple[str, ...],
+                    more: tuple[tuple[str, str], ...] = ()) -> Outcome | None:
+    """What is wrong with a sign-up form, every field at once (one submit shows them all);
+    `more`: the other fields' messages (the address)."""
+    errors = []
     if message := validate_username(username):
-        return Outcome(Result.INVALID, message, "username", username)
+        errors.append(("username", message))
     if message := validate_password(password, username=username, site_words=site_words):
-        return Outcome(Result.INVALID, message, "password", username)
-    return None
+        errors.append(("password", message))
+    errors += more
+    if not errors:
+        return None
+    field, message = errors[0]
+    return Outcome(Result.INVALID, message, field, username, errors=tuple(errors))
 
 
 class AccountFlows:
@@ -93,11 +98,12 @@ class AccountFlows:
     def _sign_up(self, username: str, password: str, *, ip: str, user_agent: str,
                  previous_session_id: str | None, email: str) -> Outcome:
         # Invalid input is answered before it is counted (the rules are public).
-        if invalid := _invalid_signup(username, password, self.site_words):
-            return invalid
+        address = ()
         if email and self.email.available and isinstance(
                 checked := self.email.check(email), Outcome):
-            return replace(checked, username=username)
+            address = ((checked.field or "email", checked.message),)
+        if invalid := _invalid_signup(username, password, self.site_words, address):
+            return invalid
         steps = self.steps
         attempt = steps.throttler.begin_signup(ip)
         if not attempt.allowed:

@@ -29,6 +29,22 @@ class PasskeyFlows:
         """A fresh single-use challenge for a passkey log-in (JSON for the browser)."""
         return self.passkeys.authentication_options()
 
+    def reauthenticate(self, session: Session, user: SessionUser, credential_json: str, *,
+                       ip: str, user_agent: str = "") -> Outcome:
+        """"Confirm it is you" with one of the user's own passkeys instead of the password
+        (and code): a passkey is multi-factor, as at log-in. The session may make
+        sensitive changes for the next ten minutes."""
+        who = {"ip": ip, "user_agent": user_agent, "session_id": session.id}
+        try:
+            passkey = self.passkeys.authenticate(credential_json, user_id=user.id)
+        except PasskeyError as exc:
+            self.steps.event(Kind.REAUTH_FAILED, user, success=False,
+                             detail="passkey when confirming a change", **who)
+            return Outcome(Result.INVALID, str(exc), "passkey", user.username)
+        self.steps.sessions.mark_verified(session.id)
+        self.steps.event(Kind.REAUTHENTICATED, user, detail=f"passkey {passkey.name!r}", **who)
+        return Outcome(Result.OK, username=user.username, user=user)
+
     def log_in(self, credential_json: str, *, ip: str, user_agent: str = "",
                previous_session_id: str | None = None) -> Outcome:
         """A passkey (discoverable, user-verified) is a complete multi-factor log-in:

@@ -119,6 +119,15 @@ class SecondFactorFlows:
                          user_agent=user_agent)
         return Outcome(Result.OK, username=user.username, user=user)
 
+    def cancel(self, user: SessionUser) -> Outcome:
+        """Stop an enrolment half-way: the secret shown is forgotten and the page is as
+        before. Nothing to re-authenticate (it only undoes what `start` did); an enabled
+        second factor is never touched."""
+        if not self.factors.cancel(user.id):
+            return Outcome(Result.INVALID, "There is no set-up in progress.", None,
+                           user.username)
+        return Outcome(Result.OK, username=user.username, user=user)
+
     def confirm(self, session: Session, user: SessionUser, code: str, *, ip: str = "",
                 user_agent: str = "") -> tuple[Outcome, list[str]]:
         """Turn the second factor on with a code from the app: the recovery codes, and a

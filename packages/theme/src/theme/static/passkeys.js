@@ -99,6 +99,12 @@ async function register(form) {
   await post(form.dataset.verify, { credential: credentialJSON(credential), name });
 }
 
+// "Passkeys need JavaScript": said only when it is true.
+for (const note of document.querySelectorAll("[data-passkey-unavailable]")) {
+  if (supported) note.hidden = true;
+  else note.textContent = "This browser cannot use passkeys.";
+}
+
 if (supported) {
   for (const element of document.querySelectorAll("[data-passkey]")) element.hidden = false;
   for (const button of document.querySelectorAll("button[data-passkey=login]")) {
