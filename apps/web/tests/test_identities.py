@@ -25,6 +25,7 @@ def test_linked_identities_are_listed_and_unlinked_only_when_another_way_in_is_l
         users[name] = core.sessions.create_session(user.id, user.username)[0]
     web.cookies["auth_session"] = users["alice"]
     page = web.get("/account/security").content.decode()
+    assert "{#" not in page and "#}" not in page  # a template comment shown as text
     assert "alice@corp.example" in page and "/account/identities/id-alice/unlink" in page
     # A link to the landing app's own confirmation page (a cross-origin form would be
     # posted with `Origin: null` by a browser, and refused).
