@@ -71,10 +71,12 @@ def create_app(core: AuthCore | None = None) -> Starlette:
             # Start anyway: pages answer 503 until MongoDB is back, then recover.
             log.warning("database unavailable at start-up; indexes will be built later")
         core.start_mail_sender()  # this process delivers the outbox too (auth_utils.mail)
+        core.start_logout_sender()  # and back-channel log-outs (auth_utils.backchannel)
         try:
             yield
         finally:
             await run_in_threadpool(core.stop_mail_sender)
+            await run_in_threadpool(core.stop_logout_sender)
 
     app = Starlette(
         debug=False,

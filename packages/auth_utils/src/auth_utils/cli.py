@@ -353,7 +353,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ours: users are not asked for consent")
     a.add_argument("--post-logout-redirect-uri", action="append",
                    help="where RP-initiated log-out may send the browser")
-    a.add_argument("--backchannel-logout-uri", help="reserved for back-channel log-out")
+    a.add_argument("--backchannel-logout-uri",
+                   help="where Logout Tokens are POSTed when a session it got tokens "
+                        "from ends (OIDC Back-Channel Logout 1.0)")
     actions.add_parser("list", help="the registered clients")
     r = actions.add_parser("remove", help="remove a client; its tokens stop working")
     r.add_argument("client_id")

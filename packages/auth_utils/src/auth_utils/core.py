@@ -11,6 +11,7 @@ from typing import Any
 
 from auth_utils.activity import Activity
 from auth_utils.availability import GuardedStorage
+from auth_utils.backchannel import Backchannel, LogoutSender
 from auth_utils.clock import Clock, utc_now
 from auth_utils.config import Settings
 from auth_utils.cookies import CookieSettings
@@ -61,6 +62,22 @@ class AuthCore:
     # Our own OpenID Connect provider, for apps on other domains (auth_utils.flows.provider).
     openid: OpenIDProvider | None = None
     mail_sender: MailSender | None = field(default=None, init=False, repr=False)
+    logout_sender: LogoutSender | None = field(default=None, init=False, repr=False)
+
+    def start_logout_sender(self, **options: Any) -> LogoutSender | None:
+        """Deliver back-channel log-outs from a daemon thread of this process (each app
+        calls it at start-up; leases make any number of processes safe). Idempotent.
+        `options` go to `LogoutSender` (tests: retry, poll_every, ...)."""
+        if self.openid is None or self.openid.backchannel is None:
+            return None
+        if self.logout_sender is None or not self.logout_sender.running:
+            self.logout_sender = LogoutSender(self.openid.backchannel, **options).start()
+        return self.logout_sender
+
+    def stop_logout_sender(self) -> None:
+        if self.logout_sender is not None:
+            self.logout_sender.stop()
+            self.logout_sender = None
 
     def start_mail_sender(self, **options: Any) -> MailSender | None:
         """Deliver the outbox from a daemon thread of this process (each app calls it at
@@ -118,6 +135,7 @@ class AuthCore:
     def close(self) -> None:
         self.recovery.background.stop()
         self.stop_mail_sender()
+        self.stop_logout_sender()
         self.activity.close()  # stores the events still queued
         if isinstance(self.storage, GuardedStorage):
             self.storage.close()
@@ -172,10 +190,13 @@ def build_core(settings: Settings, *, storage: Storage | None = None,
                                  settings.oidc_providers,
                                  redirect_uri=f"{settings.landing_url}/login/oidc/callback")
     # The issuer is LANDING_URL exactly: clients compare it character for character.
-    openid = OpenIDProvider(
-        steps, storage.oauth, SigningKeys(storage.oauth, settings.mfa_encryption_key,
-                                          clock=clock),
-        issuer=settings.landing_url, login_url=f"{settings.landing_url}/login")
+    keys = SigningKeys(storage.oauth, settings.mfa_encryption_key, clock=clock)
+    openid = OpenIDProvider(steps, storage.oauth, keys, issuer=settings.landing_url,
+                            login_url=f"{settings.landing_url}/login")
+    # Back-channel log-out: every deletion of sessions (both apps, the CLI) tells it.
+    openid.backchannel = Backchannel(storage.oauth, keys, issuer=settings.landing_url,
+                                     unavailable=storage.Unavailable, session_clock=clock)
+    sessions.on_ended = openid.backchannel.session_ended
     return AuthCore(settings, storage, sessions,
                     AccountFlows(steps, email, site_words=settings.site_words),
                     SecondFactorFlows(steps, passkeys), PasskeyFlows(steps, passkeys),

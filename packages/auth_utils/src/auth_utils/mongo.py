@@ -227,7 +227,8 @@ class MongoOAuthStore:
                 "put_code": db_utils.records.OAuthCodeRecord,
                 "put_token": db_utils.records.OAuthTokenRecord,
                 "put_consent": db_utils.records.OAuthConsentRecord,
-                "add_key": db_utils.records.SigningKeyRecord}
+                "add_key": db_utils.records.SigningKeyRecord,
+                "arm_logout": db_utils.records.BackchannelLogoutRecord}
 
     def __init__(self, database: DatabaseSource) -> None:
         self._db = database

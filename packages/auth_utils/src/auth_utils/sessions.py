@@ -7,6 +7,7 @@ given time. Failed validation is a value, not an exception: `SessionValidation(N
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -149,6 +150,14 @@ class SessionManager:
         self.store = store
         self.clock = clock
         self.policy = policy or SessionPolicy()
+        # Told after sessions were deleted, `session_id=` one or `user_id=` some of a
+        # user's: the back-channel log-out's fast path (auth_utils.backchannel). It must
+        # not raise; its own sweep catches what it misses (TTL deletions, a crash).
+        self.on_ended: Callable[..., object] | None = None
+
+    def _ended(self, **which: str) -> None:
+        if self.on_ended is not None:
+            self.on_ended(**which)
 
     def create_session(
         self, user_id: str, username: str, *, user_agent: str = "", ip: str = "",
@@ -168,7 +177,8 @@ class SessionManager:
             verified_at=None if pending else now, must_enrol=must_enrol,
         )
         cap = self.policy.max_pending_per_user if pending else self.policy.max_per_user
-        self.store.trim_for_user(user_id, cap, pending=pending)
+        if self.store.trim_for_user(user_id, cap, pending=pending):
+            self._ended(user_id=user_id)  # the cap ended the oldest
         return token, Session.of(record, fresh=True)
 
     def validate_cached(self, token: str | None) -> SessionValidation | None:
@@ -202,6 +212,7 @@ class SessionManager:
             return INVALID
         if verdict in (Verdict.EXPIRED, Verdict.ENDED):
             self.store.delete(session_id, revoke=False)
+            self._ended(session_id=session_id)
             return ENDED_BY_AGE if verdict is Verdict.ENDED else INVALID
         if verdict is Verdict.RENEW:
             expires_at = renewed_expiry(record, now, self.policy)
@@ -222,11 +233,15 @@ class SessionManager:
             self.clock() - session.verified_at < self.policy.reauth_window
 
     def invalidate_session(self, session_id: str) -> bool:
-        return self.store.delete(session_id)
+        deleted = self.store.delete(session_id)
+        self._ended(session_id=session_id)  # also when another process deleted it first
+        return deleted
 
     def invalidate_user_sessions(self, user_id: str, *, keep: str | None = None) -> int:
         """End every session of a user (but `keep`, e.g. the one changing the password)."""
-        return self.store.delete_for_user(user_id, keep=keep)
+        count = self.store.delete_for_user(user_id, keep=keep)
+        self._ended(user_id=user_id)
+        return count
 
     def list_user_sessions(self, user_id: str) -> list[Session]:
         now = self.clock()
@@ -234,4 +249,7 @@ class SessionManager:
                 if judge(r, now, self.policy) not in (Verdict.EXPIRED, Verdict.ENDED)]
 
     def delete_expired_sessions(self) -> int:
-        return self.store.delete_expired(self.clock())
+        count = self.store.delete_expired(self.clock())
+        if count:
+            self._ended()
+        return count

@@ -438,6 +438,27 @@ class OAuthStore(Protocol):
 
     def retire_keys(self, state: str, expires_at: datetime) -> int: ...
 
+    # back-channel log-out (a queue with leases, as the mail outbox)
+    def arm_logout(self, **fields: object) -> None:
+        """Remember a (session, client) pair to tell when the session ends."""
+
+    def end_logouts(self, now: datetime, *, sessions_now: datetime | None = None,
+                    user_id: str | None = None, session_id: str | None = None,
+                    limit: int = 1000) -> int:
+        """Make due the armed pairs whose session is gone or expired; how many."""
+
+    def claim_logout(self, now: datetime, lease_until: datetime, lease: str, sender: str,
+                     retry: RetryPolicy) -> object | None: ...
+
+    def logout_delivered(self, id: str, now: datetime) -> bool: ...
+
+    def logout_failed(self, claimed: object, now: datetime, error: str,
+                      retry: RetryPolicy, *, permanent: bool = False) -> str: ...
+
+    def release_logout(self, claimed: object, now: datetime) -> bool: ...
+
+    def list_logouts(self, status: str | None = None, limit: int = 100) -> list: ...
+
 
 class EventStore(Protocol):
     def add(self, *, at: datetime, expires_at: datetime, kind: str, outcome: str,

@@ -21,6 +21,7 @@ from mongoengine import (
 
 __all__ = [
     "ALL_DOCUMENTS",
+    "BackchannelLogout",
     "LinkedIdentity",
     "OAuthClient",
     "OAuthCode",
@@ -386,11 +387,41 @@ class SigningKey(Document):
             "indexes": [{"fields": ["expires_at"], "expireAfterSeconds": 0}]}
 
 
+class BackchannelLogout(Document):
+    """One client to tell, by OpenID Connect Back-Channel Logout, that one browser session
+    ended: written "armed" when the client first gets tokens for the session, made
+    "pending" once the session is gone, then delivered (or failed) under a lease like the
+    mail outbox. The id is the pair's hash: one record, so one Logout Token, per pair."""
+
+    id = StringField(primary_key=True, min_length=64, max_length=64)
+    session_id = StringField(required=True, max_length=64)
+    client_id = StringField(required=True, max_length=64)
+    user_id = StringField(required=True)  # the Logout Token's `sub`
+    sid = StringField(required=True, max_length=64)  # the ID token's `sid`
+    status = StringField(required=True, default="armed",
+                         choices=("armed", "pending", "delivered", "failed"))
+    created_at = DateTimeField(required=True)
+    ended_at = DateTimeField()  # when the session was found gone
+    # While pending: when a sender may next claim it (backoff, or the lease's end).
+    next_attempt_at = DateTimeField()
+    attempts = IntField(required=True, default=0)
+    lease = StringField(default="", max_length=64)
+    leased_by = StringField(default="", max_length=200)
+    last_error = StringField(default="", max_length=300)
+    delivered_at = DateTimeField()
+    expires_at = DateTimeField()  # TTL: set once delivered or failed
+
+    meta = {"collection": "oauth_logouts", "auto_create_index": False,
+            "indexes": [("status", "next_attempt_at"), ("status", "user_id"),
+                        ("status", "session_id"),
+                        {"fields": ["expires_at"], "expireAfterSeconds": 0}]}
+
+
 ALL_DOCUMENTS: tuple[type[Document], ...] = (
     User, Session, Throttle, SecondFactor, SecurityEvent, Passkey, WebAuthnChallenge,
     OutboxMessage,
     RetiredUsername, LinkedIdentity, OidcFlow,
-    OAuthClient, OAuthCode, OAuthToken, OAuthConsent, SigningKey)
+    OAuthClient, OAuthCode, OAuthToken, OAuthConsent, SigningKey, BackchannelLogout)
 
 
 def validated(document: type[Document], record: Any) -> dict[str, Any]:

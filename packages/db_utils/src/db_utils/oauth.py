@@ -4,22 +4,27 @@ the SHA-256 of their value only; "single use" is decided by one atomic update ea
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.collection import Collection
 from pymongo.database import Database
 
 from db_utils.documents import (
+    BackchannelLogout,
     OAuthClient,
     OAuthCode,
     OAuthConsent,
     OAuthToken,
+    Session,
     SigningKey,
     validated,
 )
 from db_utils.errors import translate_errors
+from db_utils.outbox import CANDIDATES, RETENTION, Retry
 from db_utils.records import (
+    BackchannelLogoutRecord,
     OAuthClientRecord,
     OAuthCodeRecord,
     OAuthConsentRecord,
@@ -30,16 +35,23 @@ from db_utils.records import (
 __all__ = [
     "add_client",
     "add_key",
+    "arm_logout",
+    "claim_logout",
     "consents_for_user",
     "delete_consent",
+    "end_logouts",
     "get_client",
     "get_consent",
     "get_token",
     "keys",
     "list_clients",
+    "list_logouts",
+    "logout_delivered",
+    "logout_failed",
     "put_code",
     "put_consent",
     "put_token",
+    "release_logout",
     "remove_client",
     "retire_keys",
     "revoke_family",
@@ -77,7 +89,7 @@ def remove_client(db: Database, client_id: str) -> bool:
     """The client and everything it holds: its tokens stop working at once."""
     if _c(db, OAuthClient).delete_one({"_id": client_id}).deleted_count != 1:
         return False
-    for document in (OAuthToken, OAuthCode, OAuthConsent):
+    for document in (OAuthToken, OAuthCode, OAuthConsent, BackchannelLogout):
         _c(db, document).delete_many({"client_id": client_id})
     return True
 
@@ -204,3 +216,121 @@ def retire_keys(db: Database, state: str, expires_at: datetime) -> int:
     return _c(db, SigningKey).update_many(
         {"state": state}, {"$set": {"state": "retired", "expires_at": expires_at}}
     ).modified_count
+
+
+# -- back-channel log-out: a durable queue with leases, as the mail outbox ----------------
+# A record is "armed" while its session lives. `end_logouts` makes it "pending" once the
+# session is gone, judged from the `sessions` collection itself (not from an event that
+# could be missed), so it is safe to run from anywhere, any number of times.
+
+def _logouts(db: Database) -> Collection:
+    return _c(db, BackchannelLogout)
+
+
+@translate_errors
+def arm_logout(db: Database, record: BackchannelLogoutRecord) -> None:
+    """Remember that `record.client_id` holds tokens of `record.session_id` (idempotent:
+    a second code for the same pair changes nothing)."""
+    doc = validated(BackchannelLogout, record)
+    _logouts(db).update_one({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True)
+
+
+@translate_errors
+def end_logouts(db: Database, now: datetime, *, sessions_now: datetime | None = None,
+                user_id: str | None = None, session_id: str | None = None,
+                limit: int = 1000) -> int:
+    """Make pending (due at `now`) the armed records (of `user_id`, of `session_id`, or
+    all) whose session no longer exists or has expired at `sessions_now` (the sessions'
+    clock; `now` by default); how many. Conditional on "armed": two callers at once make
+    each record pending once."""
+    query: dict[str, Any] = {"status": "armed"}
+    if user_id is not None:
+        query["user_id"] = user_id
+    if session_id is not None:
+        query["session_id"] = session_id
+    armed = list(_logouts(db).find(query, {"session_id": 1}).limit(limit))
+    if not armed:
+        return 0
+    ids = list({d["session_id"] for d in armed})
+    live = {d["_id"] for d in _c(db, Session).find(
+        {"_id": {"$in": ids}, "expires_at": {"$gt": sessions_now or now}}, {"_id": 1})}
+    ended = [d["_id"] for d in armed if d["session_id"] not in live]
+    if not ended:
+        return 0
+    return _logouts(db).update_many(
+        {"_id": {"$in": ended}, "status": "armed"},
+        {"$set": {"status": "pending", "ended_at": now, "next_attempt_at": now}}
+    ).modified_count
+
+
+@translate_errors
+def claim_logout(db: Database, now: datetime, lease_until: datetime, lease: str,
+                 sender: str, retry: Retry, *, retention: timedelta = RETENTION
+                 ) -> BackchannelLogoutRecord | None:
+    """The oldest due pending record under `lease` until `lease_until` (one conditional
+    update on the values read: of two senders only one wins), its attempt counted; None
+    when nothing is due. One out of attempts (its senders died) is marked failed."""
+    logouts = _logouts(db)
+    due = {"status": "pending", "next_attempt_at": {"$lte": now}}
+    for doc in logouts.find(due).sort("next_attempt_at", 1).limit(CANDIDATES):
+        same = {"_id": doc["_id"], "status": "pending", "lease": doc.get("lease", ""),
+                "attempts": doc.get("attempts", 0), "next_attempt_at": {"$lte": now}}
+        if doc.get("attempts", 0) >= retry.max_attempts:
+            logouts.update_one(same, {"$set": {
+                "status": "failed", "lease": "", "expires_at": now + retention,
+                "last_error": f"gave up after {retry.max_attempts} attempts"}})
+            continue
+        changes = {"lease": lease, "leased_by": sender[:200], "next_attempt_at": lease_until}
+        if logouts.update_one(same, {"$set": changes, "$inc": {"attempts": 1}}
+                              ).matched_count == 1:
+            return BackchannelLogoutRecord.from_mongo(
+                {**doc, **changes, "attempts": doc.get("attempts", 0) + 1})
+    return None
+
+
+@translate_errors
+def logout_delivered(db: Database, id: str, now: datetime, *,
+                     retention: timedelta = RETENTION) -> bool:
+    """The client answered 200: kept `retention` for operators, then gone (TTL)."""
+    return _logouts(db).update_one(
+        {"_id": id, "status": "pending"},
+        {"$set": {"status": "delivered", "delivered_at": now, "lease": "",
+                  "last_error": "", "expires_at": now + retention}}).matched_count == 1
+
+
+@translate_errors
+def logout_failed(db: Database, claimed: BackchannelLogoutRecord, now: datetime,
+                  error: str, retry: Retry, *, permanent: bool = False,
+                  retention: timedelta = RETENTION) -> str:
+    """"retry" (backoff), "failed" (out of attempts or `permanent`), or "stale" (the
+    lease had passed to another sender: nothing recorded)."""
+    given_up = permanent or claimed.attempts >= retry.max_attempts
+    fields: dict[str, Any] = {"lease": "", "last_error": error[:300]}
+    if given_up:
+        fields.update(status="failed", expires_at=now + retention)
+    else:
+        fields["next_attempt_at"] = now + retry.delay(claimed.attempts)
+    matched = _logouts(db).update_one(
+        {"_id": claimed.id, "status": "pending", "lease": claimed.lease},
+        {"$set": fields}).matched_count
+    if not matched:
+        return "stale"
+    return "failed" if given_up else "retry"
+
+
+@translate_errors
+def release_logout(db: Database, claimed: BackchannelLogoutRecord, now: datetime) -> bool:
+    """Give a claim back unsent (the sender is stopping): due at once, not counted."""
+    return _logouts(db).update_one(
+        {"_id": claimed.id, "status": "pending", "lease": claimed.lease},
+        {"$set": {"lease": "", "next_attempt_at": now}, "$inc": {"attempts": -1}}
+    ).matched_count == 1
+
+
+@translate_errors
+def list_logouts(db: Database, status: str | None = None, limit: int = 100
+                 ) -> list[BackchannelLogoutRecord]:
+    """Newest first (operators, tests)."""
+    query = {} if status is None else {"status": status}
+    return [BackchannelLogoutRecord.from_mongo(d) for d in
+            _logouts(db).find(query).sort("created_at", -1).limit(limit)]

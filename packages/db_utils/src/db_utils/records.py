@@ -22,6 +22,7 @@ from mongoengine import (
 )
 
 from db_utils.documents import (
+    BackchannelLogout,
     LinkedIdentity,
     OAuthClient,
     OAuthCode,
@@ -37,6 +38,7 @@ from db_utils.documents import (
 )
 
 __all__ = [
+    "BackchannelLogoutRecord",
     "EventRecord",
     "IdentityRecord",
     "OAuthClientRecord",
@@ -98,3 +100,4 @@ OAuthCodeRecord = record_type(OAuthCode, "OAuthCodeRecord")
 OAuthTokenRecord = record_type(OAuthToken, "OAuthTokenRecord")
 OAuthConsentRecord = record_type(OAuthConsent, "OAuthConsentRecord")
 SigningKeyRecord = record_type(SigningKey, "SigningKeyRecord")
+BackchannelLogoutRecord = record_type(BackchannelLogout, "BackchannelLogoutRecord")

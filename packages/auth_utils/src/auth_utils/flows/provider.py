@@ -52,6 +52,7 @@ from authlib.oidc.core.grants import OpenIDCode
 from authlib.oidc.rpinitiated import EndSessionEndpoint
 
 from auth_utils.activity import Kind
+from auth_utils.backchannel import Backchannel
 from auth_utils.flows.steps import Steps
 from auth_utils.sessions import SessionUser, SessionValidation
 from auth_utils.signing_keys import ALG, SigningKeys
@@ -486,6 +487,8 @@ class OpenIDProvider:
         self.login_url = login_url
         self.clock = steps.sessions.clock
         self.server = _Server(self)
+        # Back-channel log-out (set by build_core): told of each new (session, client).
+        self.backchannel: Backchannel | None = None
 
     # clients (auth-admin clients) ---------------------------------------------------
 
@@ -541,7 +544,10 @@ class OpenIDProvider:
                                  "sid", "preferred_username", "name"],
             "prompt_values_supported": ["none", "login", "consent"],
             "authorization_response_iss_parameter_supported": True,
-            "backchannel_logout_supported": False,
+            # Back-Channel Logout 1.0 (auth_utils.backchannel): `sid` is in the Logout
+            # Token as in the ID token.
+            "backchannel_logout_supported": True,
+            "backchannel_logout_session_supported": True,
             "request_parameter_supported": False,
             "request_uri_parameter_supported": False,
         }
@@ -675,6 +681,12 @@ class OpenIDProvider:
         user: GrantUser = request.user
         if request.authorization_code is not None:
             family = request.authorization_code.record.id  # the code's hash
+            if self.backchannel is not None and request.client.record.backchannel_logout_uri:
+                # Before the tokens exist: a client never holds tokens of a session
+                # whose end it would not be told of.
+                self.backchannel.arm(session_id=user.session_id,
+                                     client_id=request.client.client_id, user_id=user.id,
+                                     sid=session_sid(user.session_id))
         else:
             family = request.refresh_token.record.family
         now = self.clock()
