@@ -10,7 +10,8 @@ ENDED = ("Your session ended 90 days after you logged in, as every session does;
 
 def test_login_page_says_why_when_sent_by_the_web_app(landing, db):
     page = html.unescape(landing.get("/login?reason=session-ended&next=%2Faccount").text)
-    assert f'<p class="notice" role="status" id="notice" tabindex="-1" autofocus>{ENDED}</p>' in page
+    notice = '<p class="notice" role="status" id="notice" tabindex="-1" autofocus>'
+    assert f"{notice}{ENDED}</p>" in page
     assert ENDED not in html.unescape(landing.get("/login").text)
     assert ENDED not in html.unescape(landing.get("/login?reason=<b>x</b>").text)
     assert ENDED not in html.unescape(landing.get("/signup?reason=session-ended").text)

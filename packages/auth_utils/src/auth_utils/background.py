@@ -22,9 +22,17 @@ log = logging.getLogger("auth_utils.background")
 
 
 class Background:
-    def __init__(self, name: str, max_waiting: int = 1000, start_after: float = 0.1) -> None:
+    def __init__(self, name: str, max_waiting: int = 1000, start_after: float = 0.1, *,
+                 retry_on: tuple[type[Exception], ...] = (), attempts: int = 3,
+                 retry_every: float = 1.0) -> None:
         self.name = name
         self.start_after = start_after
+        # A job that fails with one of `retry_on` (the database not answering for a
+        # moment) runs again, `attempts` times in all, `retry_every` seconds apart: the
+        # request it came from was answered already, so nobody else would try again.
+        self.retry_on = retry_on
+        self.attempts = attempts
+        self.retry_every = retry_every
         self._jobs: queue.Queue[tuple[float, Callable[[], None]] | None] = queue.Queue(
             max_waiting)
         self._thread: threading.Thread | None = None
@@ -62,10 +70,19 @@ class Background:
             not_before, job = item
             if (wait := not_before - time.monotonic()) > 0:
                 time.sleep(wait)
-            try:
-                job()
-            except Exception:  # the worker never dies: log and go on
-                log.exception("%s: a job failed", self.name)
+            for attempt in range(1, self.attempts + 1):
+                try:
+                    job()
+                    break
+                except self.retry_on as exc:
+                    if attempt == self.attempts:
+                        log.warning("%s: a job failed %d times (%s); dropped", self.name,
+                                    attempt, exc)
+                    else:
+                        time.sleep(self.retry_every)
+                except Exception:  # the worker never dies: log and go on
+                    log.exception("%s: a job failed", self.name)
+                    break
 
     def stop(self) -> None:
         if self._thread is not None and self._thread.is_alive():

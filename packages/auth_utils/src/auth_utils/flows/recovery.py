@@ -49,7 +49,8 @@ class RecoveryFlows:
         self.outbox = outbox
         self.links = links
         self.site_words = site_words
-        self.background = Background("password-reset")
+        self.background = Background("password-reset",
+                                     retry_on=(steps.availability.unavailable,))
 
     @property
     def available(self) -> bool:

@@ -126,7 +126,7 @@ def leftovers_of(database, user_id: str, username: str, *, pending: list[str] = 
     }
 
 
-def mail_to(server, address: str, timeout: float = 10.0, subject: str = "", count: int = 1
+def mail_to(server, address: str, timeout: float = 30.0, subject: str = "", count: int = 1
             ) -> list:
     """The messages `server` (a devtools.mailserver.MailServer) received for `address`
     (whose subject contains `subject`), once `count` have arrived or `timeout` passed."""
@@ -138,7 +138,7 @@ def mail_to(server, address: str, timeout: float = 10.0, subject: str = "", coun
     return found()
 
 
-def mailed_link(server, address: str, path: str, timeout: float = 10.0) -> str:
+def mailed_link(server, address: str, path: str, timeout: float = 30.0) -> str:
     """The newest link containing `path` mailed to `address`; AssertionError when none
     arrives within `timeout` seconds."""
     from devtools.mailserver import links_in
