@@ -28,7 +28,6 @@ Receive = Callable[[], Awaitable[dict]]
 Send = Callable[[dict], Awaitable[None]]
 
 
-
 async def _read_body(receive: Receive, declared: str | None) -> tuple[bytes, str] | None:
     """The body and the length Django is told, read on the event loop (None: the client
     left). An announced length that is not a number or is past MAX_BODY_BYTES is passed
@@ -78,7 +77,9 @@ def _environ(scope: dict, body: bytes, length: str) -> dict:
             continue  # the length is the body's as read (below)
         if name != "CONTENT_TYPE":
             name = "HTTP_" + name
-        environ[name] = f"{environ[name]},{value}" if name in environ else value
+        # Repeated headers are one, comma-joined (RFC 9110); cookies with "; " (RFC 6265).
+        joiner = "; " if name == "HTTP_COOKIE" else ","
+        environ[name] = f"{environ[name]}{joiner}{value}" if name in environ else value
     if length != "0" or scope["method"] not in ("GET", "HEAD"):
         environ["CONTENT_LENGTH"] = length
     return environ
