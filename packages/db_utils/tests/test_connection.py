@@ -33,3 +33,22 @@ def test_outage_errors_become_database_unavailable():
         query()
     assert isinstance(info.value.__cause__, ServerSelectionTimeoutError)
     client.close()
+
+
+def test_building_indexes_without_a_database_fails_within_the_request_budget():
+    """The index build's long timeout (CSOT) also stretched server selection: an app
+    whose database was not there waited ten minutes in its start-up instead of starting
+    and answering 503."""
+    import time
+
+    from devtools.dbserver import free_port
+
+    client = db_utils.new_client(f"mongodb://127.0.0.1:{free_port()}/down"
+                                 "?directConnection=true&timeoutMS=1000")
+    try:
+        started = time.monotonic()
+        with pytest.raises(db_utils.DatabaseUnavailable):
+            db_utils.ensure_indexes(client["down"])
+        assert time.monotonic() - started < 5
+    finally:
+        client.close()

@@ -127,8 +127,12 @@ def ensure_indexes(database: Database | None = None) -> None:
     from db_utils.documents import ALL_DOCUMENTS
 
     database = database if database is not None else get_database()
+    # First a ping within the request budget: under `pymongo.timeout` below, server
+    # selection waits as long as that timeout (CSOT), so a database that is not there
+    # would hold an app's start-up for ten minutes instead of failing in a second.
+    database.command("ping")
     # Building a new index on a large collection takes longer than a request's budget
-    # (`timeoutMS`); server selection still gives up after its own 1 s.
+    # (`timeoutMS`).
     with pymongo.timeout(INDEX_BUILD_SECONDS):
         for document in ALL_DOCUMENTS:
             collection = database[document._meta["collection"]]
