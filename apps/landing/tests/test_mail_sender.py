@@ -25,3 +25,15 @@ def test_with_mail_off_the_landing_process_runs_no_sender(make_core):
     with TestClient(create_app(core), base_url=LANDING) as client:
         assert client.get("/healthz").status_code == 200
         assert core.mail_sender is None
+
+
+def test_with_mail_sender_off_the_process_queues_but_delivers_nothing(make_core,
+                                                                      smtp_server):
+    """MAIL_SENDER=off: mail is queued (another process delivers it), this process runs no
+    sender, so it never claims a message it could not send."""
+    core = make_core(smtp_url=smtp_server.url, mail_sender=False)
+    with TestClient(create_app(core), base_url=LANDING):
+        assert core.mail_sender is None
+        message_id = core.outbox.enqueue(Message("bob@example.com", "Hello", "Hi Bob."))
+        assert not smtp_server.wait_for(1, 1.5)
+        assert core.outbox.get(message_id).status == "pending"

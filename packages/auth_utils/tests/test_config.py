@@ -107,3 +107,10 @@ def test_client_ip_trusts_forwarded_for_only_from_proxies():
     assert client_ip("10.0.0.2", "1.2.3.4, 10.0.0.7", proxies) == "1.2.3.4"
     assert client_ip("10.0.0.2", "6.6.6.6, 1.2.3.4", proxies) == "1.2.3.4"
     assert client_ip("10.0.0.2", "garbage", proxies) == "unknown"  # never the proxy
+
+
+def test_mail_sender_switch():
+    assert load_settings({}).mail_sender is True
+    assert load_settings({"MAIL_SENDER": "off"}).mail_sender is False
+    with pytest.raises(SettingsError):
+        load_settings({"MAIL_SENDER": "sometimes"})

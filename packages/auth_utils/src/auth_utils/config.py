@@ -104,6 +104,9 @@ class Settings:
     # The mail sender of each app process (auth_utils.mail.MailSender): how long it holds a
     # claimed message (a killed sender's message goes out again once this has passed) and
     # its backoff after a failed attempt (doubling from the first delay up to the most).
+    # MAIL_SENDER=off: this process queues mail but delivers none (another process of the
+    # deployment does; every sender shares the one outbox under leases).
+    mail_sender: bool = True
     mail_lease_seconds: int = 120
     mail_retry_first_seconds: int = 30
     mail_retry_max_seconds: int = 3600
@@ -415,6 +418,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         mail=mail,
         smtp_url=smtp_url,
         mail_from=mail_from,
+        mail_sender=_switch(env, "MAIL_SENDER", True),
         **_mail_sender(env),
         oidc_providers=_oidc_providers(env, app_env == "production"),
     )

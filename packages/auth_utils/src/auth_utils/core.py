@@ -82,9 +82,9 @@ class AuthCore:
     def start_mail_sender(self, **options: Any) -> MailSender | None:
         """Deliver the outbox from a daemon thread of this process (each app calls it at
         start-up; leases make any number of processes safe); the sender, or None with
-        MAIL=off. Idempotent. `options` go to `MailSender` (tests: lease, retry, ...).
-        `close()` stops it."""
-        if not self.outbox.enabled:
+        MAIL=off or MAIL_SENDER=off. Idempotent. `options` go to `MailSender` (tests:
+        lease, retry, ...). `close()` stops it."""
+        if not self.outbox.enabled or not self.settings.mail_sender:
             return None
         if self.mail_sender is None or not self.mail_sender.running:
             self.mail_sender = MailSender(

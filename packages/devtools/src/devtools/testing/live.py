@@ -37,6 +37,11 @@ def start_live_system(database_uri: str, artifacts: Path, *, workers: int | None
         "WEB_URL": f"http://localhost:{free_port()}",
         **overrides,
     }
+    if "SMTP_URL" not in overrides:
+        # Mail is queued but this system delivers none: every live system shares the
+        # suite's database and so one outbox, and a sender whose SMTP server is not there
+        # would claim another system's messages and put them off by its backoff (30 s).
+        env["MAIL_SENDER"] = "off"
     env.pop("DJANGO_SETTINGS_MODULE", None)
     artifacts.mkdir(parents=True, exist_ok=True)
     ports = [urlsplit(env[k]).port for k in ("LANDING_URL", "WEB_URL")]
