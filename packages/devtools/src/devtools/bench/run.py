@@ -370,6 +370,9 @@ def main(argv: list[str] | None = None) -> int:
                "LOGIN_MAX_FAILURES_PER_IP": "1000000", "SIGNUP_MAX_PER_IP": "1000000",
                # Clients are told apart by X-Forwarded-For from loopback (storm, flood).
                "TRUSTED_PROXIES": "127.0.0.1/32,::1/128",
+               # The servers share one outbox; only section 11's delivers (to its own
+               # SMTP server): a sender with no SMTP server would claim its messages.
+               "MAIL_SENDER": "off",
                "BENCH_SQLITE": str(workdir / "django.sqlite3")}
         env.pop("DJANGO_SETTINGS_MODULE", None)
         origin = env.get("LANDING_URL", "http://localhost:4321")
@@ -490,7 +493,8 @@ def _reset_enumeration(env: dict, logs: Path, origin: str, procs: list[AppProces
     from devtools.mailserver import MailServer
 
     with MailServer() as smtp:
-        proc, url = _landing({**env, "SMTP_URL": smtp.url, "RESET_MAX_PER_IP": "1000000",
+        proc, url = _landing({**env, "SMTP_URL": smtp.url, "MAIL_SENDER": "on",
+                              "RESET_MAX_PER_IP": "1000000",
                               "RESET_MAX_PER_ACCOUNT": "1000000"}, logs)
         procs.append(proc)
         try:
