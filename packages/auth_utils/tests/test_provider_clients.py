@@ -5,6 +5,7 @@ published with a kid, rotation with an overlap."""
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -94,3 +95,11 @@ def test_keys_rotate_from_the_cli(db):
     states = [line.split("\t")[1] for line in r.stdout.splitlines()[1:]]
     assert states.count("current") == 1 and states.count("next") == 1
     assert "retired" in states
+
+
+def test_client_ids_never_read_as_a_command_line_option(core):
+    """A base64url id started with "-" one time in 64, and `auth-admin clients remove
+    -abc...` then failed as an unknown option (seen in a full run)."""
+    ids = [core.openid.register(f"client {n}", ["https://app.example.org/cb"],
+                                public=True)[0] for n in range(40)]
+    assert all(re.fullmatch(r"[0-9a-f]{32}", client_id) for client_id in ids), ids

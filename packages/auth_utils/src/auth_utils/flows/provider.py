@@ -503,7 +503,8 @@ class OpenIDProvider:
                 raise ValueError(f"{uri!r}: {problem}")
         if not redirect_uris:
             raise ValueError("at least one --redirect-uri is needed")
-        client_id = secrets.token_urlsafe(18)
+        # Hex, not base64url: an id starting with "-" reads as an option on a command line.
+        client_id = secrets.token_hex(16)
         secret = None if public else secrets.token_urlsafe(32)
         self.store.add_client(
             id=client_id, name=name.strip()[:80], secret_hash=token_hash(secret) if secret
