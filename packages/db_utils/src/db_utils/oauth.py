@@ -22,7 +22,7 @@ from db_utils.documents import (
     validated,
 )
 from db_utils.errors import translate_errors
-from db_utils.outbox import CANDIDATES, RETENTION, Retry
+from db_utils.outbox import CANDIDATES, RETENTION, Retry, failed_attempt, released
 from db_utils.records import (
     BackchannelLogoutRecord,
     OAuthClientRecord,
@@ -304,27 +304,14 @@ def logout_failed(db: Database, claimed: BackchannelLogoutRecord, now: datetime,
                   retention: timedelta = RETENTION) -> str:
     """"retry" (backoff), "failed" (out of attempts or `permanent`), or "stale" (the
     lease had passed to another sender: nothing recorded)."""
-    given_up = permanent or claimed.attempts >= retry.max_attempts
-    fields: dict[str, Any] = {"lease": "", "last_error": error[:300]}
-    if given_up:
-        fields.update(status="failed", expires_at=now + retention)
-    else:
-        fields["next_attempt_at"] = now + retry.delay(claimed.attempts)
-    matched = _logouts(db).update_one(
-        {"_id": claimed.id, "status": "pending", "lease": claimed.lease},
-        {"$set": fields}).matched_count
-    if not matched:
-        return "stale"
-    return "failed" if given_up else "retry"
+    return failed_attempt(_logouts(db), claimed, now, error, retry, permanent=permanent,
+                          retention=retention)
 
 
 @translate_errors
 def release_logout(db: Database, claimed: BackchannelLogoutRecord, now: datetime) -> bool:
     """Give a claim back unsent (the sender is stopping): due at once, not counted."""
-    return _logouts(db).update_one(
-        {"_id": claimed.id, "status": "pending", "lease": claimed.lease},
-        {"$set": {"lease": "", "next_attempt_at": now}, "$inc": {"attempts": -1}}
-    ).matched_count == 1
+    return released(_logouts(db), claimed, now)
 
 
 @translate_errors

@@ -33,11 +33,13 @@ __all__ = [
     "claim_next",
     "count_by_status",
     "enqueue_message",
+    "failed_attempt",
     "get_message",
     "list_messages",
     "mark_delivered",
     "record_failure",
     "release_claim",
+    "released",
     "requeue_failed",
 ]
 
@@ -119,6 +121,34 @@ def mark_delivered(db: Database, id: str, now: datetime, *,
          "$unset": {"body": ""}}).matched_count == 1
 
 
+def failed_attempt(queue: Collection, claimed: Any, now: datetime, error: str,
+                   retry: Retry, *, permanent: bool = False,
+                   retention: timedelta = RETENTION) -> str:
+    """A leased queue's failed attempt (the outbox's, the back-channel log-outs'):
+    "retry" (next attempt by backoff), "failed" (attempts used up, or `permanent`), or
+    "stale" (the claim's lease had passed to another sender: nothing recorded)."""
+    given_up = permanent or claimed.attempts >= retry.max_attempts
+    fields: dict[str, Any] = {"lease": "", "last_error": error[:300]}
+    if given_up:
+        fields.update(status="failed", expires_at=now + retention)
+    else:
+        fields["next_attempt_at"] = now + retry.delay(claimed.attempts)
+    matched = queue.update_one(
+        {"_id": claimed.id, "status": "pending", "lease": claimed.lease},
+        {"$set": fields}).matched_count
+    if not matched:
+        return "stale"
+    return "failed" if given_up else "retry"
+
+
+def released(queue: Collection, claimed: Any, now: datetime) -> bool:
+    """A leased queue's claim given back unsent: due again at once, not counted."""
+    return queue.update_one(
+        {"_id": claimed.id, "status": "pending", "lease": claimed.lease},
+        {"$set": {"lease": "", "next_attempt_at": now}, "$inc": {"attempts": -1}}
+    ).matched_count == 1
+
+
 @translate_errors
 def record_failure(db: Database, claimed: OutboxRecord, now: datetime, error: str,
                    retry: Retry, *, permanent: bool = False,
@@ -127,28 +157,15 @@ def record_failure(db: Database, claimed: OutboxRecord, now: datetime, error: st
     attempt set by backoff), "failed" (attempts used up, or `permanent`: the server
     refused the message for good), or "stale" (the claim's lease had passed to another
     sender: nothing recorded)."""
-    given_up = permanent or claimed.attempts >= retry.max_attempts
-    fields: dict[str, Any] = {"lease": "", "last_error": error[:300]}
-    if given_up:
-        fields.update(status="failed", expires_at=now + retention)
-    else:
-        fields["next_attempt_at"] = now + retry.delay(claimed.attempts)
-    matched = _outbox(db).update_one(
-        {"_id": claimed.id, "status": "pending", "lease": claimed.lease},
-        {"$set": fields}).matched_count
-    if not matched:
-        return "stale"
-    return "failed" if given_up else "retry"
+    return failed_attempt(_outbox(db), claimed, now, error, retry, permanent=permanent,
+                          retention=retention)
 
 
 @translate_errors
 def release_claim(db: Database, claimed: OutboxRecord, now: datetime) -> bool:
     """Give a claim back unsent (the sender is stopping, or its lease ran short before
     sending): due again at once, the attempt not counted."""
-    return _outbox(db).update_one(
-        {"_id": claimed.id, "status": "pending", "lease": claimed.lease},
-        {"$set": {"lease": "", "next_attempt_at": now}, "$inc": {"attempts": -1}}
-    ).matched_count == 1
+    return released(_outbox(db), claimed, now)
 
 
 @translate_errors
