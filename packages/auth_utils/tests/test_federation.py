@@ -13,7 +13,7 @@ import pytest
 from auth_utils import Result
 from auth_utils.config import OidcProvider
 from auth_utils.flows.federation import Begun, _key
-from auth_utils.oidc import ProviderError
+from auth_utils.services.oidc import ProviderError
 from devtools.testing import parallel
 from devtools.testing.oidc import free_port
 

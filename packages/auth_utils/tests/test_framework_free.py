@@ -8,7 +8,8 @@ import sys
 
 def test_shared_packages_import_no_framework():
     code = (
-        "import sys, json, auth_utils, auth_utils.cli, auth_utils.session_cache, db_utils;"
+        "import sys, json, auth_utils, auth_utils.ops.cli, auth_utils.services.session_cache,"
+        " db_utils;"
         "print(json.dumps(sorted(m for m in sys.modules "
         "if m.split('.')[0] in {'starlette', 'django', 'landing', 'web', 'uvicorn', 'jinja2'})))"
     )

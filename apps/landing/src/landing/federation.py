@@ -12,8 +12,8 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from auth_utils.cookies import Cookie, trusted_browser_cookie_name
 from auth_utils.flows.federation import Begun, Federated
+from auth_utils.http.cookies import Cookie, trusted_browser_cookie_name
 from landing.auth import validation_of
 from landing.pages import templates
 from landing.views import _field, _ip, _next_url, _verify_url, _with_session

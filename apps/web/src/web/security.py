@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from auth_utils import Outcome, Result, session_cookie
 from auth_utils.http import status_of
-from auth_utils.passkeys import PasskeyError, passkey_request
+from auth_utils.services.passkeys import PasskeyError, passkey_request
 from web import services
 from web.errors import apply_cookie, render_page
 from web.requests import client, reauth_redirect, session_user

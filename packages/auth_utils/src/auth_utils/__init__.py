@@ -5,21 +5,22 @@ An app builds one `AuthCore` per process (`build_core(load_settings())`), calls 
 the account flows (`core.accounts`, `core.second_factor`, `core.passkeys`) and applies
 the decisions of `auth_utils.http` (cookie to send, origin check, body limit, status
 codes) with its own framework's API. Storage is behind `auth_utils.storage`;
-`auth_utils.mongo` wires MongoDB. Nothing here imports a web framework. See
+`auth_utils.storage.mongo` wires MongoDB. Nothing here imports a web framework. See
 packages/auth_utils/README.md.
 """
 
-from auth_utils.client_ip import client_ip, throttle_bucket
-from auth_utils.clock import Clock, utc_now
 from auth_utils.config import Settings, SettingsError, load_settings, origin_of
-from auth_utils.cookies import Cookie, CookieSettings, blank_session_cookie, session_cookie
 from auth_utils.core import AuthCore, build_core
 from auth_utils.flows import AccountFlows, PasskeyFlows, SecondFactorFlows
-from auth_utils.origins import content_security_policy, is_allowed_origin, safe_next_url
-from auth_utils.outcomes import INCORRECT, Outcome, Result
-from auth_utils.passwords import hash_password
-from auth_utils.session_cache import CachedSessionStore
-from auth_utils.sessions import (
+from auth_utils.flows.outcomes import INCORRECT, Outcome, Result
+from auth_utils.http.cookies import Cookie, CookieSettings, blank_session_cookie, session_cookie
+from auth_utils.http.origins import content_security_policy, is_allowed_origin, safe_next_url
+from auth_utils.rules.client_ip import client_ip, throttle_bucket
+from auth_utils.rules.clock import Clock, utc_now
+from auth_utils.rules.passwords import hash_password
+from auth_utils.rules.validation import normalize_username, validate_password, validate_username
+from auth_utils.services.session_cache import CachedSessionStore
+from auth_utils.services.sessions import (
     Session,
     SessionManager,
     SessionPolicy,
@@ -29,7 +30,6 @@ from auth_utils.sessions import (
     judge,
 )
 from auth_utils.storage import SessionStore, Storage
-from auth_utils.validation import normalize_username, validate_password, validate_username
 
 __all__ = [
     "INCORRECT",

@@ -13,8 +13,10 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
-from auth_utils.errors import SettingsError
-from auth_utils.password_policy import site_words
+from auth_utils.rules.errors import SettingsError
+from auth_utils.rules.password_policy import site_words
+from auth_utils.rules.smtp import SmtpTarget, sender_address
+from db_utils.connection import DEFAULT_MONGO_URI
 
 __all__ = [
     "OidcProvider",
@@ -97,11 +99,11 @@ class Settings:
     session_max_lifetime_days: int = 90
     metrics_allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (
         LOOPBACK)
-    # Mail (auth_utils.mail): where it goes and who it is from; MAIL=off turns it off.
+    # Mail (auth_utils.services.mail): where it goes and who it is from; MAIL=off turns it off.
     mail: bool = True
     smtp_url: str = field(default=DEFAULT_SMTP_URL, repr=False)  # may carry a password
     mail_from: str = DEFAULT_MAIL_FROM
-    # The mail sender of each app process (auth_utils.mail.MailSender): how long it holds a
+    # The mail sender of each app process (auth_utils.services.mail.MailSender): how long it holds a
     # claimed message (a killed sender's message goes out again once this has passed) and
     # its backoff after a failed attempt (doubling from the first delay up to the most).
     # MAIL_SENDER=off: this process queues mail but delivers none (another process of the
@@ -143,7 +145,7 @@ class Settings:
     @property
     def site_words(self) -> tuple[str, ...]:
         """What a password must not be built from, besides the username: the app's name
-        and the labels of the site's host names (auth_utils.password_policy)."""
+        and the labels of the site's host names (auth_utils.rules.password_policy)."""
         return site_words((self.landing_url, self.web_url), (self.cookie_domain,))
 
 
@@ -279,8 +281,6 @@ def _mail(env: Mapping[str, str], production: bool) -> tuple[bool, str, str]:
             "the email features off")
     smtp_url, mail_from = smtp_url or DEFAULT_SMTP_URL, mail_from or DEFAULT_MAIL_FROM
     if on:
-        from auth_utils.mail import SmtpTarget, sender_address
-
         try:
             SmtpTarget.parse(smtp_url)
         except ValueError as exc:
@@ -383,8 +383,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise SettingsError(f"{name} must be an http(s) URL, got {url!r}")
-    from auth_utils.mongo import DEFAULT_MONGO_URI
-
     mongo_uri = env.get("MONGO_URI", "").strip() or DEFAULT_MONGO_URI
     if not mongo_uri.startswith(("mongodb://", "mongodb+srv://")):
         raise SettingsError("MONGO_URI must start with mongodb:// or mongodb+srv://")

@@ -9,12 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from auth_utils.activity import Activity
-from auth_utils.availability import GuardedStorage
-from auth_utils.backchannel import Backchannel, LogoutSender
-from auth_utils.clock import Clock, utc_now
 from auth_utils.config import Settings
-from auth_utils.cookies import CookieSettings
 from auth_utils.flows import (
     AccountFlows,
     EmailFlows,
@@ -26,16 +21,22 @@ from auth_utils.flows import (
     Steps,
 )
 from auth_utils.flows.provider import OpenIDProvider
-from auth_utils.mail import MAIL_KEY_PURPOSE, MailSender, Outbox, Retry, SmtpTarget
-from auth_utils.notices import Links, Notices
-from auth_utils.passkeys import Passkeys, RelyingParty
-from auth_utils.passwords import HashingGate
-from auth_utils.second_factor import SealedBox, SecondFactors, SecretBox
-from auth_utils.session_cache import CachedSessionStore
-from auth_utils.sessions import SessionManager, SessionPolicy
-from auth_utils.signing_keys import SigningKeys
+from auth_utils.http.cookies import CookieSettings
+from auth_utils.rules.clock import Clock, utc_now
+from auth_utils.rules.passwords import HashingGate
+from auth_utils.rules.smtp import SmtpTarget
+from auth_utils.services.activity import Activity
+from auth_utils.services.availability import GuardedStorage
+from auth_utils.services.backchannel import Backchannel, LogoutSender
+from auth_utils.services.mail import MAIL_KEY_PURPOSE, MailSender, Outbox, Retry
+from auth_utils.services.notices import Links, Notices
+from auth_utils.services.passkeys import Passkeys, RelyingParty
+from auth_utils.services.second_factor import SealedBox, SecondFactors, SecretBox
+from auth_utils.services.session_cache import CachedSessionStore
+from auth_utils.services.sessions import SessionManager, SessionPolicy
+from auth_utils.services.signing_keys import SigningKeys
+from auth_utils.services.throttling import Throttler
 from auth_utils.storage import SessionStore, Storage
-from auth_utils.throttling import Throttler
 
 __all__ = ["AuthCore", "build_core"]
 
@@ -150,11 +151,11 @@ def build_core(settings: Settings, *, storage: Storage | None = None,
     session cache unless `SESSION_CACHE=off` (or `cache=False`); `throttling=False` for
     an operator's own commands."""
     if storage is None:
-        from auth_utils.mongo import connect_storage
+        from auth_utils.storage.mongo import connect_storage
 
         storage = connect_storage(settings.mongo_uri)
     # Once a call finds the database down, every later one fails at once (503) until a
-    # single probe sees it answer again (auth_utils.availability).
+    # single probe sees it answer again (auth_utils.services.availability).
     guarded = GuardedStorage(storage)
     storage = guarded
     store: SessionStore = storage.sessions

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import db_utils
 from auth_utils import Settings, SettingsError, load_settings
 from auth_utils.config import load_dotenv_files
-from auth_utils.mail import SmtpTarget
+from auth_utils.rules.smtp import SmtpTarget
 from devtools.dbserver import DATA_DIR, LocalDatabase, local_address, port_answers
 from devtools.mailserver import MailServer, local_smtp_address, summary
 from devtools.processes import (

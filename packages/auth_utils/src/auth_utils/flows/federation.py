@@ -25,16 +25,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from auth_utils.activity import Kind
 from auth_utils.config import OidcProvider
 from auth_utils.flows.lifecycle import Closed, refuse_closed
+from auth_utils.flows.outcomes import Outcome, Result, throttled_outcome
 from auth_utils.flows.steps import Steps
-from auth_utils.oidc import OidcClient, ProviderError
-from auth_utils.outcomes import Outcome, Result, throttled_outcome
-from auth_utils.passwords import HasherBusy, hash_password
-from auth_utils.sessions import Session, SessionUser
+from auth_utils.rules.passwords import HasherBusy, hash_password
+from auth_utils.rules.validation import normalize_username, validate_username
+from auth_utils.services.activity import Kind
+from auth_utils.services.oidc import OidcClient, ProviderError
+from auth_utils.services.sessions import Session, SessionUser
 from auth_utils.storage import IdentityStore, PasskeyStore, StoredIdentity
-from auth_utils.validation import normalize_username, validate_username
 
 __all__ = ["Begun", "Federated", "FederationFlows", "ProviderChoice"]
 

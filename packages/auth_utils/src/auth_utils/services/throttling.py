@@ -29,9 +29,9 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from auth_utils.client_ip import network_bucket, throttle_bucket
-from auth_utils.clock import Clock, utc_now
 from auth_utils.config import Settings
+from auth_utils.rules.client_ip import network_bucket, throttle_bucket
+from auth_utils.rules.clock import Clock, utc_now
 from auth_utils.storage import CounterStore
 
 __all__ = ["NETWORK_PREFIX", "Attempt", "JunkTally", "OverLimit", "Throttler"]

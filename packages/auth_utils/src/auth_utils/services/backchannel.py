@@ -16,7 +16,7 @@ times, and a pair is told once. Two callers run it:
 - the backstop: each sender sweeps every armed record every `sweep_every` seconds, which
   catches TTL deletions, deletions by other tools and a process that died in between.
 
-Delivery is the mail outbox's pattern (`auth_utils.mail`): a `LogoutSender` thread claims
+Delivery is the mail outbox's pattern (`auth_utils.services.mail`): a `LogoutSender` thread claims
 a due record under a lease, POSTs the Logout Token, marks it delivered on a 2xx or backs
 off and tries again (a client that is down gets it once it is back); a sender killed
 mid-way holds nothing once its lease has passed. A log-out never waits on a client.
@@ -39,8 +39,8 @@ from urllib.parse import urlsplit
 import httpx
 from joserfc import jwt
 
-from auth_utils.clock import Clock, utc_now
-from auth_utils.signing_keys import ALG, SigningKeys
+from auth_utils.rules.clock import Clock, utc_now
+from auth_utils.services.signing_keys import ALG, SigningKeys
 from auth_utils.storage import OAuthStore
 from db_utils.outbox import Retry
 
