@@ -14,6 +14,7 @@ from auth_utils.flows import (
     AccountFlows,
     EmailFlows,
     FederationFlows,
+    IdentityFlows,
     LifecycleFlows,
     PasskeyFlows,
     RecoveryFlows,
@@ -60,6 +61,8 @@ class AuthCore:
     notices: Notices  # which events tell the user (mail, and the web app's next visit)
     # Outside OpenID Connect providers (OIDC_PROVIDERS); `enabled` False when none.
     federation: FederationFlows | None = None
+    # A new outside identity's account, an account's linked identities.
+    identities: IdentityFlows | None = None
     # Our own OpenID Connect provider, for apps on other domains (auth_utils.flows.provider).
     openid: OpenIDProvider | None = None
     mail_sender: MailSender | None = field(default=None, init=False, repr=False)
@@ -187,8 +190,7 @@ def build_core(settings: Settings, *, storage: Storage | None = None,
                                retire_for=retention, identities=storage.identities)
     # Every provider sends the browser back to one callback on the landing app; the
     # pending log-in names the provider (and RFC 9207's `iss` is checked against it).
-    federation = FederationFlows(steps, storage.identities, storage.passkeys,
-                                 settings.oidc_providers,
+    federation = FederationFlows(steps, storage.identities, settings.oidc_providers,
                                  redirect_uri=f"{settings.landing_url}/login/oidc/callback")
     # The issuer is LANDING_URL exactly: clients compare it character for character.
     keys = SigningKeys(storage.oauth, settings.mfa_encryption_key, clock=clock)
@@ -203,4 +205,6 @@ def build_core(settings: Settings, *, storage: Storage | None = None,
                     SecondFactorFlows(steps, passkeys), PasskeyFlows(steps, passkeys),
                     activity, CookieSettings.from_settings(settings), lifecycle, outbox, email,
                     RecoveryFlows(steps, outbox, links, site_words=settings.site_words),
-                    notices, federation, openid)
+                    notices, federation,
+                    IdentityFlows(steps, storage.identities, storage.passkeys,
+                                  federation.provider_name), openid)
