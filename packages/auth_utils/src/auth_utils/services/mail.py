@@ -40,10 +40,8 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 import secrets
 import smtplib
-import socket
 import ssl
 import threading
 import time
@@ -56,6 +54,7 @@ from auth_utils.rules.clock import Clock, utc_now
 from auth_utils.rules.smtp import SmtpTarget, sender_address
 from auth_utils.services.metrics import MAIL_ATTEMPTS
 from auth_utils.services.second_factor import SealedBox
+from auth_utils.services.worker import DrainThread
 from auth_utils.storage import OutboxStore, StoredMail
 from db_utils.outbox import Retry
 
@@ -238,47 +237,27 @@ class MailSender:
         self.target = target
         self.lease = lease
         self.retry = retry or Retry()
-        self.poll_every = poll_every
         self.timeout = timeout  # each SMTP step's bound (connect, every command)
-        self.name = name
-        self.identity = f"{socket.gethostname()}:{os.getpid()}:{name}"
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.thread = DrainThread(name, lambda _: self.run_once(), outbox.wakeup,
+                                  poll_every=poll_every)
+        self.identity = self.thread.identity
+        self._stopping = self.thread.stopping
         self.outcomes: dict[str, int] = {}  # this sender's own counts (tests, logs)
 
     # --- the thread -----------------------------------------------------------------
 
     def start(self) -> MailSender:
-        if self._thread is None or not self._thread.is_alive():
-            self._stopping.clear()
-            self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-            self._thread.start()
+        if self.thread.start():
             log.info("mail sender %s started: sending to %s", self.identity, self.target)
         return self
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self.thread.running
 
     def stop(self, timeout: float | None = None) -> None:
         """Stop after the message in hand (a claim not yet sent is given back)."""
-        self._stopping.set()
-        self.outbox.wakeup.set()
-        if self._thread is not None:
-            self._thread.join(self.timeout + 5 if timeout is None else timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            self.outbox.wakeup.clear()
-            try:
-                handled = self.run_once()
-            except Exception:  # the sender never dies: log, wait, go on
-                log.exception("mail sender: unexpected error; trying again in %.1f s",
-                              self.poll_every)
-                handled = 0
-            if not handled:
-                self.outbox.wakeup.wait(self.poll_every)
+        self.thread.stop(self.timeout + 5 if timeout is None else timeout)
 
     # --- one pass ---------------------------------------------------------------------
 
