@@ -29,8 +29,9 @@ from auth_utils.rules.smtp import SmtpTarget
 from auth_utils.services.activity import Activity
 from auth_utils.services.availability import GuardedStorage
 from auth_utils.services.backchannel import Backchannel, LogoutSender
-from auth_utils.services.mail import MAIL_KEY_PURPOSE, MailSender, Outbox, Retry
+from auth_utils.services.mail import MailSender, Retry
 from auth_utils.services.notices import Links, Notices
+from auth_utils.services.outbox import MAIL_KEY_PURPOSE, Outbox
 from auth_utils.services.passkeys import Passkeys, RelyingParty
 from auth_utils.services.second_factor import SealedBox, SecondFactors, SecretBox
 from auth_utils.services.session_cache import CachedSessionStore

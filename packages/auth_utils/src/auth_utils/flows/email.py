@@ -19,8 +19,8 @@ from auth_utils.flows.steps import Steps
 from auth_utils.rules.emails import Address, parse_address
 from auth_utils.rules.tokens import hash_link_token, new_link_token
 from auth_utils.services.activity import Kind
-from auth_utils.services.mail import Outbox
 from auth_utils.services.notices import Links, compose
+from auth_utils.services.outbox import Outbox
 from auth_utils.services.sessions import Session, SessionUser
 from auth_utils.storage import AddressTaken, StoredUser
 

@@ -26,8 +26,8 @@ from auth_utils.rules.tokens import hash_link_token, new_link_token
 from auth_utils.rules.validation import normalize_username, validate_password
 from auth_utils.services.activity import Kind
 from auth_utils.services.background import Background
-from auth_utils.services.mail import Outbox
 from auth_utils.services.notices import Links, compose
+from auth_utils.services.outbox import Outbox
 from auth_utils.services.second_factor import Check
 from auth_utils.services.sessions import SessionUser
 from auth_utils.storage import StoredUser

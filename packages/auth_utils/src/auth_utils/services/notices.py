@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from auth_utils.rules.agents import describe_user_agent
 from auth_utils.services.activity import Activity, Actor, Kind
-from auth_utils.services.mail import MailDisabled, Message, Outbox
+from auth_utils.services.outbox import MailDisabled, Message, Outbox
 from auth_utils.storage import StoredEvent, StoredUser, UserStore
 
 __all__ = ["FAILURES_BEFORE_NOTICE", "KNOWN_BROWSERS", "LOGIN_KINDS", "NOTICES", "Links",
