@@ -48,7 +48,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc9207 import IssuerParameter
 from authlib.oidc.core import UserInfo
 from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
-from authlib.oidc.core.grants import OpenIDCode
+from authlib.oidc.core.grants import OpenIDCode, OpenIDToken
 from authlib.oidc.rpinitiated import EndSessionEndpoint
 
 from auth_utils.activity import Kind
@@ -291,15 +291,15 @@ class _Pkce(CodeChallenge):
         super().validate_code_verifier(grant, result)
 
 
-class _OpenIDCode(OpenIDCode):
-    """The ID token: signed with our current key (ES256, its `kid` in the header)."""
+class _IdToken(OpenIDToken):
+    """The ID token, from a code or a refresh token: signed with our current key (ES256,
+    its `kid` in the header); `auth_time` and `sid` of the browser session it came from.
+    On refresh (OpenID Connect Core 12.2) the same `iss`, `sub`, `aud` and `auth_time`
+    (the original log-in, not now), a new `iat`/`exp`, and no `nonce` (Authlib adds one
+    only from a code)."""
 
     def __init__(self, provider: OpenIDProvider) -> None:
-        super().__init__(require_nonce=False)
         self.provider = provider
-
-    def exists_nonce(self, nonce: str, request: Any) -> bool:
-        return False  # the nonce is the client's own check; our codes are single use
 
     def resolve_client_private_key(self, client: Any) -> Any:
         return self.provider.keys.current()
@@ -314,13 +314,26 @@ class _OpenIDCode(OpenIDCode):
         return {"iss": self.provider.issuer, "aud": client.get_client_id(),
                 "exp": int(time.time()) + ID_TOKEN_SECONDS}
 
-    def get_authorization_code_claims(self, authorization_code: Any) -> dict:
-        claims = super().get_authorization_code_claims(authorization_code)
-        claims["sid"] = session_sid(authorization_code.record.session_id)
+    def get_compatible_claims(self, request: Any) -> dict:
+        claims = super().get_compatible_claims(request)
+        user: GrantUser = request.user
+        claims["auth_time"] = user.auth_time  # Authlib's default would be "now"
+        claims["sid"] = session_sid(user.session_id)
         return claims
 
     def generate_user_info(self, user: GrantUser, scope: str) -> UserInfo:
         return self.provider.user_info(user, scope)
+
+
+class _OpenIDCode(_IdToken, OpenIDCode):
+    """The code grant's ID token (with the request's `nonce`)."""
+
+    def __init__(self, provider: OpenIDProvider) -> None:
+        OpenIDCode.__init__(self, require_nonce=False)
+        _IdToken.__init__(self, provider)
+
+    def exists_nonce(self, nonce: str, request: Any) -> bool:
+        return False  # the nonce is the client's own check; our codes are single use
 
 
 class _CodeGrant(AuthorizationCodeGrant):
@@ -445,7 +458,8 @@ class _Server(AuthorizationServer):
         self.provider = provider
         self.register_token_generator("default", provider.generate_token)
         self.register_grant(_CodeGrant, [_Pkce(), _OpenIDCode(provider)])
-        self.register_grant(_RefreshGrant)
+        # A new ID token on each refresh too (OpenID Connect Core 12.2).
+        self.register_grant(_RefreshGrant, [_IdToken(provider)])
         self.register_endpoint(_Revocation)
         self.register_endpoint(_EndSession)
         self.issuer_parameter = _Issuer(provider.issuer)
