@@ -94,6 +94,15 @@ class Backchannel:
             self.wakeup.set()
         return count
 
+    def access_withdrawn(self, *, user_id: str, client_id: str) -> int:
+        """The user withdrew the client's access (the account page): every session the
+        client got tokens from is, for that client, ended now, though it lives on for
+        the user; its Logout Tokens are due at once. How many."""
+        count = self.store.withdraw_logouts(user_id, client_id, self.clock())
+        if count:
+            self.wakeup.set()
+        return count
+
     def sweep(self) -> int:
         """Every armed pair whose session is gone: due (the backstop)."""
         count = self.store.end_logouts(self.clock(), sessions_now=self.session_clock())

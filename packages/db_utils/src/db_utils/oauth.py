@@ -4,6 +4,7 @@ the SHA-256 of their value only; "single use" is decided by one atomic update ea
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -60,6 +61,7 @@ __all__ = [
     "set_key_state",
     "use_code",
     "use_refresh_token",
+    "withdraw_logouts",
 ]
 
 
@@ -101,18 +103,18 @@ def put_code(db: Database, record: OAuthCodeRecord) -> None:
 
 @translate_errors
 def use_code(db: Database, code_hash: str, client_id: str, now: datetime
-             ) -> tuple[OAuthCodeRecord | None, bool]:
-    """Use a code up (one caller wins): (the code, False); (None, True) when this code
-    of this client was used before (a replay); (None, False) when unknown or expired."""
+             ) -> tuple[OAuthCodeRecord | None, OAuthCodeRecord | None]:
+    """Use a code up (one caller wins): (the code, None); (None, the code) when this code
+    of this client was used before (a replay); (None, None) when unknown or expired."""
     codes = _c(db, OAuthCode)
     doc = codes.find_one_and_update(
         {"_id": code_hash, "client_id": client_id, "used_at": None,
          "expires_at": {"$gt": now}}, {"$set": {"used_at": now}})
     if doc is not None:
-        return OAuthCodeRecord.from_mongo(doc), False
+        return OAuthCodeRecord.from_mongo(doc), None
     used = codes.find_one({"_id": code_hash, "client_id": client_id,
-                           "used_at": {"$ne": None}}, {"_id": 1})
-    return None, used is not None
+                           "used_at": {"$ne": None}})
+    return None, OAuthCodeRecord.from_mongo(used) if used else None
 
 
 @translate_errors
@@ -184,10 +186,14 @@ def consents_for_user(db: Database, user_id: str) -> list[OAuthConsentRecord]:
 
 @translate_errors
 def delete_consent(db: Database, user_id: str, client_id: str, now: datetime) -> bool:
-    """Withdraw a consent, and revoke what the client holds for the user."""
-    gone = _c(db, OAuthConsent).delete_one({"_id": f"{user_id}:{client_id}"}).deleted_count
+    """Withdraw a consent (False: there was none), and first revoke what the client holds
+    for the user: its tokens (any session) and its codes not yet exchanged. In that order:
+    a failure half-way leaves the consent listed, so the user can simply try again."""
     _c(db, OAuthToken).update_many({"user_id": user_id, "client_id": client_id,
                                     "revoked_at": None}, {"$set": {"revoked_at": now}})
+    _c(db, OAuthCode).delete_many({"user_id": user_id, "client_id": client_id,
+                                   "used_at": None})
+    gone = _c(db, OAuthConsent).delete_one({"_id": f"{user_id}:{client_id}"}).deleted_count
     return gone == 1
 
 
@@ -261,6 +267,26 @@ def end_logouts(db: Database, now: datetime, *, sessions_now: datetime | None = 
         {"_id": {"$in": ended}, "status": "armed"},
         {"$set": {"status": "pending", "ended_at": now, "next_attempt_at": now}}
     ).modified_count
+
+
+@translate_errors
+def withdraw_logouts(db: Database, user_id: str, client_id: str, now: datetime,
+                     *, limit: int = 1000) -> int:
+    """The user withdrew the client's access: every armed pair of theirs with that client
+    is made due now, though its session lives on; how many. Each becomes a pending record
+    under a new id (so a new `jti`), and the armed one goes: if the user allows the client
+    again in the same session, `arm_logout` arms that pair afresh for the session's end.
+    Inserted before the deletion: a crash in between at worst tells the client twice."""
+    logouts = _logouts(db)
+    count = 0
+    for doc in list(logouts.find({"status": "armed", "user_id": user_id,
+                                  "client_id": client_id}).limit(limit)):
+        copy = {**doc, "_id": hashlib.sha256(
+                    f"bcl-withdrawn:{doc['_id']}:{now.isoformat()}".encode()).hexdigest(),
+                "status": "pending", "ended_at": now, "next_attempt_at": now}
+        logouts.update_one({"_id": copy["_id"]}, {"$setOnInsert": copy}, upsert=True)
+        count += logouts.delete_one({"_id": doc["_id"], "status": "armed"}).deleted_count
+    return count
 
 
 @translate_errors

@@ -30,7 +30,7 @@ import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -58,7 +58,8 @@ from auth_utils.sessions import SessionUser, SessionValidation
 from auth_utils.signing_keys import ALG, SigningKeys
 from auth_utils.storage import OAuthStore
 
-__all__ = ["Answer", "Authorize", "OAuthRequest", "OpenIDProvider", "RegisteredClient"]
+__all__ = ["AllowedClient", "Answer", "Authorize", "OAuthRequest", "OpenIDProvider",
+           "RegisteredClient"]
 
 CODE_LIFETIME = timedelta(seconds=60)  # RFC 9700 4.1: short; one redirect and one POST
 ACCESS_LIFETIME = timedelta(minutes=10)
@@ -121,6 +122,16 @@ class Answer:
     @property
     def json(self) -> str:
         return json.dumps(self.body) if isinstance(self.body, dict) else str(self.body)
+
+
+@dataclass(frozen=True)
+class AllowedClient:
+    """A client the user allowed (the account page lists them, each with "Revoke")."""
+
+    client_id: str
+    name: str
+    scopes: tuple[str, ...]
+    allowed_at: datetime
 
 
 @dataclass(frozen=True)
@@ -362,8 +373,9 @@ class _CodeGrant(AuthorizationCodeGrant):
         provider = self.provider
         found, replayed = provider.store.use_code(token_hash(code), client.client_id,
                                                   provider.clock())
-        if replayed:  # RFC 6749 4.1.2: revoke what the code issued
-            provider.reuse_detected(token_hash(code), client.client_id, "authorization code")
+        if replayed is not None:  # RFC 6749 4.1.2: revoke what the code issued
+            provider.reuse_detected(token_hash(code), client.client_id, "authorization code",
+                                    user_id=replayed.user_id)
         return _Code(found) if found else None
 
     def delete_authorization_code(self, authorization_code: _Code) -> None:
@@ -371,7 +383,8 @@ class _CodeGrant(AuthorizationCodeGrant):
 
     def authenticate_user(self, authorization_code: _Code) -> GrantUser | None:
         record = authorization_code.record
-        return self.provider.grant_user(record.user_id, record.session_id, record.auth_time)
+        return self.provider.grant_user(record.user_id, record.session_id, record.auth_time,
+                                        client=self.request.client.record)
 
 
 class _RefreshGrant(RefreshTokenGrant):
@@ -390,14 +403,19 @@ class _RefreshGrant(RefreshTokenGrant):
         found, reused = provider.store.use_refresh_token(
             token_hash(refresh_token), client.client_id, provider.clock())
         if reused is not None:
-            provider.reuse_detected(reused.family, client.client_id, "refresh token",
-                                    user_id=reused.user_id)
+            if reused.used_at is not None:  # rotated before: someone else holds a copy
+                provider.reuse_detected(reused.family, client.client_id, "refresh token",
+                                        user_id=reused.user_id)
+            # Revoked but never used (RFC 7009, a withdrawn consent, a reuse of its
+            # family): refused, but no alarm in the user's activity.
             return None
         if found is None:
             return None
-        if provider.grant_user(found.user_id, found.session_id, found.auth_time) is None:
+        if provider.grant_user(found.user_id, found.session_id, found.auth_time,
+                               client=client.record) is None:
             # The browser session ended (log-out, revocation, password change, account
-            # disabled or deleted): the whole family goes with it; invalid_grant.
+            # disabled or deleted), or the user withdrew the client's access: the whole
+            # family goes with it; invalid_grant.
             provider.store.revoke_family(found.family, provider.clock())
             return None
         return _Token(found)
@@ -653,6 +671,9 @@ class OpenIDProvider:
         query = {"next": back, **({"reauth": "1"} if again else {})}
         return f"{self.login_url}?{urlencode(query)}"
 
+    def _allowed(self, user_id: str, client_id: str) -> bool:
+        return self.store.get_consent(user_id, client_id) is not None
+
     def _consented(self, user_id: str, client: RegisteredClient, scope: str) -> bool:
         found = self.store.get_consent(user_id, client.client_id)
         return found is not None and set(scope.split()) <= set(found.scope.split())
@@ -672,8 +693,15 @@ class OpenIDProvider:
 
     # tokens ------------------------------------------------------------------------
 
-    def grant_user(self, user_id: str, session_id: str, auth_time: int) -> GrantUser | None:
-        """The user a code or token is for, while its browser session lives."""
+    def grant_user(self, user_id: str, session_id: str, auth_time: int, *,
+                   client: Any = None) -> GrantUser | None:
+        """The user a code or token is for, while its browser session lives and, for a
+        `client` (its record) not first-party, while the user's consent to it stands."""
+        if client is not None and not (client.first_party or self._allowed(user_id,
+                                                                            client.id)):
+            # Withdrawn on the account page: its tokens were revoked then, and this check
+            # at each use also catches one issued by an exchange racing the withdrawal.
+            return None
         session = self.steps.sessions.store.get(session_id)
         if session is None or session.user_id != user_id or session.pending or \
                 session.expires_at <= self.clock():
@@ -750,7 +778,9 @@ class OpenIDProvider:
         if record is None or record.kind != "access" or record.revoked_at or \
                 record.expires_at <= self.clock():
             return refused
-        user = self.grant_user(record.user_id, record.session_id, record.auth_time)
+        client = self.store.get_client(record.client_id)
+        user = client and self.grant_user(record.user_id, record.session_id,
+                                          record.auth_time, client=client)
         if user is None:
             return refused
         return Answer(200, dict(self.user_info(user, record.scope)),
@@ -796,11 +826,42 @@ class OpenIDProvider:
 
     # consents (the account page) ---------------------------------------------------
 
-    def consents(self, user_id: str) -> list:
-        return self.store.consents_for_user(user_id)
+    def consents(self, user_id: str) -> list[AllowedClient]:
+        """The clients the user allowed, oldest first (first-party ones never ask)."""
+        allowed = []
+        for consent in self.store.consents_for_user(user_id):
+            client = self.store.get_client(consent.client_id)
+            if client is not None:  # removed since (its consents go with it)
+                allowed.append(AllowedClient(client.id, client.name,
+                                             tuple(consent.scope.split()),
+                                             consent.created_at))
+        return allowed
 
-    def withdraw(self, user_id: str, client_id: str) -> bool:
-        return self.store.delete_consent(user_id, client_id, self.clock())
+    def withdraw(self, user: SessionUser, client_id: str, *, session_id: str | None = None,
+                 ip: str = "", user_agent: str = "") -> bool:
+        """Withdraw the user's consent to a client (False: no such consent of this user,
+        whatever `client_id` holds). At once: the next authorization asks again; every
+        token the client holds for the user, from any session, stops working (revoked,
+        and refused at each use while no consent stands); its unexchanged codes go; and
+        the client is told by back-channel log-out for each session it got tokens from,
+        the same Logout Token a session's end sends, so it ends its own sessions of the
+        user. No re-authentication: it only takes access away."""
+        if not isinstance(client_id, str) or not 0 < len(client_id) <= 64:
+            return False
+        consent = self.store.get_consent(user.id, client_id)
+        if consent is None or consent.user_id != user.id:
+            return False
+        client = self.store.get_client(client_id)
+        # Told first, then revoked: a failure half-way leaves the consent listed, and a
+        # second try finishes (a client told twice drops the duplicate, or logs out twice).
+        told = self.backchannel.access_withdrawn(user_id=user.id, client_id=client_id) \
+            if self.backchannel is not None else 0
+        self.store.delete_consent(user.id, client_id, self.clock())
+        name = client.name if client is not None else client_id
+        self.steps.event(Kind.CLIENT_REVOKED, user, session_id=session_id, ip=ip,
+                         user_agent=user_agent,
+                         detail=f"{name[:64]}; {told} back-channel log-out(s)")
+        return True
 
 
 def redirect_uri_problem(uri: str) -> str | None:
