@@ -103,6 +103,14 @@ class Backchannel:
             self.wakeup.set()
         return count
 
+    def requeue_failed(self, client_id: str | None = None) -> int:
+        """Failed Logout Tokens (of one client, or all) tried again from now, attempts from
+        zero: an operator's command once the client's endpoint works. How many."""
+        count = self.store.requeue_logouts(self.clock(), client_id)
+        if count:
+            self.wakeup.set()
+        return count
+
     def sweep(self) -> int:
         """Every armed pair whose session is gone: due (the backstop)."""
         count = self.store.end_logouts(self.clock(), sessions_now=self.session_clock())

@@ -462,7 +462,15 @@ class OAuthStore(Protocol):
 
     def release_logout(self, claimed: object, now: datetime) -> bool: ...
 
-    def list_logouts(self, status: str | None = None, limit: int = 100) -> list: ...
+    def list_logouts(self, status: str | None = None, limit: int = 100, *,
+                     client_id: str | None = None) -> list:
+        """Newest first."""
+
+    def count_logouts(self) -> dict[str, int]:
+        """Records by status: armed, pending, delivered, failed."""
+
+    def requeue_logouts(self, now: datetime, client_id: str | None = None) -> int:
+        """Failed records due again now, attempts from zero; how many."""
 
 
 class EventStore(Protocol):

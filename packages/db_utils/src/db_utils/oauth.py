@@ -39,6 +39,7 @@ __all__ = [
     "arm_logout",
     "claim_logout",
     "consents_for_user",
+    "count_logouts",
     "delete_consent",
     "end_logouts",
     "get_client",
@@ -54,6 +55,7 @@ __all__ = [
     "put_token",
     "release_logout",
     "remove_client",
+    "requeue_logouts",
     "retire_keys",
     "revoke_family",
     "revoke_for_session",
@@ -340,10 +342,34 @@ def release_logout(db: Database, claimed: BackchannelLogoutRecord, now: datetime
     return released(_logouts(db), claimed, now)
 
 
+LOGOUT_STATUSES = ("armed", "pending", "delivered", "failed")
+
+
 @translate_errors
-def list_logouts(db: Database, status: str | None = None, limit: int = 100
-                 ) -> list[BackchannelLogoutRecord]:
-    """Newest first (operators, tests)."""
-    query = {} if status is None else {"status": status}
+def list_logouts(db: Database, status: str | None = None, limit: int = 100, *,
+                 client_id: str | None = None) -> list[BackchannelLogoutRecord]:
+    """Newest first (operators, tests): of one status, of one client, or all."""
+    query: dict[str, Any] = {} if status is None else {"status": status}
+    if client_id is not None:
+        query["client_id"] = client_id
     return [BackchannelLogoutRecord.from_mongo(d) for d in
             _logouts(db).find(query).sort("created_at", -1).limit(limit)]
+
+
+@translate_errors
+def count_logouts(db: Database) -> dict[str, int]:
+    """How many records in each status (operators)."""
+    return {status: _logouts(db).count_documents({"status": status})
+            for status in LOGOUT_STATUSES}
+
+
+@translate_errors
+def requeue_logouts(db: Database, now: datetime, client_id: str | None = None) -> int:
+    """Failed records (of one client, or all) due again now, attempts from zero (an
+    operator's command once the client's endpoint works); how many."""
+    query: dict[str, Any] = {"status": "failed"}
+    if client_id is not None:
+        query["client_id"] = client_id
+    return _logouts(db).update_many(query, {
+        "$set": {"status": "pending", "attempts": 0, "next_attempt_at": now, "lease": ""},
+        "$unset": {"expires_at": ""}}).modified_count

@@ -552,6 +552,14 @@ class OpenIDProvider:
     def remove(self, client_id: str) -> bool:
         return self.store.remove_client(client_id)
 
+    def logouts(self, *, status: str | None = None, client_id: str | None = None,
+                limit: int = 100) -> list:
+        """Back-channel log-outs, newest first (`auth-admin clients logouts`)."""
+        return self.store.list_logouts(status, limit, client_id=client_id)
+
+    def logout_counts(self) -> dict[str, int]:
+        return self.store.count_logouts()
+
     # discovery ---------------------------------------------------------------------
 
     def metadata(self) -> dict:
