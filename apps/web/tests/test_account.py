@@ -369,10 +369,13 @@ def test_revoking_what_the_user_never_allowed_is_404_and_changes_nothing(
     assert works(web_services, partner, allowed[1], allowed[2]) == (True, True)
 
 
-def test_revoking_an_app_needs_csrf_and_a_post(web, alice, allowed, web_services, db):
+def test_revoking_an_app_needs_csrf_our_origin_and_a_post(web, alice, allowed, web_services, db):
     client_id = allowed[0]
     web.get("/account")
     assert web.post(f"/account/apps/{client_id}/revoke", {}).status_code == 403
+    token = csrf_token(web, "/account")
+    assert web.post(f"/account/apps/{client_id}/revoke", {"csrfmiddlewaretoken": token},
+                    headers={"Origin": "https://evil.example"}).status_code == 403
     assert web.get(f"/account/apps/{client_id}/revoke").status_code == 405
     assert db.oauth_consents.count_documents({"client_id": client_id}) == 2
     assert works(web_services, client_id, allowed[1], allowed[2]) == (True, True)
