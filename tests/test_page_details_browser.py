@@ -237,3 +237,50 @@ def test_new_states_in_chromium(browser, strict_system, db, make_core, axe_sourc
     context.close()
     assert not errors, errors
     assert not states.problems, "\n".join(states.problems)
+
+
+def test_consent_and_allowed_apps_in_chromium(browser, strict_system, db, make_core,
+                                             axe_source, screenshots):
+    """Issue 30: the consent page, the account page listing an allowed app, and the
+    notice after revoking it (the focus on it), each at 0 axe-core violations."""
+    from urllib.parse import urlencode
+
+    from devtools.testing.provider import pkce_pair
+
+    L, W = strict_system.landing_url, strict_system.web_url
+    # The client's callback: any address that answers (a browser arriving there with a
+    # code is the result; the client itself plays no part in these pages).
+    callback = f"{W}/robots.txt"
+    client_id, _ = make_core().openid.register("Partner Docs", [callback])
+    states = States(screenshots)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.add_init_script(axe_source)
+    page = context.new_page()
+    page.goto(f"{L}/signup")
+    page.fill("#username", "apps-tester")
+    page.fill("#password", "correct horse battery")
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{W}/")
+    page.goto(f"{L}/oauth2/authorize?" + urlencode({
+        "response_type": "code", "client_id": client_id, "redirect_uri": callback,
+        "scope": "openid profile", "state": "s", "code_challenge": pkce_pair()[1],
+        "code_challenge_method": "S256"}))
+    assert page.locator("h1").inner_text() == "Allow Partner Docs to use your log-in?"
+    states.check(page, "consent")
+    with page.expect_navigation():
+        page.click("main button:has-text('Allow')")
+    assert page.url.startswith(f"{callback}?code=")
+    page.goto(f"{W}/account")
+    row = page.locator("section[aria-labelledby=apps-heading] tbody tr")
+    assert row.count() == 1 and "Partner Docs" in row.inner_text()
+    assert "that you are this account, your username" in row.inner_text()
+    states.check(page, "account-apps")
+    with page.expect_navigation():
+        page.click("button[aria-label='Revoke Partner Docs']")
+    assert "done=app-revoked" in page.url
+    assert page.evaluate("document.activeElement.id") == "notice"
+    assert page.locator("#apps-heading").count() == 0
+    states.check(page, "account-app-revoked")
+    assert db.oauth_consents.count_documents({"client_id": client_id}) == 0
+    context.close()
+    assert not states.problems, "\n".join(states.problems)

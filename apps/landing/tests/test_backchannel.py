@@ -112,8 +112,9 @@ def log_in(client, username: str) -> None:
     assert r.status_code == 303, r.text[:300]
 
 
-def get_tokens(client, client_id: str) -> dict:
-    """The code flow with PKCE for a logged-in browser (`client`): the client's tokens."""
+def get_tokens(client, client_id: str, *, consent: bool = False) -> dict:
+    """The code flow with PKCE for a logged-in browser (`client`): the client's tokens
+    (`consent`: the user is asked, and allows)."""
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(
         hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
@@ -121,7 +122,15 @@ def get_tokens(client, client_id: str) -> dict:
         "response_type": "code", "client_id": client_id, "redirect_uri": CALLBACK,
         "scope": "openid", "state": "s", "nonce": "n", "code_challenge": challenge,
         "code_challenge_method": "S256"}))
-    assert r.status_code == 302, r.text[:300]
+    if consent:
+        assert r.status_code == 200 and "Allow" in r.text, r.text[:300]
+        r = client.post("/oauth2/authorize", data={
+            "response_type": "code", "client_id": client_id, "redirect_uri": CALLBACK,
+            "scope": "openid", "state": "s", "nonce": "n", "code_challenge": challenge,
+            "code_challenge_method": "S256", "decision": "allow"})
+        assert r.status_code == 303, r.text[:300]
+    else:
+        assert r.status_code == 302, r.text[:300]
     code = parse_qs(urlsplit(r.headers["location"]).query)["code"][0]
     r = client.post("/oauth2/token", data={
         "grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK,
@@ -287,3 +296,45 @@ def test_a_session_deleted_behind_our_back_is_found_by_the_sweep(
     wait_for(lambda: one.tokens)
     settle(core, sender)
     assert len(one.tokens) == 1 and checked(one.tokens[0], jwks, a)["sid"] == sid
+
+
+def test_revoking_an_app_on_the_account_page_logs_it_out_of_each_session(
+        landing, landing_app, core, sender, receivers, web, web_browser, db):
+    """Withdrawing a client's access (web /account) is, for that client, the end of every
+    session it got tokens from: one Logout Token per session, at once, though the user
+    stays logged in here; another client of the same session hears nothing. Allowed
+    again in the same session, the client is told of that session's later end."""
+    from starlette.testclient import TestClient
+
+    one, other = receivers(), receivers()
+    partner, _ = core.openid.register("Partner", [CALLBACK], public=True,
+                                      backchannel_logout_uri=one.uri)
+    b = register(core, "B", other)
+    alice = sign_up(core, "alice")
+    log_in(landing, "alice")
+    jwks = landing.get("/oauth2/jwks").json()
+    tokens = get_tokens(landing, partner, consent=True)
+    get_tokens(landing, b)
+    phone = TestClient(landing_app, base_url=LANDING, headers={"Origin": LANDING},
+                       follow_redirects=False)  # her second browser, also on Partner
+    log_in(phone, "alice")
+    phone_tokens = get_tokens(phone, partner)  # consent remembered
+    sids = {sid_of(tokens, jwks), sid_of(phone_tokens, jwks)}
+    web_browser(landing)
+    r = web.post(f"/account/apps/{partner}/revoke",
+                 {"csrfmiddlewaretoken": csrf_token(web, "/account")})
+    assert r.status_code == 303, r.content[:300]
+    wait_for(lambda: len(one.tokens) == 2)
+    settle(core, sender)
+    assert len(one.tokens) == 2 and other.tokens == []
+    assert {checked(t, jwks, partner)["sid"] for t in one.tokens} == sids
+    assert {checked(t, jwks, partner)["sub"] for t in one.tokens} == {alice}
+    assert landing.get("/oauth2/userinfo", headers={
+        "authorization": f"Bearer {tokens['access_token']}"}).status_code == 401
+    assert db.oauth_logouts.count_documents({"client_id": b, "status": "armed"}) == 1
+    # Allowed again in the same browser session: armed afresh, told when it ends.
+    get_tokens(landing, partner, consent=True)
+    assert db.oauth_logouts.count_documents({"client_id": partner, "status": "armed"}) == 1
+    assert landing.post("/oauth2/logout", data={"confirm": "1"}).status_code == 302
+    wait_for(lambda: len(one.tokens) == 3 and other.tokens)
+    assert checked(one.tokens[2], jwks, partner)["sid"] == sid_of(tokens, jwks)

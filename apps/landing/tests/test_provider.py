@@ -127,6 +127,31 @@ def test_code_flow_consent_tokens_userinfo_refresh(landing, core, partner, user,
     assert r.status_code == 302 and code_of(r.headers["location"])
 
 
+def test_refresh_gives_a_new_id_token_of_the_same_log_in(landing, partner, user, clock):
+    """OpenID Connect Core 12.2: same iss, sub, aud, sid; auth_time of the log-in (not
+    of the refresh); a new iat/exp; no nonce."""
+    clock.advance(hours=-1)  # the log-in an hour before the real time ID tokens carry
+    verifier, challenge = pkce()
+    first = exchange(landing, partner, code_of(log_in_and_authorize(
+        landing, partner[0], challenge)), verifier).json()
+    keys = KeySet.import_key_set(landing.get("/oauth2/jwks").json())
+    before = jwt.decode(first["id_token"], keys).claims
+    rotated = refresh(landing, partner, first["refresh_token"]).json()
+    assert "id_token" in rotated, rotated
+    after = jwt.decode(rotated["id_token"], keys).claims
+    for claim in ("iss", "sub", "aud", "sid", "auth_time", "preferred_username"):
+        assert after[claim] == before[claim], claim
+    assert after["auth_time"] <= int(clock().timestamp()) < after["iat"] - 3000
+    assert after["iat"] >= before["iat"] and after["exp"] == after["iat"] + 600
+    assert "nonce" not in after and before["nonce"] == "n-456"
+    assert rotated["id_token"] != first["id_token"]
+    # A refresh that narrows the scope to no `openid` gets no ID token.
+    narrowed = landing.post("/oauth2/token", data={
+        "grant_type": "refresh_token", "refresh_token": rotated["refresh_token"],
+        "scope": "profile"}, auth=partner)
+    assert narrowed.status_code == 200 and "id_token" not in narrowed.json()
+
+
 def test_denied_consent_goes_back_with_access_denied(landing, partner, user):
     _, challenge = pkce()
     location = log_in_and_authorize(landing, partner[0], challenge, consent="deny")

@@ -105,6 +105,9 @@ def test_openid_client_code_flow_userinfo_refresh_revocation(served):
     assert result["userinfo"]["sub"] == user.id
     assert result["userinfo"]["preferred_username"] == "alice"
     assert result["rotated"] is True
+    renewed = result["refreshed_claims"]  # a new ID token on refresh (OIDC Core 12.2)
+    assert renewed and renewed["sub"] == claims["sub"] and renewed["aud"] == client_id
+    assert renewed["auth_time"] == claims["auth_time"] and "nonce" not in renewed
     assert result["userinfo_after_refresh"]["sub"] == user.id
     assert result["after_revocation"] == "invalid_grant"
     assert result["end_session"].startswith(f"{origin}/oauth2/logout?id_token_hint=")

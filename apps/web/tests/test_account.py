@@ -223,3 +223,159 @@ def test_changes_made_from_another_session_are_shown_once(web, alice, web_servic
     assert "Email address verified" in page.split('id="account-changes"')[1]
     clock.advance(seconds=1)
     assert 'id="account-changes"' not in web.get("/account").content.decode()
+
+
+# -- apps that use the user's log-in (our OpenID Connect provider's consents) -----------
+
+APP_CALLBACK = "https://partner.test/callback"
+
+
+@pytest.fixture
+def allowed(web_services, alice):
+    """Alice allowed "Partner" (not first-party) and it holds her tokens; Bob allowed it
+    too. Returns (client_id, secret, alice's tokens, bob's tokens)."""
+    from devtools.testing.provider import grant_tokens
+
+    client_id, secret = web_services.openid.register("Partner <b>&co</b>", [APP_CALLBACK])
+    tokens = grant_tokens(web_services, alice[0], client_id, APP_CALLBACK, secret=secret)
+    bob_token, _, _ = web_services_login(web_services, "bob")
+    bobs = grant_tokens(web_services, bob_token, client_id, APP_CALLBACK, secret=secret)
+    return client_id, secret, tokens, bobs
+
+
+def web_services_login(core, username: str):
+    from auth_utils import hash_password
+
+    user = core.storage.users.create(username, hash_password("correct horse"),
+                                     core.sessions.clock())
+    token, session = core.sessions.create_session(user.id, user.username)
+    return token, user, session
+
+
+def works(core, client_id: str, secret: str, tokens: dict) -> tuple[bool, bool]:
+    """(the access token answers userinfo, the refresh token refreshes)."""
+    from devtools.testing.provider import token_request
+
+    info = core.openid.userinfo(f"Bearer {tokens['access_token']}").status == 200
+    refreshed = token_request(core, client_id, secret, grant_type="refresh_token",
+                              refresh_token=tokens["refresh_token"]).status == 200
+    return info, refreshed
+
+
+def test_allowed_apps_are_listed_with_a_revoke_button(web, alice, allowed, db):
+    client_id = allowed[0]
+    r = web.get("/account")
+    body = r.content.decode()
+    assert r.status_code == 200 and "Apps that use your log-in" in body
+    assert "Partner &lt;b&gt;&amp;co&lt;/b&gt;" in body  # the operator's name, escaped
+    assert "that you are this account, your username" in body
+    assert f'action="/account/apps/{client_id}/revoke"' in body
+    assert body.count('action="/account/apps/') == 1  # bob's consent is not hers
+
+
+def test_no_apps_section_without_consents(web, alice):
+    assert "Apps that use your log-in" not in web.get("/account").content.decode()
+
+
+def test_revoking_an_app_withdraws_consent_and_ends_its_tokens_at_once(
+        web, alice, allowed, web_services, db):
+    from devtools.testing.provider import grant_tokens
+
+    client_id, secret, tokens, bobs = allowed
+    user = alice[1]
+    assert web_services.openid.userinfo(f"Bearer {tokens['access_token']}").status == 200
+    live = db.oauth_tokens.count_documents({"user_id": user.id, "revoked_at": None})
+    r = web.post(f"/account/apps/{client_id}/revoke",
+                 {"csrfmiddlewaretoken": csrf_token(web, "/account")})
+    assert r.status_code == 303 and r["Location"] == "/account?done=app-revoked"
+    assert live == 2 and db.oauth_tokens.count_documents(
+        {"user_id": user.id, "revoked_at": None}) == 0
+    # Right after: her access and refresh tokens are refused...
+    assert works(web_services, client_id, secret, tokens) == (False, False)
+    assert db.oauth_consents.count_documents({"user_id": user.id}) == 0
+    # A revoked token presented is refused, not taken for a stolen one: no false alarm.
+    assert db.security_events.count_documents({"kind": "token_reuse"}) == 0
+    # ...Bob's consent and tokens are untouched, and her own log-in goes on.
+    assert works(web_services, client_id, secret, bobs) == (True, True)
+    assert web_services.sessions.validate_session_token(alice[0]).valid
+    page = web.get("/account?done=app-revoked").content.decode()
+    assert "That app can no longer use your log-in" in page
+    assert "Apps that use your log-in" not in page
+    event = db.security_events.find_one({"kind": "client_revoked"})
+    assert event["user_id"] == user.id and event["detail"].startswith("Partner")
+    # The next authorization asks for consent again.
+    from auth_utils.flows.provider import OAuthRequest
+    from devtools.testing.provider import pkce_pair
+
+    found = web_services.openid.authorize(OAuthRequest(
+        "GET", f"{web_services.openid.issuer}/oauth2/authorize", {}, {
+        "response_type": ["code"], "client_id": [client_id], "redirect_uri": [APP_CALLBACK],
+        "scope": ["openid"], "code_challenge": [pkce_pair()[1]],
+        "code_challenge_method": ["S256"]}),
+        web_services.sessions.validate_session_token(alice[0]))
+    assert found.action == "consent"
+    # Allowing again works as the first time.
+    again = grant_tokens(web_services, alice[0], client_id, APP_CALLBACK, secret=secret)
+    assert works(web_services, client_id, secret, again) == (True, True)
+
+
+def test_an_exchange_racing_the_revocation_gets_nothing_that_works(
+        web, alice, allowed, web_services, db):
+    """A code issued before the revocation and exchanged after it: refused, and tokens
+    saved by an exchange that raced it are refused at use (the consent is checked)."""
+    from devtools.testing.provider import pkce_pair, token_request
+
+    client_id, secret, tokens, _ = allowed
+    user = alice[1]
+    web.post(f"/account/apps/{client_id}/revoke",
+             {"csrfmiddlewaretoken": csrf_token(web, "/account")})
+    # Tokens that a racing exchange saved after the revocation's update (a copy made
+    # live again by hand, as that exchange would have left them): still refused.
+    db.oauth_tokens.update_many({"user_id": user.id}, {"$set": {"revoked_at": None}})
+    assert works(web_services, client_id, secret, tokens) == (False, False)
+    # A code saved before the revocation went with it: the exchange is invalid_grant.
+    assert db.oauth_codes.count_documents({"user_id": user.id, "used_at": None}) == 0
+    answer = token_request(web_services, client_id, secret, grant_type="authorization_code",
+                           code="x" * 43, redirect_uri=APP_CALLBACK,
+                           code_verifier=pkce_pair()[0])
+    assert answer.status == 400 and answer.body["error"] == "invalid_grant"
+
+
+@pytest.mark.parametrize("client_id", ["bobs", "0" * 32, "x" * 65, "a%00b", "%F0%9F%92%A9",
+                                       "first-party"])
+def test_revoking_what_the_user_never_allowed_is_404_and_changes_nothing(
+        web, alice, allowed, web_services, db, client_id):
+    partner = allowed[0]
+    if client_id == "bobs":  # a client only Bob allowed
+        other, other_secret = web_services.openid.register("Other", [APP_CALLBACK])
+        bob = web_services.storage.users.by_username("bob")
+        token, _ = web_services.sessions.create_session(bob.id, "bob")
+        from devtools.testing.provider import grant_tokens
+        grant_tokens(web_services, token, other, APP_CALLBACK, secret=other_secret)
+        client_id = other
+    elif client_id == "first-party":  # holds her tokens, but was never asked
+        from devtools.testing.provider import grant_tokens
+        client_id, _ = web_services.openid.register("Ours", [APP_CALLBACK], public=True,
+                                                    first_party=True)
+        grant_tokens(web_services, alice[0], client_id, APP_CALLBACK)
+    before = (db.oauth_consents.count_documents({}),
+              db.oauth_tokens.count_documents({"revoked_at": None}))
+    r = web.post(f"/account/apps/{client_id}/revoke",
+                 {"csrfmiddlewaretoken": csrf_token(web, "/account")})
+    assert r.status_code == 404 and b"Traceback" not in r.content
+    assert (db.oauth_consents.count_documents({}),
+            db.oauth_tokens.count_documents({"revoked_at": None})) == before
+    assert db.security_events.count_documents({"kind": "client_revoked"}) == 0
+    assert works(web_services, partner, allowed[1], allowed[2]) == (True, True)
+
+
+def test_revoking_an_app_needs_csrf_our_origin_and_a_post(web, alice, allowed, web_services, db):
+    client_id = allowed[0]
+    web.get("/account")
+    assert web.post(f"/account/apps/{client_id}/revoke", {}).status_code == 403
+    token = csrf_token(web, "/account")
+    assert web.post(f"/account/apps/{client_id}/revoke", {"csrfmiddlewaretoken": token},
+                    headers={"Origin": "https://evil.example"}).status_code == 403
+    assert web.get(f"/account/apps/{client_id}/revoke").status_code == 405
+    assert db.oauth_consents.count_documents({"client_id": client_id}) == 2
+    assert works(web_services, client_id, allowed[1], allowed[2]) == (True, True)

@@ -103,3 +103,60 @@ def test_client_ids_never_read_as_a_command_line_option(core):
     ids = [core.openid.register(f"client {n}", ["https://app.example.org/cb"],
                                 public=True)[0] for n in range(40)]
     assert all(re.fullmatch(r"[0-9a-f]{32}", client_id) for client_id in ids), ids
+
+
+def test_clients_logouts_lists_the_failed_ones_and_requeues_them(db, core):
+    """An operator sees which client did not hear of a log-out after every retry, and can
+    have it tried again once the client is fixed."""
+    import httpx
+
+    from auth_utils.services.backchannel import LogoutSender
+    from db_utils.outbox import Retry
+    from devtools.testing.oidc import free_port
+
+    down, _ = core.openid.register("Down app", ["https://down.test/cb"],
+                                   backchannel_logout_uri=f"http://127.0.0.1:{free_port()}/bc")
+    fine, _ = core.openid.register("Fine app", ["https://fine.test/cb"],
+                                   backchannel_logout_uri="https://fine.test/bc")
+    assert core.accounts.register("alice", "correct horse battery").ok
+    alice = core.storage.users.by_username("alice")
+    _, ended = core.sessions.create_session(alice.id, "alice")
+    _, live = core.sessions.create_session(alice.id, "alice")
+    backchannel = core.openid.backchannel
+    backchannel.arm(session_id=ended.id, client_id=down, user_id=alice.id, sid="s1")
+    backchannel.arm(session_id=live.id, client_id=fine, user_id=alice.id, sid="s2")
+    core.sessions.invalidate_session(ended.id)  # its pair is due
+    sender = LogoutSender(backchannel, retry=Retry(max_attempts=1), timeout=1)
+    with httpx.Client(timeout=1, trust_env=False) as http:  # the port refuses: failed
+        assert sender.run_once(http) == 1
+    assert sender.outcomes == {"failed": 1}
+
+    r = admin("clients", "logouts")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "armed 1\tpending 0\tdelivered 0\tfailed 1"
+    assert len(lines) == 3
+    r = admin("clients", "logouts", "--failed")
+    assert r.returncode == 0, r.stderr
+    [line] = r.stdout.splitlines()[1:]
+    fields = line.split("\t")
+    assert fields[1:6] == ["failed", "1 attempt(s)", down, "Down app", "alice"]
+    assert "ConnectError" in fields[6]
+    assert admin("clients", "logouts", "--status", "armed", "--client", down
+                 ).stdout.splitlines()[1:] == []
+    # One-line errors: an unknown client, contradicting or bad options.
+    r = admin("clients", "logouts", "--client", "no-such-client")
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.strip().splitlines()[-1].startswith("auth-admin: no client 'no-such")
+    assert admin("clients", "logouts", "--failed", "--status", "armed").returncode == 2
+    # Requeued: pending again from zero attempts, for the sender to try once more.
+    r = admin("clients", "logouts", "--requeue", "--client", down)
+    assert r.returncode == 0 and r.stdout == "1 failed log-out(s) queued again\n"
+    again = db.oauth_logouts.find_one({"client_id": down})
+    assert again["status"] == "pending" and again["attempts"] == 0
+    assert "expires_at" not in again
+
+
+def test_clients_logouts_help():
+    r = admin("clients", "logouts", "--help")
+    assert r.returncode == 0 and "--failed" in r.stdout and "after their retries" in r.stdout

@@ -1,5 +1,6 @@
-"""The account page: a user's sessions (revoke one, or all others), password change, and
-deleting the account."""
+"""The account page: a user's sessions (revoke one, or all others), the apps on other
+domains they allowed to use their log-in (revoke one), password change, and deleting the
+account."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from web.errors import apply_cookie, render_page
 from web.requests import client, reauth_redirect, session_user
 
 __all__ = ["account", "activity", "change_password", "delete_account", "email_add",
-           "email_remove", "revoke_others", "revoke_session"]
+           "email_remove", "revoke_app", "revoke_others", "revoke_session"]
 
 NOTICES = {
     "password": "Your password was changed. Every other session was logged out.",
@@ -28,6 +29,8 @@ NOTICES = {
     "confirmed": "Thanks: you can make changes for ten minutes.",
     "email": "We sent a link to the new address: follow it to verify the address.",
     "email-removed": "Your email address was removed.",
+    "app-revoked": "That app can no longer use your log-in: it was logged out, and it "
+                   "will ask for your permission again.",
 }
 
 
@@ -54,6 +57,7 @@ def _render(request: HttpRequest, outcome: Outcome | None = None, status: int = 
         "email": svc.email.of(request.user.id) if svc.email.available else None,
         "mail": svc.email.available,
         "second_factor": svc.second_factor.enabled(request.user.id),
+        "apps": svc.openid.consents(request.user.id),
         "notice": NOTICES.get(request.GET.get("done", "")),
         "site_words": " ".join(svc.settings.site_words),  # for the strength hint
     }, outcome, status)
@@ -105,6 +109,19 @@ def revoke_session(request: HttpRequest, session_id: str) -> HttpResponse:
         apply_cookie(response, blank_session_cookie(svc.cookie))
         return response
     return HttpResponseRedirect("/account?done=revoked", status=303)
+
+
+@require_POST
+def revoke_app(request: HttpRequest, client_id: str) -> HttpResponse:
+    """Withdraw the user's permission for an app (an OpenID Connect client): its tokens
+    stop working and it is told to log the user out. An id the user never allowed
+    (another user's, a malformed one) is a 404 and changes nothing. No re-authentication:
+    it only takes access away."""
+    if not services.get().openid.withdraw(session_user(request), client_id,
+                                          session_id=request.auth_session.id,
+                                          **client(request)):
+        raise Http404("no such app")
+    return HttpResponseRedirect("/account?done=app-revoked", status=303)
 
 
 @require_POST

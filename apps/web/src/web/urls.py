@@ -40,6 +40,7 @@ urlpatterns = [
          name="passkey-rename"),
     path("account/passkeys/<str:credential_id>/remove", security.passkey_remove,
          name="passkey-remove"),
+    path("account/apps/<str:client_id>/revoke", account.revoke_app, name="revoke-app"),
     path("account/sessions/revoke-others", account.revoke_others, name="revoke-others"),
     path("account/sessions/<str:session_id>/revoke", account.revoke_session,
          name="revoke-session"),

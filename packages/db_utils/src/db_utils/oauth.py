@@ -4,6 +4,7 @@ the SHA-256 of their value only; "single use" is decided by one atomic update ea
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,6 +39,7 @@ __all__ = [
     "arm_logout",
     "claim_logout",
     "consents_for_user",
+    "count_logouts",
     "delete_consent",
     "end_logouts",
     "get_client",
@@ -53,6 +55,7 @@ __all__ = [
     "put_token",
     "release_logout",
     "remove_client",
+    "requeue_logouts",
     "retire_keys",
     "revoke_family",
     "revoke_for_session",
@@ -60,6 +63,7 @@ __all__ = [
     "set_key_state",
     "use_code",
     "use_refresh_token",
+    "withdraw_logouts",
 ]
 
 
@@ -101,18 +105,18 @@ def put_code(db: Database, record: OAuthCodeRecord) -> None:
 
 @translate_errors
 def use_code(db: Database, code_hash: str, client_id: str, now: datetime
-             ) -> tuple[OAuthCodeRecord | None, bool]:
-    """Use a code up (one caller wins): (the code, False); (None, True) when this code
-    of this client was used before (a replay); (None, False) when unknown or expired."""
+             ) -> tuple[OAuthCodeRecord | None, OAuthCodeRecord | None]:
+    """Use a code up (one caller wins): (the code, None); (None, the code) when this code
+    of this client was used before (a replay); (None, None) when unknown or expired."""
     codes = _c(db, OAuthCode)
     doc = codes.find_one_and_update(
         {"_id": code_hash, "client_id": client_id, "used_at": None,
          "expires_at": {"$gt": now}}, {"$set": {"used_at": now}})
     if doc is not None:
-        return OAuthCodeRecord.from_mongo(doc), False
+        return OAuthCodeRecord.from_mongo(doc), None
     used = codes.find_one({"_id": code_hash, "client_id": client_id,
-                           "used_at": {"$ne": None}}, {"_id": 1})
-    return None, used is not None
+                           "used_at": {"$ne": None}})
+    return None, OAuthCodeRecord.from_mongo(used) if used else None
 
 
 @translate_errors
@@ -184,10 +188,14 @@ def consents_for_user(db: Database, user_id: str) -> list[OAuthConsentRecord]:
 
 @translate_errors
 def delete_consent(db: Database, user_id: str, client_id: str, now: datetime) -> bool:
-    """Withdraw a consent, and revoke what the client holds for the user."""
-    gone = _c(db, OAuthConsent).delete_one({"_id": f"{user_id}:{client_id}"}).deleted_count
+    """Withdraw a consent (False: there was none), and first revoke what the client holds
+    for the user: its tokens (any session) and its codes not yet exchanged. In that order:
+    a failure half-way leaves the consent listed, so the user can simply try again."""
     _c(db, OAuthToken).update_many({"user_id": user_id, "client_id": client_id,
                                     "revoked_at": None}, {"$set": {"revoked_at": now}})
+    _c(db, OAuthCode).delete_many({"user_id": user_id, "client_id": client_id,
+                                   "used_at": None})
+    gone = _c(db, OAuthConsent).delete_one({"_id": f"{user_id}:{client_id}"}).deleted_count
     return gone == 1
 
 
@@ -264,6 +272,26 @@ def end_logouts(db: Database, now: datetime, *, sessions_now: datetime | None = 
 
 
 @translate_errors
+def withdraw_logouts(db: Database, user_id: str, client_id: str, now: datetime,
+                     *, limit: int = 1000) -> int:
+    """The user withdrew the client's access: every armed pair of theirs with that client
+    is made due now, though its session lives on; how many. Each becomes a pending record
+    under a new id (so a new `jti`), and the armed one goes: if the user allows the client
+    again in the same session, `arm_logout` arms that pair afresh for the session's end.
+    Inserted before the deletion: a crash in between at worst tells the client twice."""
+    logouts = _logouts(db)
+    count = 0
+    for doc in list(logouts.find({"status": "armed", "user_id": user_id,
+                                  "client_id": client_id}).limit(limit)):
+        copy = {**doc, "_id": hashlib.sha256(
+                    f"bcl-withdrawn:{doc['_id']}:{now.isoformat()}".encode()).hexdigest(),
+                "status": "pending", "ended_at": now, "next_attempt_at": now}
+        logouts.update_one({"_id": copy["_id"]}, {"$setOnInsert": copy}, upsert=True)
+        count += logouts.delete_one({"_id": doc["_id"], "status": "armed"}).deleted_count
+    return count
+
+
+@translate_errors
 def claim_logout(db: Database, now: datetime, lease_until: datetime, lease: str,
                  sender: str, retry: Retry, *, retention: timedelta = RETENTION
                  ) -> BackchannelLogoutRecord | None:
@@ -314,10 +342,34 @@ def release_logout(db: Database, claimed: BackchannelLogoutRecord, now: datetime
     return released(_logouts(db), claimed, now)
 
 
+LOGOUT_STATUSES = ("armed", "pending", "delivered", "failed")
+
+
 @translate_errors
-def list_logouts(db: Database, status: str | None = None, limit: int = 100
-                 ) -> list[BackchannelLogoutRecord]:
-    """Newest first (operators, tests)."""
-    query = {} if status is None else {"status": status}
+def list_logouts(db: Database, status: str | None = None, limit: int = 100, *,
+                 client_id: str | None = None) -> list[BackchannelLogoutRecord]:
+    """Newest first (operators, tests): of one status, of one client, or all."""
+    query: dict[str, Any] = {} if status is None else {"status": status}
+    if client_id is not None:
+        query["client_id"] = client_id
     return [BackchannelLogoutRecord.from_mongo(d) for d in
             _logouts(db).find(query).sort("created_at", -1).limit(limit)]
+
+
+@translate_errors
+def count_logouts(db: Database) -> dict[str, int]:
+    """How many records in each status (operators)."""
+    return {status: _logouts(db).count_documents({"status": status})
+            for status in LOGOUT_STATUSES}
+
+
+@translate_errors
+def requeue_logouts(db: Database, now: datetime, client_id: str | None = None) -> int:
+    """Failed records (of one client, or all) due again now, attempts from zero (an
+    operator's command once the client's endpoint works); how many."""
+    query: dict[str, Any] = {"status": "failed"}
+    if client_id is not None:
+        query["client_id"] = client_id
+    return _logouts(db).update_many(query, {
+        "$set": {"status": "pending", "attempts": 0, "next_attempt_at": now, "lease": ""},
+        "$unset": {"expires_at": ""}}).modified_count

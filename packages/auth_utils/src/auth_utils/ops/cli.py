@@ -227,6 +227,8 @@ def clients(core: AuthCore, args: argparse.Namespace) -> None:
             print("auth-admin: the secret is shown this once (only its hash is kept); store "
                   "it in the client's secret store now", file=sys.stderr)
         print(f"issuer\t{core.settings.landing_url}")
+    elif args.action == "logouts":
+        _logouts(core, args)
     elif args.action == "list":
         for c in openid.clients():
             kind = "public" if c.public else "confidential"
@@ -237,6 +239,30 @@ def clients(core: AuthCore, args: argparse.Namespace) -> None:
         raise CommandError(f"no client {args.client_id!r}")
     else:
         print(f"client {args.client_id} removed; its tokens no longer work")
+
+
+def _logouts(core: AuthCore, args: argparse.Namespace) -> None:
+    """Back-channel log-outs: which client heard (or did not hear) of which ended session.
+    A failed one is a client that still holds a session of ours after every retry."""
+    openid = core.openid
+    names = {c.id: c.name for c in openid.clients()}
+    if args.client is not None and args.client not in names:
+        raise CommandError(f"no client {args.client!r} (see `auth-admin clients list`)")
+    if args.requeue:
+        count = openid.backchannel.requeue_failed(args.client)
+        print(f"{count} failed log-out(s) queued again")
+        return
+    status = "failed" if args.failed else args.status
+    print("\t".join(f"{s} {n}" for s, n in openid.logout_counts().items()))
+    users: dict[str, str] = {}
+    for r in openid.logouts(status=status, client_id=args.client, limit=args.limit):
+        if r.user_id not in users:
+            found = core.storage.users.by_id(r.user_id)
+            users[r.user_id] = found.username if found else f"(deleted user {r.user_id})"
+        when = r.ended_at or r.created_at
+        print(f"{when:%Y-%m-%d %H:%M:%S}\t{r.status}\t{r.attempts} attempt(s)\t"
+              f"{r.client_id}\t{names.get(r.client_id, '(removed)')}\t{users[r.user_id]}\t"
+              f"{r.last_error or '-'}")
 
 
 def keys(core: AuthCore, args: argparse.Namespace) -> None:
@@ -340,7 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="send failed messages (or the one with this Message-ID) again, "
                         "e.g. once SMTP works again")
     p = add("clients", clients, "apps on other domains that log in with us (OpenID "
-            "Connect): add, list, remove")
+            "Connect): add, list, remove, logouts")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     a = actions.add_parser("add", help="register a client; prints its id (and its secret, "
                            "once)")
@@ -357,6 +383,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where Logout Tokens are POSTed when a session it got tokens "
                         "from ends (OIDC Back-Channel Logout 1.0)")
     actions.add_parser("list", help="the registered clients")
+    lo = actions.add_parser(
+        "logouts", help="back-channel log-outs: counts by status, then newest first (when "
+        "the session ended, status, attempts, client id and name, user, last error); "
+        "'failed' means the client never answered 200 after every retry (about 12 h) and "
+        "may still hold that session",
+        description="Back-channel log-outs (OpenID Connect Back-Channel Logout 1.0): "
+        "counts by status (armed: the session lives; pending: being delivered; delivered; "
+        "failed: no 200 after every retry), then records newest first.")
+    which = lo.add_mutually_exclusive_group()
+    which.add_argument("--failed", action="store_true",
+                       help="only those that failed after their retries")
+    which.add_argument("--status", choices=("armed", "pending", "delivered", "failed"),
+                       help="only records in this state")
+    which.add_argument("--requeue", action="store_true",
+                       help="try the failed ones again from now (e.g. once the client's "
+                            "endpoint works)")
+    lo.add_argument("--client", metavar="CLIENT_ID", help="only this client's")
+    lo.add_argument("--limit", type=_positive, default=50, help="at most this many (50)")
     r = actions.add_parser("remove", help="remove a client; its tokens stop working")
     r.add_argument("client_id")
     p = add("keys", keys, "the provider's signing keys: list, or rotate (the published "

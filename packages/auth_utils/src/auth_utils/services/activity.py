@@ -74,6 +74,7 @@ class Kind(enum.StrEnum):
     IDENTITY_LINKED = "identity_linked"  # an outside (OpenID Connect) identity
     IDENTITY_UNLINKED = "identity_unlinked"
     CLIENT_AUTHORIZED = "client_authorized"  # consent to an app using our log-in (OIDC)
+    CLIENT_REVOKED = "client_revoked"  # that consent withdrawn: the app's tokens revoked
     TOKEN_REUSE = "token_reuse"  # noqa: S105 - an event name; a used code or refresh token came back: all revoked
 
 
@@ -105,6 +106,7 @@ TITLES = {
     Kind.IDENTITY_LINKED: "Outside log-in linked", Kind.IDENTITY_UNLINKED:
     "Outside log-in unlinked",
     Kind.CLIENT_AUTHORIZED: "App allowed to use your log-in",
+    Kind.CLIENT_REVOKED: "App's access to your log-in withdrawn",
     Kind.TOKEN_REUSE: "An app's used token came back (revoked)",
 }
 FAILED_LOGINS = [Kind.LOGIN_FAILED.value, Kind.SECOND_FACTOR_FAILED.value,

@@ -93,6 +93,23 @@ class Backchannel:
             self.wakeup.set()
         return count
 
+    def access_withdrawn(self, *, user_id: str, client_id: str) -> int:
+        """The user withdrew the client's access (the account page): every session the
+        client got tokens from is, for that client, ended now, though it lives on for
+        the user; its Logout Tokens are due at once. How many."""
+        count = self.store.withdraw_logouts(user_id, client_id, self.clock())
+        if count:
+            self.wakeup.set()
+        return count
+
+    def requeue_failed(self, client_id: str | None = None) -> int:
+        """Failed Logout Tokens (of one client, or all) tried again from now, attempts from
+        zero: an operator's command once the client's endpoint works. How many."""
+        count = self.store.requeue_logouts(self.clock(), client_id)
+        if count:
+            self.wakeup.set()
+        return count
+
     def sweep(self) -> int:
         """Every armed pair whose session is gone: due (the backstop)."""
         count = self.store.end_logouts(self.clock(), sessions_now=self.session_clock())

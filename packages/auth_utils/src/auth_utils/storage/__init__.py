@@ -404,8 +404,8 @@ class OAuthStore(Protocol):
     def put_code(self, **fields: object) -> None: ...
 
     def use_code(self, code_hash: str, client_id: str, now: datetime
-                 ) -> tuple[object | None, bool]:
-        """Use a code up, atomically: (code, False); (None, True) for a replay."""
+                 ) -> tuple[object | None, object | None]:
+        """Use a code up, atomically: (code, None); (None, the used code) for a replay."""
 
     def put_token(self, **fields: object) -> None: ...
 
@@ -427,7 +427,9 @@ class OAuthStore(Protocol):
 
     def consents_for_user(self, user_id: str) -> list: ...
 
-    def delete_consent(self, user_id: str, client_id: str, now: datetime) -> bool: ...
+    def delete_consent(self, user_id: str, client_id: str, now: datetime) -> bool:
+        """Revoke the client's tokens and unused codes for the user, then the consent;
+        False when there was no consent."""
 
     def add_key(self, **fields: object) -> None: ...
 
@@ -447,6 +449,9 @@ class OAuthStore(Protocol):
                     limit: int = 1000) -> int:
         """Make due the armed pairs whose session is gone or expired; how many."""
 
+    def withdraw_logouts(self, user_id: str, client_id: str, now: datetime) -> int:
+        """Make due now the user's armed pairs with the client (its access withdrawn)."""
+
     def claim_logout(self, now: datetime, lease_until: datetime, lease: str, sender: str,
                      retry: RetryPolicy) -> object | None: ...
 
@@ -457,7 +462,15 @@ class OAuthStore(Protocol):
 
     def release_logout(self, claimed: object, now: datetime) -> bool: ...
 
-    def list_logouts(self, status: str | None = None, limit: int = 100) -> list: ...
+    def list_logouts(self, status: str | None = None, limit: int = 100, *,
+                     client_id: str | None = None) -> list:
+        """Newest first."""
+
+    def count_logouts(self) -> dict[str, int]:
+        """Records by status: armed, pending, delivered, failed."""
+
+    def requeue_logouts(self, now: datetime, client_id: str | None = None) -> int:
+        """Failed records due again now, attempts from zero; how many."""
 
 
 class EventStore(Protocol):

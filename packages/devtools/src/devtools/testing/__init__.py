@@ -6,6 +6,9 @@ and in `devtools.testing.fixtures`. Each job has its module, all re-exported her
 - `authenticator`: SoftAuthenticator, a software passkey;
 - `live`: both apps as real processes (start_live_system);
 - `journeys`: a user's steps over HTTP (post a form, enrol a second factor);
+- `oidc` (imported by name): an outside OpenID Connect provider (panva's oidc-provider);
+- `provider` (imported by name): a client's consent and tokens from our own provider,
+  through the core;
 - slow clients: `devtools.slowclients` (shared with `uv run loadtest`).
 """
 

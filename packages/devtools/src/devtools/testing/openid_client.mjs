@@ -2,7 +2,7 @@
 // apps/landing/tests/test_provider_interop.py. It prints {"authorize": URL}, reads the
 // URL our provider sent the browser back to (one line on stdin), then runs the code
 // exchange (PKCE, state, nonce, iss and the ID token checked by openid-client),
-// userinfo, a refresh, a revocation and a refresh after it; prints the results as JSON.
+// userinfo, a refresh (with its new ID token), a revocation and a refresh after it; prints the results as JSON.
 import * as client from 'openid-client';
 import { createInterface } from 'node:readline';
 
@@ -38,6 +38,9 @@ try {
   const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token);
   result.rotated = Boolean(refreshed.refresh_token) &&
     refreshed.refresh_token !== tokens.refresh_token;
+  // OpenID Connect Core 12.2: a new ID token, validated by openid-client (signature,
+  // iss, aud, iat/exp); the test compares its sub and auth_time with the first one's.
+  result.refreshed_claims = refreshed.claims() ?? null;
   result.userinfo_after_refresh = await client.fetchUserInfo(
     config, refreshed.access_token, claims.sub);
   await client.tokenRevocation(config, refreshed.refresh_token);
