@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from authlib.oauth2.rfc6749 import (
     AuthorizationServer,
@@ -53,6 +53,7 @@ from authlib.oidc.rpinitiated import EndSessionEndpoint
 
 from auth_utils.activity import Kind
 from auth_utils.backchannel import Backchannel
+from auth_utils.config import origin_of
 from auth_utils.flows.steps import Steps
 from auth_utils.sessions import SessionUser, SessionValidation
 from auth_utils.signing_keys import ALG, SigningKeys
@@ -603,6 +604,24 @@ class OpenIDProvider:
         if not answer.location:
             return Authorize("error", message="This request could not be completed.")
         return Authorize("redirect", answer.location, 302)
+
+    def redirect_origin(self, next_url: str) -> str | None:
+        """The origin an authorization request of ours (`next_url`: our log-in pages'
+        `next`) ends at: its client's redirect URI when that client registered it exactly,
+        else None. CSP's form-action governs the redirects that follow a form submission
+        (Chromium), so the log-in pages allow that one origin, for that request only: our
+        form posts, we redirect to /oauth2/authorize, which redirects to the client."""
+        prefix = f"{self.issuer}/oauth2/authorize?"
+        if not next_url.startswith(prefix) or len(next_url) > 4 * PARAM_MAX:
+            return None
+        query = parse_qs(next_url[len(prefix):])
+        client_ids, uris = query.get("client_id", []), query.get("redirect_uri", [])
+        if len(client_ids) != 1 or len(uris) != 1:
+            return None
+        client = self.server.query_client(client_ids[0])
+        if client is None or not client.check_redirect_uri(uris[0]):
+            return None
+        return origin_of(uris[0])
 
     def _user_of(self, validation: SessionValidation | None) -> GrantUser | None:
         """Logged in: a valid session (a pending second factor is not), not one limited
