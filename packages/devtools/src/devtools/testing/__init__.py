@@ -4,7 +4,8 @@ and in `devtools.testing.fixtures`. Each job has its module, all re-exported her
 - `environment`: the test URLs, TEST_ENV, ARTIFACTS, Chromium's arguments;
 - `helpers`: waiting, parallel calls, metrics, CSRF tokens, assertions;
 - `authenticator`: SoftAuthenticator, a software passkey;
-- `live`: both apps as real processes (start_live_system);
+- `live`: both apps as real processes (start_live_system), the example partner app
+  beside them (start_partner);
 - `journeys`: a user's steps over HTTP (post a form, enrol a second factor);
 - slow clients: `devtools.slowclients` (shared with `uv run loadtest`).
 """
@@ -37,7 +38,7 @@ from devtools.testing.helpers import (
     wait_for,
 )
 from devtools.testing.journeys import enrol_totp, next_step_code, post, sign_up_with_address
-from devtools.testing.live import LiveSystem, start_live_system
+from devtools.testing.live import LiveSystem, start_live_system, start_partner
 
 __all__ = [
     "ARTIFACTS",
@@ -66,5 +67,6 @@ __all__ = [
     "post",
     "sign_up_with_address",
     "start_live_system",
+    "start_partner",
     "wait_for",
 ]
