@@ -313,7 +313,8 @@ def form_action(response) -> set[str]:
     return set(directive.split()[1:])
 
 
-def test_login_pages_let_forms_lead_to_the_registered_client_only(landing, partner, user):
+def test_login_pages_let_forms_lead_to_the_registered_client_only(landing, core, partner,
+                                                                   user):
     """Chromium applies form-action to the redirects after a form submission (our log-in
     POST -> /oauth2/authorize -> the client): the log-in page of an authorization request
     allows that client's registered origin, and nothing an attacker can name."""
@@ -344,3 +345,8 @@ def test_login_pages_let_forms_lead_to_the_registered_client_only(landing, partn
         origins = form_action(page)
         assert "https://evil.test" not in origins and "https://partner.test" not in origins, \
             what
+    # The second-factor page of a pending log-in posts on to the same redirects.
+    session = core.sessions.create_session(user.id, "alice", pending=True)[0]
+    landing.cookies.set("auth_session", session)
+    verify = landing.get("/login/verify?" + urlencode({"next": next_url}))
+    assert verify.status_code == 200 and "https://partner.test" in form_action(verify)
