@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import authlib.deprecate  # noqa: F401 - its module-level "always" filter goes first
 import httpx
+from authlib.common.errors import AuthlibBaseError
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from starlette.applications import Starlette
@@ -37,13 +38,14 @@ with warnings.catch_warnings():
     # Authlib prefers the `httpx2` fork and warns when it falls back to httpx, the HTTP
     # client this workspace uses (as auth_utils.oidc does).
     warnings.simplefilter("ignore")
-    from authlib.integrations.starlette_client import OAuth, OAuthError
+    from authlib.integrations.starlette_client import OAuth
 
 from partner.logout_token import InvalidKeyIdError, LogoutTokenError, validate_logout_token
 
 __all__ = ["Config", "Login", "Sessions", "create_app"]
 
 COOKIE = "partner_session"
+SESSION_SECONDS = 8 * 3600  # the cookie's and the server-side record's lifetime
 BODY_MAX = 16_384  # a Logout Token is well under 2 KB
 
 
@@ -67,6 +69,7 @@ class Login:
     sid: str
     name: str
     id_token: str
+    expires: float = field(default_factory=lambda: time.time() + SESSION_SECONDS)
 
 
 class Sessions:
@@ -78,9 +81,15 @@ class Sessions:
         self.seen_jti: dict[str, float] = {}  # Logout Tokens already acted on, until exp
 
     def start(self, login: Login) -> str:
+        now = time.time()
+        self.by_id = {k: v for k, v in self.by_id.items() if v.expires > now}
         session_id = secrets.token_urlsafe(32)
         self.by_id[session_id] = login
         return session_id
+
+    def get(self, session_id: str) -> Login | None:
+        login = self.by_id.get(session_id)
+        return login if login is not None and login.expires > time.time() else None
 
     def end_for(self, *, sid: str | None, sub: str | None) -> int:
         """Spec 2.7: with `sid`, the sessions of that provider session (of that user, when
@@ -133,7 +142,7 @@ def create_app(config: Config) -> Starlette:
     jwks_fetched_at = [0.0]
 
     def current(request: Request) -> Login | None:
-        return sessions.by_id.get(request.session.get("login", ""))
+        return sessions.get(request.session.get("login", ""))
 
     async def home(request: Request) -> Response:
         login = current(request)
@@ -156,7 +165,7 @@ def create_app(config: Config) -> Starlette:
             return _page("Log-in failed", "<p>The answer is not from our provider.</p>", 400)
         try:
             token = await provider.authorize_access_token(request)  # state, PKCE, ID token
-        except (OAuthError, JoseError) as exc:
+        except (AuthlibBaseError, JoseError) as exc:  # OAuthError, state, the ID token
             reason = getattr(exc, "error", None) or type(exc).__name__
             return _page("Log-in failed", f"<p>{html.escape(str(reason))}. "
                          '<a href="/login">Try again</a>.</p>', 400)
@@ -247,7 +256,7 @@ def create_app(config: Config) -> Starlette:
         # carries it; a cross-site POST does not.
         Middleware(SessionMiddleware, secret_key=config.session_secret,
                    session_cookie=COOKIE, same_site="lax", https_only=https,
-                   max_age=8 * 3600),
+                   max_age=SESSION_SECONDS),
         Middleware(BaseHTTPMiddleware, dispatch=security_headers),
     ])
 
