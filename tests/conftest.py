@@ -98,6 +98,19 @@ def oidc_system(database_server, test_environment, tmp_path_factory):
     provider.stop()
 
 
+@pytest.fixture
+def partner_system(live_system, make_core, tmp_path):
+    """The live system and the example partner app (apps/partner) as a real process on
+    another site, registered for this test (its database is this test's): (the live
+    system, the partner's URL, the core it was registered with)."""
+    from devtools.testing import start_partner
+
+    core = make_core()
+    url, process = start_partner(live_system, core.openid, tmp_path)
+    yield live_system, url, core
+    process.stop()
+
+
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     """Debian's Chromium; CI installs it, so there it must be present."""

@@ -211,3 +211,44 @@ def test_db_help_and_bad_argument_start_no_database():
     result = run("db", "--bogus", env=env, timeout=30)
     assert result.returncode == 2
     assert result.stderr.splitlines() == ["db: unrecognized arguments: --bogus (see `db --help`)"]
+
+
+# --- partner (the example app on another site) -------------------------------------------
+
+def partner_env(**overrides: str) -> dict[str, str]:
+    from devtools.dbserver import free_port
+
+    return app_env(PARTNER_URL=f"http://127.0.0.1:{free_port()}",
+                   PARTNER_CLIENT_ID="0" * 32, PARTNER_CLIENT_SECRET="s", **overrides)
+
+
+def test_partner_help_bad_argument_and_missing_settings():
+    env = partner_env()
+    result = run("partner", "--help", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: partner"), result.stdout
+    assert "PARTNER_CLIENT_ID" in result.stdout and port_free(env["PARTNER_URL"])
+    result = run("partner", "--bogus", env=env)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [
+        "partner: unrecognized arguments: --bogus (see `partner --help`)"]
+    env.pop("PARTNER_CLIENT_SECRET")
+    result = run("partner", env=env)
+    assert result.returncode == 2 and result.stderr.splitlines() == [
+        "partner: PARTNER_CLIENT_SECRET not set; `uv run dev` registers and starts this "
+        "app, or see `partner --help`"]
+    result = run("partner", env={**env, "PARTNER_CLIENT_SECRET": "s",
+                                 "PARTNER_URL": "127.0.0.1:4322"})
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
+    assert "PARTNER_URL must be an origin" in result.stderr
+
+
+def test_partner_taken_port_is_one_clear_line():
+    env = partner_env()
+    port = httpx.URL(env["PARTNER_URL"]).port
+    with socket.create_server(("127.0.0.1", port)):
+        result = run("partner", env=env)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.splitlines() == [
+        f"partner: port {port} (PARTNER_URL {env['PARTNER_URL']}) on 127.0.0.1 is already "
+        "taken; stop what uses it or change PARTNER_URL"]

@@ -365,3 +365,43 @@ def test_unknown_argument_is_one_line_and_exit_2(run_env, tmp_path):
     assert run.output.strip().splitlines() == [
         "dev: unrecognized arguments: --bogus (see `dev --help`)"]
     assert_nothing_left(run, set(), timeout=1)
+
+
+def test_dev_starts_the_partner_app_registered_once(tmp_path):
+    """PARTNER_URL set (.env sets it): the example partner app starts too and its URL is
+    printed; it is registered once (the credentials kept in .data/partner.json, owner-only,
+    the secret never printed) and the next start uses the same client."""
+    from devtools.dbserver import free_port
+
+    env = dev_env(PARTNER_URL=f"http://127.0.0.1:{free_port()}")
+    runs = []
+    for _ in range(2):
+        proc = dev(env, tmp_path)
+        lines = []
+        try:
+            for line in proc.stdout:
+                lines.append(line)
+                if "dev: ready" in line:
+                    break
+            output = "".join(lines)
+            assert "dev: ready" in output, output
+            home = httpx.get(f"{env['PARTNER_URL']}/")
+            assert home.status_code == 200 and 'href="/login"' in home.text
+            login = httpx.get(f"{env['PARTNER_URL']}/login")  # to our provider
+            assert login.status_code == 302, login.text
+            assert login.headers["location"].startswith(f"{env['LANDING_URL']}/oauth2/authorize?")
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(30)
+        assert proc.returncode == 0
+        record = tmp_path / ".data" / "partner.json"
+        assert record.stat().st_mode & 0o077 == 0
+        runs.append((output, record.read_text()))
+    (first, kept), (second, kept_again) = runs
+    assert f"  partner  {env['PARTNER_URL']}" in first and env["PARTNER_URL"] in second
+    assert "dev: partner    registered as client" in first
+    assert "registered" not in second and kept_again == kept  # the same client
+    import json
+
+    assert json.loads(kept)["client_secret"] not in first + second
+    assert port_free(env["PARTNER_URL"])

@@ -330,3 +330,48 @@ def test_revocation_and_rp_initiated_logout(landing, core, partner, user, db):
     r = landing.get("/oauth2/logout?" + urlencode({"id_token_hint": tokens["id_token"]}))
     assert r.status_code == 302 and "auth_session=" in r.headers["set-cookie"]
     assert not core.sessions.list_user_sessions(user.id)
+
+
+def form_action(response) -> set[str]:
+    policy = response.headers["content-security-policy"]
+    directive = next(d for d in policy.split(";") if d.strip().startswith("form-action"))
+    return set(directive.split()[1:])
+
+
+def test_login_pages_let_forms_lead_to_the_registered_client_only(landing, core, partner,
+                                                                   user):
+    """Chromium applies form-action to the redirects after a form submission (our log-in
+    POST -> /oauth2/authorize -> the client): the log-in page of an authorization request
+    allows that client's registered origin, and nothing an attacker can name."""
+    _, challenge = pkce()
+    r = landing.get("/oauth2/authorize?" + urlencode(authorize_params(partner[0], challenge)))
+    login_url = r.headers["location"]
+    assert login_url.startswith(f"{LANDING}/login?")
+    page = landing.get(login_url)
+    assert page.status_code == 200 and "https://partner.test" in form_action(page)
+    assert "https://partner.test" not in form_action(landing.get("/login"))
+    next_url = parse_qs(urlsplit(login_url).query)["next"][0]
+    # A wrong password re-renders the form: it still leads there.
+    wrong = landing.post("/login", data={"username": "alice", "password": "wrong password",
+                                         "next": next_url})
+    assert wrong.status_code == 400 and "https://partner.test" in form_action(wrong)
+    hostile = {
+        "unregistered redirect URI": next_url.replace(
+            "https%3A%2F%2Fpartner.test%2Fcallback", "https%3A%2F%2Fevil.test%2Fcallback"),
+        "unknown client": next_url.replace(partner[0], "0" * 32),
+        "two redirect URIs": next_url + "&redirect_uri=https%3A%2F%2Fevil.test%2Fcb",
+        "not our authorization endpoint": next_url.replace(
+            f"{LANDING}/oauth2/authorize", "https://evil.test/oauth2/authorize"),
+    }
+    for what, value in hostile.items():
+        assert value != next_url, what
+        page = landing.get("/login?" + urlencode({"next": value}))
+        assert page.status_code == 200, what
+        origins = form_action(page)
+        assert "https://evil.test" not in origins and "https://partner.test" not in origins, \
+            what
+    # The second-factor page of a pending log-in posts on to the same redirects.
+    session = core.sessions.create_session(user.id, "alice", pending=True)[0]
+    landing.cookies.set("auth_session", session)
+    verify = landing.get("/login/verify?" + urlencode({"next": next_url}))
+    assert verify.status_code == 200 and "https://partner.test" in form_action(verify)

@@ -17,6 +17,7 @@ from auth_utils.http import (
     is_form_submission,
     metrics_for,
     outcome_headers,
+    page_csp,
     session_ended,
     session_ended_message,
     status_of,
@@ -204,6 +205,10 @@ def _with_session(request: Request, outcome: Outcome, response: Response | str) 
 
 async def verify(request: Request) -> Response:
     """The second factor for a pending log-in: a code from the app or a recovery code."""
+    return await _for_client(request, await _verify(request))
+
+
+async def _verify(request: Request) -> Response:
     next_param = request.query_params.get("next", "")
     validation = validation_of(request.scope)
     if validation is None or not validation.pending:  # nothing to verify (any more)
@@ -301,11 +306,26 @@ async def passkey_login(request: Request) -> Response:
     return _passkey_answer(request, await run_in_threadpool(call), next_value)
 
 
+async def _for_client(request: Request, response: Response) -> Response:
+    """A log-in page whose `next` is an OpenID Connect authorization request: its form may
+    also lead to that client's registered redirect URI. Chromium applies CSP's form-action
+    to every redirect after a form submission (our POST -> /oauth2/authorize -> the
+    client), so without this a returning user's log-in would stop at our page. Only that
+    client's registered origin, and only on this response."""
+    next_value = getattr(response, "context", {}).get("next")
+    openid = request.app.state.core.openid
+    if next_value and openid is not None and (origin := await run_in_threadpool(
+            openid.redirect_origin, next_value)):
+        response.headers["content-security-policy"] = page_csp(
+            request.app.state.core.settings, origin)
+    return response
+
+
 async def signup(request: Request) -> Response:
-    return await _auth_form(request, "signup.html", "signup")
+    return await _for_client(request, await _auth_form(request, "signup.html", "signup"))
 
 
 async def login(request: Request) -> Response:
-    return await _auth_form(request, "login.html", "login")
+    return await _for_client(request, await _auth_form(request, "login.html", "login"))
 
 

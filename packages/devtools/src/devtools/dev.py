@@ -1,7 +1,8 @@
-"""`uv run dev`: the local database (when needed), the landing app, the web app and a
-local SMTP server that prints each message the apps send (when SMTP_URL is local).
+"""`uv run dev`: the local database (when needed), the landing app, the web app, the
+example partner app (apps/partner, when PARTNER_URL is set: .env sets it) and a local
+SMTP server that prints each message the apps send (when SMTP_URL is local).
 
-Prints the two URLs once both answer; Ctrl-C stops everything and leaves nothing behind.
+Prints the URLs once every app answers; Ctrl-C stops everything and leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 import db_utils
-from auth_utils import Settings, SettingsError, load_settings
+from auth_utils import Settings, SettingsError, build_core, load_settings
 from auth_utils.config import load_dotenv_files
 from auth_utils.rules.smtp import SmtpTarget
 from devtools.dbserver import DATA_DIR, LocalDatabase, local_address, port_answers
 from devtools.mailserver import MailServer, local_smtp_address, summary
+from devtools.partner import ensure_client, partner_env, partner_process
 from devtools.processes import (
     AppProcess,
     CommandParser,
@@ -37,19 +39,24 @@ DB_RESTARTS = 3  # times a local database that dies is started again before dev 
 # One process per app, no autoreloader: a reloader is a second process (uvicorn's can
 # deadlock in its own signal handler) that a parent's death signal does not reach.
 APP_ARGS = {"landing": ("--no-reload",), "web": ("--noreload",)}
+PARTNER_RECORD = DATA_DIR / "partner.json"  # the example's client id and secret (0600)
 
 
 def _parser() -> argparse.ArgumentParser:
     return CommandParser(
         prog="dev",
         description="Start the local database (when MONGO_URI points at this machine and "
-                    "nothing answers there), the landing app and the web app; print the two "
-                    "URLs once both answer. Mail the apps send (password-reset and "
-                    "verification links) goes to a local SMTP server started here when "
-                    "SMTP_URL points at this machine (default smtp://127.0.0.1:8025): each "
-                    "message is printed as one line with its link (`uv run mail` runs that "
-                    "server alone). Ctrl-C (or SIGTERM) stops everything. A local "
-                    "database that dies is restarted; an app that dies stops everything.",
+                    "nothing answers there), the landing app, the web app and the example "
+                    "partner app (an app on another site that logs in through the landing "
+                    "app's OpenID Connect provider; on PARTNER_URL, registered once as a "
+                    "client, its credentials kept in .data/partner.json; PARTNER_URL empty: "
+                    "not started); print the URLs once they answer. Mail the apps send "
+                    "(password-reset and verification links) goes to a local SMTP server "
+                    "started here when SMTP_URL points at this machine (default "
+                    "smtp://127.0.0.1:8025): each message is printed as one line with its "
+                    "link (`uv run mail` runs that server alone). Ctrl-C (or SIGTERM) stops "
+                    "everything. A local database that dies is restarted; an app that dies "
+                    "stops everything.",
         epilog="Settings come from the environment, .env and .env.local (see README.md). "
                "The apps run without code reloading here; for that run one alone: "
                "`uv run landing --reload`, `uv run web`.",
@@ -183,6 +190,20 @@ def _start_mail(settings: Settings) -> MailServer | None:
     return server
 
 
+def _register_partner(settings: Settings, partner_url: str) -> tuple[str, str]:
+    """The example's client at our provider: the one kept in .data/partner.json, or a new
+    one (one line says so; the secret is never printed)."""
+    core = build_core(settings, cache=False, throttling=False)
+    try:
+        client_id, secret, new = ensure_client(core.openid, partner_url, PARTNER_RECORD)
+    finally:
+        core.close()
+    if new:
+        print(f"dev: partner    registered as client {client_id} (third-party: its users "
+              f"are asked to consent once; credentials in {PARTNER_RECORD})", flush=True)
+    return client_id, secret
+
+
 def run(settings: Settings) -> int:
     db: _DevDatabase | None = None
     mail: MailServer | None = None
@@ -191,12 +212,16 @@ def run(settings: Settings) -> int:
         return _fail(f"already running from this checkout (pid {other['pid']}): landing "
                      f"{other.get('landing')}, web {other.get('web')}; use it, or stop it "
                      "(Ctrl-C where it runs) before starting another")
-    for name, url in (("landing", settings.landing_url), ("web", settings.web_url)):
+    env = {**load_dotenv_files(), **os.environ}
+    partner_url = env.get("PARTNER_URL", "").strip().rstrip("/")
+    urls = {"landing": (settings.landing_url, "LANDING_URL"),
+            "web": (settings.web_url, "WEB_URL"),
+            **({"partner": (partner_url, "PARTNER_URL")} if partner_url else {})}
+    for name, (url, variable) in urls.items():
         host, port = _bind(url)
         if port_answers(host, port):
             return _fail(f"port {port} for the {name} app ({url}) is already taken; "
-                         "stop what uses it or change "
-                         f"{'LANDING_URL' if name == 'landing' else 'WEB_URL'}")
+                         f"stop what uses it or change {variable}")
     address = local_address(settings.mongo_uri)
     safe_uri = settings.mongo_uri.split("@")[-1]
     interrupt_on(signal.SIGTERM, signal.SIGINT)
@@ -218,10 +243,16 @@ def run(settings: Settings) -> int:
         else:
             print(f"dev: database   {safe_uri} (already running)", flush=True)
         mail = _start_mail(settings)
-        env = {**load_dotenv_files(), **os.environ}
         apps += [AppProcess(module, env, args=APP_ARGS[module]) for module in APP_ARGS]
-        binds = {app: _bind(url) for app, url in
-                 zip(apps, (settings.landing_url, settings.web_url), strict=True)}
+        if partner_url:
+            try:
+                client = _register_partner(settings, partner_url)
+            except ValueError as exc:  # a PARTNER_URL the provider cannot register
+                return _fail(f"cannot register the partner app for PARTNER_URL "
+                             f"{partner_url}: {exc}")
+            apps.append(partner_process(partner_env(env, partner_url, settings.landing_url,
+                                                    *client)))
+        binds = {app: _bind(url) for app, (url, _) in zip(apps, urls.values(), strict=True)}
         failed = start_answering([(app, f"http://{host}:{port}/healthz")
                                   for app, (host, port) in binds.items()])
         if failed is not None:
@@ -231,8 +262,10 @@ def run(settings: Settings) -> int:
             host, port = binds[failed]
             return _fail(f"the {failed.module} app did not start on {host}:{port} ({how}); "
                          "see its output above")
-        print(f"\n  landing  {settings.landing_url}\n  web      {settings.web_url}\n\n"
-              "dev: ready (Ctrl-C to stop)", flush=True)
+        partner_line = f"  partner  {partner_url}  (an example app on another site)\n" \
+            if partner_url else ""
+        print(f"\n  landing  {settings.landing_url}\n  web      {settings.web_url}\n"
+              f"{partner_line}\ndev: ready (Ctrl-C to stop)", flush=True)
         return _supervise(apps, db)
     except KeyboardInterrupt:
         print("\ndev: stopping...", flush=True)

@@ -38,6 +38,7 @@ __all__ = [
     "observe",
     "origin_refusal",
     "outcome_headers",
+    "page_csp",
     "retry_url",
     "security_headers",
     "session_ended",
@@ -247,14 +248,21 @@ def outcome_headers(outcome: Outcome | None) -> dict[str, str]:
     return {"Retry-After": str(outcome.retry_after)} if outcome and outcome.retry_after else {}
 
 
-def security_headers(settings: Settings) -> dict[str, str]:
-    """The contract's headers on every response of both apps."""
+def page_csp(settings: Settings, *more_form_origins: str) -> str:
+    """The pages' Content-Security-Policy; `more_form_origins`: where this one page's
+    forms may also lead (an OpenID Connect client's redirect URI, for a log-in that
+    continues to it)."""
     # A provider's button posts to us and is redirected to the provider's log-in page:
     # form-action governs that redirect too, so the providers' origins are allowed there.
     providers = {origin_of(p.issuer) for p in settings.oidc_providers}
+    return content_security_policy(settings.allowed_origins | providers
+                                   | set(more_form_origins))
+
+
+def security_headers(settings: Settings) -> dict[str, str]:
+    """The contract's headers on every response of both apps."""
     headers = {
-        "content-security-policy": content_security_policy(settings.allowed_origins
-                                                           | providers),
+        "content-security-policy": page_csp(settings),
         "x-content-type-options": "nosniff",
         "referrer-policy": "same-origin",
         "x-frame-options": "DENY",

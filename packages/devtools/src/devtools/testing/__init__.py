@@ -4,7 +4,8 @@ and in `devtools.testing.fixtures`. Each job has its module, all re-exported her
 - `environment`: the test URLs, TEST_ENV, ARTIFACTS, Chromium's arguments;
 - `helpers`: waiting, parallel calls, metrics, CSRF tokens, assertions;
 - `authenticator`: SoftAuthenticator, a software passkey;
-- `live`: both apps as real processes (start_live_system);
+- `live`: both apps as real processes (start_live_system), the example partner app
+  beside them (start_partner);
 - `journeys`: a user's steps over HTTP (post a form, enrol a second factor);
 - `oidc` (imported by name): an outside OpenID Connect provider (panva's oidc-provider);
 - `provider` (imported by name): a client's consent and tokens from our own provider,
@@ -40,7 +41,7 @@ from devtools.testing.helpers import (
     wait_for,
 )
 from devtools.testing.journeys import enrol_totp, next_step_code, post, sign_up_with_address
-from devtools.testing.live import LiveSystem, start_live_system
+from devtools.testing.live import LiveSystem, start_live_system, start_partner
 
 __all__ = [
     "ARTIFACTS",
@@ -69,5 +70,6 @@ __all__ = [
     "post",
     "sign_up_with_address",
     "start_live_system",
+    "start_partner",
     "wait_for",
 ]

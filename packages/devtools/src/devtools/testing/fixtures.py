@@ -29,6 +29,35 @@ def landing(landing_app):
         yield client
 
 
+@pytest.fixture
+def served_landing(make_core):
+    """The landing app served by uvicorn in a thread on a free loopback port (its issuer,
+    LANDING_URL, on that port; its lifespan runs the mail and logout senders): (the core,
+    its origin). For clients that must reach the provider over HTTP."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from devtools.dbserver import free_port
+    from landing.app import create_app
+
+    port = free_port()
+    origin = f"http://127.0.0.1:{port}"
+    core = make_core(landing_url=origin)
+    server = uvicorn.Server(uvicorn.Config(create_app(core), host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, name="landing-under-test", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.05)
+    yield core, origin
+    server.should_exit = True
+    thread.join(10)
+
+
 @pytest.fixture(scope="session")
 def django_setup(test_environment):
     """Configure Django once per run, from the test environment."""

@@ -1,16 +1,50 @@
 """A user's steps over HTTP against both apps as real processes (httpx clients): post a
-form as a browser would, turn the second factor on in the web app, the next TOTP code."""
+form as a browser would, turn the second factor on in the web app, the next TOTP code,
+log in at our OpenID Connect provider for a client."""
 
 from __future__ import annotations
 
+import html
 import re
 import time
+from urllib.parse import urljoin
 
 import pyotp
 
 from devtools.testing.helpers import csrf_token
 
-__all__ = ["enrol_totp", "next_step_code", "post", "sign_up_with_address"]
+__all__ = ["authorize_as", "enrol_totp", "next_step_code", "post", "sign_up_with_address"]
+
+_FORM = re.compile(r'<form method="post" action="([^"]+)"[^>]*>(.*?)</form>', re.S)
+_HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
+
+
+def authorize_as(browser, origin: str, url: str, username: str, password: str, *,
+                 decision: str = "allow") -> str:
+    """A browser (an httpx client, its own cookies) follows an authorization URL of our
+    provider at `origin` through our log-in form and consent page (`decision`); the URL
+    the provider sent it back to, on the client (not requested)."""
+    for _ in range(10):
+        r = browser.get(url)
+        if r.is_redirect:
+            url = urljoin(url, r.headers["location"])
+            if not url.startswith(origin):
+                return url
+            continue
+        form = _FORM.search(r.text)
+        assert form, r.text[:300]
+        fields = {html.unescape(k): html.unescape(v)
+                  for k, v in _HIDDEN.findall(form.group(2))}
+        if 'name="password"' in form.group(2):
+            fields |= {"username": username, "password": password}
+        else:
+            fields["decision"] = decision
+        r = post(browser, urljoin(url, html.unescape(form.group(1))), fields, origin)
+        assert r.is_redirect, r.text[:300]
+        url = urljoin(url, r.headers["location"])
+        if not url.startswith(origin):
+            return url
+    raise AssertionError("never sent back to the client")
 
 
 def post(client, url: str, data: dict, origin: str):

@@ -8,11 +8,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from devtools.dbserver import free_port
+from devtools.partner import client_fields, partner_env, partner_process
 from devtools.processes import AppProcess, start_answering
 from devtools.serving import landing_server, web_server
 from devtools.testing.environment import TEST_ENV
 
-__all__ = ["LiveSystem", "start_live_system"]
+__all__ = ["LiveSystem", "start_live_system", "start_partner"]
 
 
 @dataclass
@@ -58,3 +59,19 @@ def start_live_system(database_uri: str, artifacts: Path, *, workers: int | None
             p.stop()
         raise RuntimeError(f"{failed.module} did not start; see {artifacts}")
     return LiveSystem(env["LANDING_URL"], env["WEB_URL"], env, procs), procs
+
+
+def start_partner(system: LiveSystem, openid: object, artifacts: Path
+                  ) -> tuple[str, AppProcess]:
+    """The example partner app (apps/partner) as a real process for `system`, on another
+    site (http://127.0.0.1:PORT while the apps are on localhost), registered through
+    `openid` (a core's provider on the same database) as `uv run dev` registers it:
+    (its URL, its process; the caller stops it)."""
+    url = f"http://127.0.0.1:{free_port()}"
+    client_id, secret = openid.register(**client_fields(url))  # type: ignore[attr-defined]
+    process = partner_process(partner_env(system.env, url, system.landing_url, client_id,
+                                          secret), log_path=artifacts / "partner.log")
+    if start_answering([(process, f"{url}/healthz")]) is not None:
+        process.stop()
+        raise RuntimeError(f"the partner app did not start; see {artifacts}")
+    return url, process

@@ -5,12 +5,13 @@ URI is known good, otherwise it is our page (RFC 6749 4.1.2.1)."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from authlib.oauth2.rfc6749 import OAuth2Error
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
 
+from auth_utils.config import origin_of
 from auth_utils.flows.provider.messages import Authorize, OAuthRequest, _Request
 from auth_utils.flows.provider.models import PARAM_MAX, GrantUser, RegisteredClient
 from auth_utils.flows.provider.parts import Parts
@@ -79,6 +80,24 @@ class Authorization(Parts):
         if not answer.location:
             return Authorize("error", message="This request could not be completed.")
         return Authorize("redirect", answer.location, 302)
+
+    def redirect_origin(self, next_url: str) -> str | None:
+        """The origin an authorization request of ours (`next_url`: our log-in pages'
+        `next`) ends at: its client's redirect URI when that client registered it exactly,
+        else None. CSP's form-action governs the redirects that follow a form submission
+        (Chromium), so the log-in pages allow that one origin, for that request only: our
+        form posts, we redirect to /oauth2/authorize, which redirects to the client."""
+        prefix = f"{self.issuer}/oauth2/authorize?"
+        if not next_url.startswith(prefix) or len(next_url) > 4 * PARAM_MAX:
+            return None
+        query = parse_qs(next_url[len(prefix):])
+        client_ids, uris = query.get("client_id", []), query.get("redirect_uri", [])
+        if len(client_ids) != 1 or len(uris) != 1:
+            return None
+        client = self.server.query_client(client_ids[0])
+        if client is None or not client.check_redirect_uri(uris[0]):
+            return None
+        return origin_of(uris[0])
 
     def _user_of(self, validation: SessionValidation | None) -> GrantUser | None:
         """Logged in: a valid session (a pending second factor is not), not one limited
