@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import re
 import shutil
 import signal
 import socket
@@ -64,7 +65,12 @@ def test_dev_starts_database_and_apps_and_stops_cleanly(tmp_path):
         assert f"dev: mail       {env['SMTP_URL']} (a local SMTP server" in output
         assert httpx.get(f"{env['LANDING_URL']}/healthz").json() == {"status": "ok"}
         assert httpx.get(f"{env['WEB_URL']}/").status_code == 302
-        print(f"dev: both URLs answered {ready_after:.1f} s after start")
+        # The figure dev gives (from its own process start: issue 27 asked for a warm
+        # start of 3 s or less). Printed, never asserted: the machine is shared.
+        said = re.search(r"^dev: ready in (\d+\.\d) s \(Ctrl-C to stop\)$", output, re.M)
+        assert said, output
+        print(f"dev: both URLs answered {ready_after:.1f} s after start (dev says "
+              f"{said.group(1)} s)")
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(30)

@@ -7,8 +7,11 @@ import sys
 
 
 def test_shared_packages_import_no_framework():
+    # Every module of both packages (auth_utils imports its names on first use).
     code = (
-        "import sys, json, auth_utils, auth_utils.cli, auth_utils.session_cache, db_utils;"
+        "import sys, json, importlib, pkgutil, auth_utils, db_utils;"
+        "[importlib.import_module(m.name) for p in (auth_utils, db_utils) "
+        "for m in pkgutil.walk_packages(p.__path__, p.__name__ + '.')];"
         "print(json.dumps(sorted(m for m in sys.modules "
         "if m.split('.')[0] in {'starlette', 'django', 'landing', 'web', 'uvicorn', 'jinja2'})))"
     )
@@ -23,3 +26,26 @@ def test_public_surface():
 
     for module in (auth_utils, db_utils):
         assert all(hasattr(module, name) for name in module.__all__)
+
+
+def test_settings_alone_import_no_core():
+    """`uv run dev` (and db, mail) need only the settings: importing them must not pull in
+    the core (pymongo, webauthn, authlib: a second of a warm `dev` start)."""
+    code = ("import sys, json; from auth_utils import load_settings, Settings;"
+            "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "{'pymongo', 'db_utils', 'webauthn', 'authlib', 'httpx', 'mongoengine'} "
+            "or m == 'auth_utils.core')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert json.loads(out.stdout) == []
+
+
+def test_a_name_that_is_also_a_module_is_the_name():
+    """`client_ip` is a module and its function: the package exports the function, even
+    after the module was imported by its full name."""
+    code = ("import auth_utils.client_ip, auth_utils.core;"
+            "from auth_utils import client_ip; print(callable(client_ip) and "
+            "client_ip.__module__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert out.stdout.strip() == "auth_utils.client_ip"

@@ -9,64 +9,52 @@ codes) with its own framework's API. Storage is behind `auth_utils.storage`;
 packages/auth_utils/README.md.
 """
 
-from auth_utils.client_ip import client_ip, throttle_bucket
-from auth_utils.clock import Clock, utc_now
-from auth_utils.config import Settings, SettingsError, load_settings, origin_of
-from auth_utils.cookies import Cookie, CookieSettings, blank_session_cookie, session_cookie
-from auth_utils.core import AuthCore, build_core
-from auth_utils.flows import AccountFlows, PasskeyFlows, SecondFactorFlows
-from auth_utils.origins import content_security_policy, is_allowed_origin, safe_next_url
-from auth_utils.outcomes import INCORRECT, Outcome, Result
-from auth_utils.passwords import hash_password
-from auth_utils.session_cache import CachedSessionStore
-from auth_utils.sessions import (
-    Session,
-    SessionManager,
-    SessionPolicy,
-    SessionUser,
-    SessionValidation,
-    Verdict,
-    judge,
-)
-from auth_utils.storage import SessionStore, Storage
-from auth_utils.validation import normalize_username, validate_password, validate_username
+import importlib
+from typing import Any
 
-__all__ = [
-    "INCORRECT",
-    "AccountFlows",
-    "AuthCore",
-    "CachedSessionStore",
-    "Clock",
-    "Cookie",
-    "CookieSettings",
-    "Outcome",
-    "PasskeyFlows",
-    "Result",
-    "SecondFactorFlows",
-    "Session",
-    "SessionManager",
-    "SessionPolicy",
-    "SessionStore",
-    "SessionUser",
-    "SessionValidation",
-    "Settings",
-    "SettingsError",
-    "Storage",
-    "Verdict",
-    "blank_session_cookie",
-    "build_core",
-    "client_ip",
-    "content_security_policy",
-    "hash_password",
-    "is_allowed_origin",
-    "judge",
-    "load_settings",
-    "normalize_username",
-    "origin_of",
-    "safe_next_url",
-    "session_cookie",
-    "throttle_bucket",
-    "utc_now",
-    "validate_password",
-    "validate_username",
-]
+# Imported now: `client_ip` names both a module and its function, and the function must
+# win (a later `import auth_utils.client_ip` would otherwise leave the module here).
+from auth_utils.client_ip import client_ip, throttle_bucket
+
+# The public names and the module each comes from, imported on first use (PEP 562): a
+# command that needs only the settings (`uv run dev`, `db`, `mail`) does not pay the
+# second it takes to import the whole core (pymongo, webauthn, authlib, ...).
+_EXPORTS = {
+    "clock": ("Clock", "utc_now"),
+    "config": ("Settings", "SettingsError", "load_settings", "origin_of"),
+    "cookies": ("Cookie", "CookieSettings", "blank_session_cookie", "session_cookie"),
+    "core": ("AuthCore", "build_core"),
+    "flows": ("AccountFlows", "PasskeyFlows", "SecondFactorFlows"),
+    "origins": ("content_security_policy", "is_allowed_origin", "safe_next_url"),
+    "outcomes": ("INCORRECT", "Outcome", "Result"),
+    "passwords": ("hash_password",),
+    "session_cache": ("CachedSessionStore",),
+    "sessions": (
+        "Session",
+        "SessionManager",
+        "SessionPolicy",
+        "SessionUser",
+        "SessionValidation",
+        "Verdict",
+        "judge",
+    ),
+    "storage": ("SessionStore", "Storage"),
+    "validation": ("normalize_username", "validate_password", "validate_username"),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = ["client_ip", "throttle_bucket", *_MODULE_OF]
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'auth_utils' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"auth_utils.{module}"), name)
+    globals()[name] = value  # once: later lookups are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+

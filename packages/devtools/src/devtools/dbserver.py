@@ -98,6 +98,12 @@ class LocalDatabase:
         return cmd
 
     def start(self, timeout: float = 20.0) -> LocalDatabase:
+        """Start the server and wait until it answers (RuntimeError if it does not)."""
+        return self.launch().wait_answering(timeout)
+
+    def launch(self) -> LocalDatabase:
+        """Start the server without waiting for it (`wait_answering` waits), so a caller
+        can start its clients meanwhile: `uv run dev` starts the apps at the same time."""
         if port_answers(self.host, self.port):
             raise RuntimeError(f"port {self.host}:{self.port} is already in use")
         command = self.command()
@@ -105,6 +111,12 @@ class LocalDatabase:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        return self
+
+    def wait_answering(self, timeout: float = 20.0) -> LocalDatabase:
+        """Until the launched server answers; RuntimeError (the server stopped) if it exits
+        or stays silent for `timeout` seconds."""
+        assert self.process is not None, "launch() first"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -114,7 +126,7 @@ class LocalDatabase:
                 )
             if port_answers(self.host, self.port, 0.1):
                 return self
-            time.sleep(0.05)
+            time.sleep(0.02)
         self.stop()
         raise RuntimeError(f"database server did not answer on {self.host}:{self.port} "
                            f"within {timeout:.0f} s")
