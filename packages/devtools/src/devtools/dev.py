@@ -20,7 +20,14 @@ from urllib.parse import urlsplit
 
 from auth_utils import Settings, SettingsError, load_settings
 from auth_utils.config import load_dotenv_files
-from devtools.dbserver import DATA_DIR, LocalDatabase, local_address, port_answers
+from devtools.dbserver import (
+    DATA_DIR,
+    LocalDatabase,
+    describe_process,
+    listener_of,
+    local_address,
+    port_answers,
+)
 from devtools.processes import (
     AppProcess,
     CommandParser,
@@ -112,6 +119,12 @@ def _since_start() -> float:
         return time.monotonic() - _IMPORTED
 
 
+def _by(port: int) -> str:
+    """" by <who>" for what listens on `port` here, when that can be told."""
+    pid = listener_of(port)
+    return f" by {describe_process(pid)}" if pid else ""
+
+
 def _bind(url: str) -> tuple[str, int]:
     parts = urlsplit(url)
     return os.environ.get("BIND_HOST", "127.0.0.1"), parts.port or 80
@@ -189,8 +202,8 @@ def _start_mail(settings: Settings) -> MailServer | None:
         return None
     host, port = address
     if port_answers(host, port):
-        print(f"dev: mail       {host}:{port} (already running: read the messages where "
-              "that server prints them)", flush=True)
+        print(f"dev: mail       {host}:{port} (already running{_by(port)}: read the "
+              "messages where that server prints them)", flush=True)
         return None
     server = MailServer(host, port, on_message=lambda received: print(
         f"mail: {summary(received)}", flush=True))
@@ -216,8 +229,10 @@ def run(settings: Settings) -> int:
     for name, url in (("landing", settings.landing_url), ("web", settings.web_url)):
         host, port = _bind(url)
         if port_answers(host, port):
-            return _fail(f"port {port} for the {name} app ({url}) is already taken; "
-                         "stop what uses it or change "
+            # By what: another checkout's `dev` on the same default ports is the usual
+            # case, and its window may be anywhere.
+            return _fail(f"port {port} for the {name} app ({url}) is already taken{_by(port)}"
+                         "; stop it or change "
                          f"{'LANDING_URL' if name == 'landing' else 'WEB_URL'}")
     address = local_address(settings.mongo_uri)
     safe_uri = settings.mongo_uri.split("@")[-1]
@@ -251,7 +266,8 @@ def run(settings: Settings) -> int:
             print(f"dev: database   {address[0]}:{address[1]} (SecantusDB, data in "
                   f"{DATA_DIR / 'db'})", flush=True)
         else:
-            print(f"dev: database   {safe_uri} (already running)", flush=True)
+            running = f"already running{_by(address[1])}" if address else "already running"
+            print(f"dev: database   {safe_uri} ({running})", flush=True)
         mail = _start_mail(settings)
         binds = {app: _bind(url) for app, url in
                  zip(apps, (settings.landing_url, settings.web_url), strict=True)}
