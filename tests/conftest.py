@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from devtools.testing import ARTIFACTS, CHROMIUM_ARGS, start_live_system
+from devtools.testing.environment import chromium_executable
 
 ROOT = Path(__file__).resolve().parents[1]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -101,7 +102,7 @@ def oidc_system(database_server, test_environment, tmp_path_factory):
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     """Debian's Chromium; CI installs it, so there it must be present."""
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    path = chromium_executable()
     if path is None:
         if os.environ.get("CI"):
             pytest.fail("chromium is not installed (.ci/run installs Debian's package)")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -12,7 +15,7 @@ from devtools.processes import AppProcess, start_answering
 from devtools.serving import landing_server, web_server
 from devtools.testing.environment import TEST_ENV
 
-__all__ = ["LiveSystem", "start_live_system"]
+__all__ = ["LiveSystem", "running_system", "start_live_system"]
 
 
 @dataclass
@@ -58,3 +61,20 @@ def start_live_system(database_uri: str, artifacts: Path, *, workers: int | None
             p.stop()
         raise RuntimeError(f"{failed.module} did not start; see {artifacts}")
     return LiveSystem(env["LANDING_URL"], env["WEB_URL"], env, procs), procs
+
+
+@contextlib.contextmanager
+def running_system(**overrides: str) -> Iterator[LiveSystem]:
+    """A database of its own (a temporary directory) and both apps as real processes, for
+    a command outside pytest (`uv run page-scores`, `uv run readme-screenshots`); all of it
+    stopped and removed on exit."""
+    from devtools.dbserver import LocalDatabase
+
+    with (tempfile.TemporaryDirectory(prefix="live-system-") as work,
+          LocalDatabase(Path(work) / "db", sync_on_commit=False) as db):
+        system, processes = start_live_system(db.uri, Path(work) / "apps", **overrides)
+        try:
+            yield system
+        finally:
+            for process in processes:
+                process.stop()
