@@ -181,7 +181,7 @@ def test_new_states_in_chromium(browser, strict_system, db, make_core, axe_sourc
     assert page.evaluate("document.querySelector('main').contains(document.activeElement)")
 
     # Activity: grouped by day, no session hashes, 18 events short enough on a phone.
-    from auth_utils.activity import Actor, Kind
+    from auth_utils.services.activity import Actor, Kind
 
     core, me = make_core(), db.users.find_one({"username": "detail-tester"})["_id"]
     firefox = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"

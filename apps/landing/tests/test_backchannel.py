@@ -21,7 +21,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from auth_utils.backchannel import EVENT
+from auth_utils.services.backchannel import EVENT
 from db_utils.outbox import Retry
 from devtools.testing import LANDING, csrf_token
 

@@ -154,7 +154,7 @@ def test_kelvin_sign_does_not_log_in_as_kate(landing, db):
 def test_hasher_saturated_is_503_with_retry_after_at_once(landing_app, db):
     from starlette.testclient import TestClient
 
-    from auth_utils.passwords import HashingGate
+    from auth_utils.rules.passwords import HashingGate
 
     gate = landing_app.state.core.accounts.steps.gate = HashingGate(1, max_wait=0.05)
     with gate.slot("someone else"), TestClient(

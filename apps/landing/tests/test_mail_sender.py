@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
-from auth_utils.mail import Message
+from auth_utils.services.mail import Message
 from devtools.testing import LANDING
 from landing.app import create_app
 

@@ -114,7 +114,7 @@ def test_the_code_page_says_whose_log_in_it_is_and_cancel_ends_it(landing, landi
     assert db.sessions.find_one({"_id": pending_id}) is None  # ended server-side
     # ... and the owner's activity page says so: whoever stopped at the code knew the
     # password (issue 27: an event for a cancelled pending log-in).
-    from auth_utils.activity import session_ref
+    from auth_utils.services.activity import session_ref
 
     (event,) = db.security_events.find({"kind": "login_cancelled"})
     assert event.get("session_ref") == session_ref(pending_id), event

@@ -119,7 +119,7 @@ def test_account_posts_need_csrf(web, alice, db):
 
 
 def test_user_agent_names():
-    from auth_utils.agents import describe_user_agent
+    from auth_utils.rules.agents import describe_user_agent
 
     assert describe_user_agent("") == "Unknown browser"
     assert describe_user_agent(
@@ -133,7 +133,7 @@ def test_user_agent_names():
 
 def test_activity_page_lists_only_the_users_own_events_newest_first_paged(
         web, alice, web_services, clock):
-    from auth_utils.activity import Actor, Kind
+    from auth_utils.services.activity import Actor, Kind
 
     _, me, _ = alice
     activity = web_services.activity

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from auth_utils.mail import Message
+from auth_utils.services.mail import Message
 
 LOAD_APP = """
 import os, sys, time

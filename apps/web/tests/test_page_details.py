@@ -124,7 +124,7 @@ def test_this_browser_is_listed_first_among_the_sessions(web, alice, web_service
 
 
 def test_activity_is_grouped_by_day_without_session_hashes(web, alice, web_services, clock):
-    from auth_utils.activity import Actor, Kind, session_ref
+    from auth_utils.services.activity import Actor, Kind, session_ref
 
     activity = web_services.activity
     clock.advance(days=-3)

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from auth_utils.password_policy import MESSAGES, Rule
+from auth_utils.rules.password_policy import MESSAGES, Rule
 from devtools.testing import csrf_token
 
 

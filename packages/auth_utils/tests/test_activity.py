@@ -11,8 +11,8 @@ from datetime import timedelta
 import pyotp
 
 from auth_utils import Result
-from auth_utils.activity import Activity, Actor, Kind
-from auth_utils.mongo import MongoStorage
+from auth_utils.services.activity import Activity, Actor, Kind
+from auth_utils.storage.mongo import MongoStorage
 
 
 def kinds(db) -> list[str]:
@@ -154,7 +154,7 @@ def test_paging_and_failed_log_ins_since(core, db, clock):
 
 
 def test_session_ref_is_short_and_not_reversible():
-    from auth_utils.activity import session_ref
+    from auth_utils.services.activity import session_ref
 
     sid = "a" * 64
     assert re.fullmatch(r"[0-9a-f]{10}", session_ref(sid)) and session_ref(sid) not in sid

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from auth_utils.metrics import render
+from auth_utils.services.metrics import render
 from devtools.testing import metric_value, wait_for
 
 

@@ -1,4 +1,4 @@
-"""The after-the-answer worker (auth_utils.background): jobs start after a short delay,
+"""The after-the-answer worker (auth_utils.services.background): jobs start after a short delay,
 a job that finds the database down for a moment runs again, any other failure is logged
 and the worker goes on."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from auth_utils.background import Background
+from auth_utils.services.background import Background
 
 
 class Down(Exception):

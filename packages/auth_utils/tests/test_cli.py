@@ -150,7 +150,7 @@ def test_every_action_is_an_event_and_events_can_be_queried(db, make_core):
 
 
 def test_outbox_shows_counts_and_messages_and_requeues_failed_ones(db, make_core):
-    from auth_utils.mail import Message
+    from auth_utils.services.mail import Message
 
     core = make_core()
     queued = core.outbox.enqueue(Message("bob@example.com", "Hello", "secret link",

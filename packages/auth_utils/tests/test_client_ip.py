@@ -4,9 +4,9 @@ import ipaddress
 
 import pytest
 
-from auth_utils.client_ip import UNKNOWN, client_ip, network_bucket, throttle_bucket
-from auth_utils.client_ip import __all__ as public_names
-from auth_utils.metrics import allowed
+from auth_utils.rules.client_ip import UNKNOWN, client_ip, network_bucket, throttle_bucket
+from auth_utils.rules.client_ip import __all__ as public_names
+from auth_utils.services.metrics import allowed
 
 PROXIES = (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("fd00::/8"))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from auth_utils import Result
-from auth_utils.emails import parse_address
+from auth_utils.rules.emails import parse_address
 from devtools.testing import core_user_with_address, link_token, mail_to, mailed_link, parallel
 
 

@@ -1,4 +1,4 @@
-"""auth_utils.event_log in a fresh interpreter (pytest's own handlers on the root logger
+"""auth_utils.ops.event_log in a fresh interpreter (pytest's own handlers on the root logger
 would hide what a server process sees): the lines reach stderr as JSON, once, and an
 operator's handler is left alone."""
 
@@ -10,7 +10,7 @@ import sys
 
 SCRIPT = """
 import logging, sys
-from auth_utils.event_log import log_events_to_stderr
+from auth_utils.ops.event_log import log_events_to_stderr
 if sys.argv[1] == "operator":
     logging.getLogger("auth.events").addHandler(logging.StreamHandler(sys.stdout))
 first, second = log_events_to_stderr(), log_events_to_stderr()

@@ -12,8 +12,8 @@ import pytest
 
 from auth_utils import Result
 from auth_utils.config import OidcProvider
-from auth_utils.flows.federation import Begun, _key
-from auth_utils.oidc import ProviderError
+from auth_utils.flows.federated import Begun, flow_key
+from auth_utils.services.oidc import ProviderError
 from devtools.testing import parallel
 from devtools.testing.oidc import free_port
 
@@ -40,7 +40,7 @@ def journey(core, provider, login, intent="login", session=None, user=None, **ch
 def signed_up(core, provider, login, username):
     found = journey(core, provider, login)
     assert found.action == "signup", found
-    done = core.federation.finish_signup(found.signup_token, username, ip=IP)
+    done = core.identities.finish_signup(found.signup_token, username, ip=IP)
     assert done.action == "login" and done.outcome.ok, done
     return done.outcome
 
@@ -60,16 +60,16 @@ def test_a_new_identity_makes_an_account_with_a_chosen_name_and_logs_in_to_it_ag
     assert query["state"] == begun.state and len(query["nonce"]) >= 40
     assert "openid" in query["scope"].split()
     stored = db.oidc_flows.find_one()
-    assert stored["_id"] == _key(begun.state) and begun.state not in str(stored)
+    assert stored["_id"] == flow_key(begun.state) and begun.state not in str(stored)
     found = core.federation.complete(callback_params(oidc_provider.log_in(begun.url, "carol")),
                                      begun.state, session=None, user=None, ip=IP)
     assert (found.action, found.provider, found.suggested) == ("signup", "Test IdP", "carol")
     assert db.users.count_documents({}) == 0  # nothing until the user picks a name
     taken = core.accounts.sign_up("taken", "correct horse battery", ip=IP)
-    refused = core.federation.finish_signup(found.signup_token, "taken", ip=IP)
+    refused = core.identities.finish_signup(found.signup_token, "taken", ip=IP)
     assert (refused.status, refused.outcome.field) == (409, "username")
-    assert core.federation.finish_signup(found.signup_token, "x", ip=IP).status == 400
-    done = core.federation.finish_signup(found.signup_token, "Carol_C", ip=IP)
+    assert core.identities.finish_signup(found.signup_token, "x", ip=IP).status == 400
+    done = core.identities.finish_signup(found.signup_token, "Carol_C", ip=IP)
     assert done.action == "login" and done.outcome.ok and done.outcome.username == "carol_c"
     user = db.users.find_one({"username": "carol_c"})
     assert user["password_unknown"] is True and user["password_hash"].startswith("$argon2id$")
@@ -77,7 +77,7 @@ def test_a_new_identity_makes_an_account_with_a_chosen_name_and_logs_in_to_it_ag
     assert (linked["issuer"], linked["subject"], linked["user_id"]) == (
         oidc_provider.issuer, "carol", user["_id"])
     # The sign-up token is used up; no password logs in to the account.
-    assert core.federation.finish_signup(found.signup_token, "carol_d", ip=IP).status == 400
+    assert core.identities.finish_signup(found.signup_token, "carol_d", ip=IP).status == 400
     assert core.accounts.log_in("carol_c", "", ip=IP).result is Result.INVALID
     assert core.accounts.log_in("carol_c", "any password", ip=IP).result is Result.INCORRECT
     # Again with the same identity: a fresh session of the same account.
@@ -126,15 +126,15 @@ def test_link_needs_a_recent_reauthentication_and_then_logs_in_to_that_account(
 def test_unlinking_needs_another_way_in(oidc_core, oidc_provider, db):
     core = oidc_core()
     only = signed_up(core, oidc_provider, "erin", "erin")
-    identity = core.federation.linked(only.user.id)[0]
-    refused = core.federation.unlink(only.session, only.user, identity.id, ip=IP)
+    identity = core.identities.linked(only.user.id)[0]
+    refused = core.identities.unlink(only.session, only.user, identity.id, ip=IP)
     assert refused.result is Result.INVALID and "only way" in refused.message
     assert db.linked_identities.count_documents({"user_id": only.user.id}) == 1
     # With a password of its own (set by the operator here), the identity may go.
     assert core.accounts.set_password(only.user.id, "a new long password",
                                       keep_session_id=only.session.id).ok
     assert not db.users.find_one({"_id": only.user.id}).get("password_unknown")
-    assert core.federation.unlink(only.session, only.user, identity.id, ip=IP).ok
+    assert core.identities.unlink(only.session, only.user, identity.id, ip=IP).ok
     assert db.linked_identities.count_documents({}) == 0
     assert db.security_events.count_documents({"kind": "identity_unlinked"}) == 1
     # Unlinked, the identity is a new one again (a new account, never erin's).
@@ -156,7 +156,7 @@ def test_a_matching_unverified_email_neither_links_nor_logs_in(oidc_core, oidc_p
         assert found.action == "signup" and found.outcome.token is None
     assert db.linked_identities.count_documents({}) == 0
     assert db.sessions.count_documents({"user_id": victim.user.id}) == sessions_before
-    assert core.federation.finish_signup(found.signup_token, "dave", ip=IP).status == 409
+    assert core.identities.finish_signup(found.signup_token, "dave", ip=IP).status == 409
 
 
 def test_replayed_and_swapped_state_are_refused(oidc_core, oidc_provider, caplog):
@@ -208,7 +208,7 @@ def test_an_id_token_for_another_client_is_refused(oidc_core, oidc_provider, clo
     ours, theirs = oidc_core(), oidc_core(1)
     begun = start(theirs)
     params = callback_params(oidc_provider.log_in(begun.url, "hank"))
-    flow = theirs.storage.identities.take_flow(_key(begun.state), "authorize", clock())
+    flow = theirs.storage.identities.take_flow(flow_key(begun.state), "authorize", clock())
     token = theirs.federation.clients["testidp"].exchange(params["code"], flow["verifier"])
     now = int(clock().timestamp())
     claims = theirs.federation.clients["testidp"].id_token_claims(

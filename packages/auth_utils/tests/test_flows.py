@@ -11,7 +11,7 @@ import pyotp
 import pytest
 
 from auth_utils import Result
-from auth_utils.outcomes import REAUTH
+from auth_utils.flows.outcomes import REAUTH
 from devtools.testing import WEB, SoftAuthenticator
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "auth_utils"
@@ -99,8 +99,8 @@ def test_import_direction():
     """The flows sit above the rules and storage and below the core that builds them:
     a flow never imports the core, the HTTP decisions, the CLI or the Mongo adapter, and
     only the core (and the package's front door) imports the flows."""
-    above_flows = {"auth_utils.core", "auth_utils.http", "auth_utils.cli",
-                   "auth_utils.mongo", "auth_utils.session_cache"}
+    above_flows = {"auth_utils.core", "auth_utils.http", "auth_utils.ops.cli",
+                   "auth_utils.storage.mongo", "auth_utils.services.session_cache"}
     for path in (SRC / "flows").glob("*.py"):
         assert not _imports(path) & above_flows, path.name
     for path in SRC.glob("*.py"):

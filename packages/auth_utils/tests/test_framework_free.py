@@ -39,13 +39,3 @@ def test_settings_alone_import_no_core():
                          timeout=60, check=True)
     assert json.loads(out.stdout) == []
 
-
-def test_a_name_that_is_also_a_module_is_the_name():
-    """`client_ip` is a module and its function: the package exports the function, even
-    after the module was imported by its full name."""
-    code = ("import auth_utils.client_ip, auth_utils.core;"
-            "from auth_utils import client_ip; print(callable(client_ip) and "
-            "client_ip.__module__)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=60, check=True)
-    assert out.stdout.strip() == "auth_utils.client_ip"

@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 from pymongo import MongoClient, monitoring
 
-from auth_utils import INCORRECT, Result, build_core, passwords
+from auth_utils import INCORRECT, Result, build_core
 from auth_utils.flows.lifecycle import ACCOUNT_DISABLED
-from auth_utils.mongo import MongoStorage
+from auth_utils.rules import passwords
+from auth_utils.storage.mongo import MongoStorage
 from devtools.testing import LANDING, WEB, SoftAuthenticator, leftovers_of, wait_for
 
 

@@ -1,4 +1,4 @@
-"""Issue 24, item 4: security notices, decided in one place (auth_utils.notices), mailed to
+"""Issue 24, item 4: security notices, decided in one place (auth_utils.services.notices), mailed to
 the verified address over a real SMTP server and shown in the web app on the next visit;
 a message never carries a secret."""
 
@@ -8,8 +8,8 @@ import json
 
 import pyotp
 
-from auth_utils.activity import Kind
-from auth_utils.notices import NOTICES
+from auth_utils.services.activity import Kind
+from auth_utils.services.notices import NOTICES
 from devtools.testing import WEB, SoftAuthenticator, core_user_with_address, wait_for
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0"

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from auth_utils import Result
-from auth_utils.passkeys import PasskeyError
+from auth_utils.services.passkeys import PasskeyError
 from devtools.testing import LANDING, WEB, SoftAuthenticator, parallel
 
 
@@ -148,7 +148,7 @@ def test_a_log_in_challenge_we_did_not_sign_is_refused(core, alice, db, bend):
     another key, or one of the wrong length is refused, and nothing is stored."""
     from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 
-    from auth_utils.passkeys import Passkeys
+    from auth_utils.services.passkeys import Passkeys
 
     _, device = alice
     options = json.loads(core.passkeys.login_options())

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from auth_utils import load_settings, validate_password
-from auth_utils.password_policy import (
+from auth_utils.rules.password_policy import (
     APP_WORDS,
     MESSAGES,
     Rule,

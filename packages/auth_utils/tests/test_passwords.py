@@ -1,6 +1,6 @@
 from argon2 import PasswordHasher, Type
 
-from auth_utils.passwords import hash_password, hasher, verify_dummy, verify_password
+from auth_utils.rules.passwords import hash_password, hasher, verify_dummy, verify_password
 
 
 def test_hash_is_argon2id_at_owasp_minimum():

@@ -13,7 +13,7 @@ from pathlib import Path
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from auth_utils.signing_keys import SigningKeys
+from auth_utils.services.signing_keys import SigningKeys
 
 
 def admin(*args):

@@ -10,7 +10,7 @@ import pyotp
 import pytest
 
 from auth_utils import Result
-from auth_utils.activity import Kind
+from auth_utils.services.activity import Kind
 from devtools.testing import (
     core_user_with_address,
     link_token,

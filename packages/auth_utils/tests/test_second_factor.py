@@ -9,7 +9,7 @@ import pyotp
 import pytest
 
 from auth_utils import Result
-from auth_utils.second_factor import Check, SecretBox, matching_step
+from auth_utils.services.second_factor import Check, SecretBox, matching_step
 from devtools.testing import parallel
 
 

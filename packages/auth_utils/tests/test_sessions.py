@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from auth_utils import SessionManager
-from auth_utils.tokens import TOKEN_BYTES, generate_session_token, hash_token, is_well_formed
+from auth_utils.rules.tokens import TOKEN_BYTES, generate_session_token, hash_token, is_well_formed
 
 
 @pytest.fixture
@@ -98,7 +98,7 @@ def test_validation_is_one_round_trip_and_no_write(db, manager, clock, database_
 
     from pymongo import MongoClient
 
-    from auth_utils.mongo import MongoStorage
+    from auth_utils.storage.mongo import MongoStorage
     from devtools.testing import CommandCounter
 
     counter = CommandCounter()

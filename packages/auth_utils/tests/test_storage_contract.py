@@ -11,9 +11,9 @@ from datetime import timedelta
 import pytest
 
 from auth_utils import CachedSessionStore, utc_now
-from auth_utils.availability import GuardedStorage
-from auth_utils.mongo import MongoStorage
+from auth_utils.services.availability import GuardedStorage
 from auth_utils.storage import Evict
+from auth_utils.storage.mongo import MongoStorage
 
 NOW = utc_now()
 

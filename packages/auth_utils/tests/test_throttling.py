@@ -16,9 +16,9 @@ import pyotp
 import pytest
 
 from auth_utils import Result
-from auth_utils.metrics import HASH_DURATION
-from auth_utils.passwords import HasherBusy, HashingGate
-from auth_utils.throttling import OverLimit
+from auth_utils.rules.passwords import HasherBusy, HashingGate
+from auth_utils.services.metrics import HASH_DURATION
+from auth_utils.services.throttle_memory import OverLimit
 from devtools.testing import parallel
 
 

@@ -8,9 +8,10 @@ import time
 
 from pymongo import MongoClient, monitoring
 
-from auth_utils import Result, build_core, passwords
-from auth_utils.mongo import MongoStorage
-from auth_utils.outcomes import INCORRECT
+from auth_utils import Result, build_core
+from auth_utils.flows.outcomes import INCORRECT
+from auth_utils.rules import passwords
+from auth_utils.storage.mongo import MongoStorage
 from devtools.testing import wait_for
 
 

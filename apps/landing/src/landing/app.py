@@ -16,8 +16,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from auth_utils import AuthCore, build_core, load_settings
-from auth_utils.event_log import log_events_to_stderr
 from auth_utils.http import database_unavailable, error_page, security_headers
+from auth_utils.ops.event_log import log_events_to_stderr
 from landing.auth import SessionBackend, on_auth_error
 from landing.federation import oidc_callback, oidc_signup, oidc_start
 from landing.middleware import AuthGlueMiddleware
@@ -70,8 +70,8 @@ def create_app(core: AuthCore | None = None) -> Starlette:
         if not await run_in_threadpool(core.prepare):
             # Start anyway: pages answer 503 until MongoDB is back, then recover.
             log.warning("database unavailable at start-up; indexes will be built later")
-        core.start_mail_sender()  # this process delivers the outbox too (auth_utils.mail)
-        core.start_logout_sender()  # and back-channel log-outs (auth_utils.backchannel)
+        core.start_mail_sender()  # this process delivers the outbox too (auth_utils.services.mail)
+        core.start_logout_sender()  # and back-channel log-outs (auth_utils.services.backchannel)
         try:
             yield
         finally:

@@ -12,8 +12,8 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from auth_utils.cookies import Cookie, trusted_browser_cookie_name
-from auth_utils.flows.federation import Begun, Federated
+from auth_utils.flows.federated import Begun, Federated
+from auth_utils.http.cookies import Cookie, trusted_browser_cookie_name
 from landing.auth import validation_of
 from landing.pages import templates
 from landing.views import _field, _ip, _next_url, _verify_url, _with_session
@@ -141,7 +141,7 @@ async def oidc_signup(request: Request) -> Response:
     core = request.app.state.core
     token = request.cookies.get(SIGNUP_COOKIE, "")
     if request.method in ("GET", "HEAD"):
-        pending = await _call(core.federation.pending_signup, token) if token else None
+        pending = await _call(core.identities.pending_signup, token) if token else None
         if pending is None:
             return _refusal(request, Federated.refused(
                 400, "This sign-up has expired or was finished. Please start again."))
@@ -150,7 +150,7 @@ async def oidc_signup(request: Request) -> Response:
     form = await request.form(max_files=0, max_fields=5)
     validation = validation_of(request.scope)
     found: Federated = await _call(
-        core.federation.finish_signup, token, _field(form, "username"), ip=_ip(request),
+        core.identities.finish_signup, token, _field(form, "username"), ip=_ip(request),
         user_agent=request.headers.get("user-agent", ""),
         previous_session_id=validation.session.id if validation and validation.session
         else None)

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from auth_utils.http import ErrorPage, retry_url
-from auth_utils.validation import (
+from auth_utils.rules.validation import (
     PASSWORD_MAX,
     PASSWORD_MIN,
     USERNAME_MAX,

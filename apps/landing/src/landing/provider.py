@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from auth_utils import blank_session_cookie
 from auth_utils.flows.provider import Answer, Authorize, OAuthRequest
-from auth_utils.origins import content_security_policy, origin_of
+from auth_utils.http.origins import content_security_policy, origin_of
 from landing.auth import validation_of
 from landing.pages import templates
 from landing.views import _ip

@@ -13,7 +13,6 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 
 from auth_utils import Outcome, Result, blank_session_cookie, client_ip, safe_next_url
 from auth_utils import session_cookie as make_session_cookie
-from auth_utils.cookies import trusted_browser_cookie, trusted_browser_cookie_name
 from auth_utils.http import (
     is_form_submission,
     metrics_for,
@@ -22,7 +21,8 @@ from auth_utils.http import (
     session_ended_message,
     status_of,
 )
-from auth_utils.passkeys import PasskeyError, passkey_request
+from auth_utils.http.cookies import trusted_browser_cookie, trusted_browser_cookie_name
+from auth_utils.services.passkeys import PasskeyError, passkey_request
 from landing.auth import validation_of
 from landing.pages import templates
 from theme import assets

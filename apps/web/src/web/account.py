@@ -11,9 +11,9 @@ from django.shortcuts import render
 from django.views.decorators.http import require_POST, require_safe
 
 from auth_utils import Outcome, Result, blank_session_cookie
-from auth_utils.activity import TITLES, session_ref
-from auth_utils.agents import describe_user_agent
 from auth_utils.http import status_of
+from auth_utils.rules.agents import describe_user_agent
+from auth_utils.services.activity import TITLES, session_ref
 from web import services
 from web.errors import apply_cookie, render_page
 from web.requests import client, reauth_redirect, session_user

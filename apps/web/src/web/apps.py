@@ -6,7 +6,7 @@ class WebConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from auth_utils.event_log import log_events_to_stderr
+        from auth_utils.ops.event_log import log_events_to_stderr
 
         # After Django has applied LOGGING: a handler given to `auth.events` (or the root
         # logger) there is kept; otherwise the JSON lines go to stderr.

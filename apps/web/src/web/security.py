@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from auth_utils import Outcome, Result, session_cookie
 from auth_utils.http import status_of
-from auth_utils.passkeys import PasskeyError, passkey_request
+from auth_utils.services.passkeys import PasskeyError, passkey_request
 from web import services
 from web.errors import apply_cookie, render_page
 from web.requests import client, reauth_redirect, session_user
@@ -58,7 +58,7 @@ def _page(request: HttpRequest, outcome: Outcome | None = None, status: int = 20
         # Outside log-ins (OIDC_PROVIDERS): linked ones, and a Link button per provider,
         # which posts to the landing app (it holds the callback).
         "identities": [(i, core.federation.provider_name(i.provider))
-                       for i in core.federation.linked(request.user.id)],
+                       for i in core.identities.linked(request.user.id)],
         "oidc_providers": core.federation.providers, "landing_url": core.settings.landing_url,
     }, outcome, status)
 
@@ -202,7 +202,7 @@ def passkey_remove(request: HttpRequest, credential_id: str) -> HttpResponse:
 @require_POST
 def identity_unlink(request: HttpRequest, identity_id: str) -> HttpResponse:
     """Unlink an outside log-in (the core refuses the account's only way in)."""
-    outcome = services.get().federation.unlink(request.auth_session, session_user(request),
+    outcome = services.get().identities.unlink(request.auth_session, session_user(request),
                                                identity_id, **client(request))
     if outcome.result is Result.REAUTH:
         return reauth_redirect("/account/security")

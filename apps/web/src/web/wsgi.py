@@ -11,4 +11,4 @@ from web import services  # noqa: E402 - after Django is set up
 
 services.get().prepare(retry_every=5.0)  # indexes once, at start-up
 services.get().start_mail_sender()  # this process delivers the outbox too
-services.get().start_logout_sender()  # and back-channel log-outs (auth_utils.backchannel)
+services.get().start_logout_sender()  # and back-channel log-outs (auth_utils.services.backchannel)

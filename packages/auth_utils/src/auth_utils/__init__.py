@@ -5,31 +5,29 @@ An app builds one `AuthCore` per process (`build_core(load_settings())`), calls 
 the account flows (`core.accounts`, `core.second_factor`, `core.passkeys`) and applies
 the decisions of `auth_utils.http` (cookie to send, origin check, body limit, status
 codes) with its own framework's API. Storage is behind `auth_utils.storage`;
-`auth_utils.mongo` wires MongoDB. Nothing here imports a web framework. See
+`auth_utils.storage.mongo` wires MongoDB. Nothing here imports a web framework. See
 packages/auth_utils/README.md.
 """
 
 import importlib
 from typing import Any
 
-# Imported now: `client_ip` names both a module and its function, and the function must
-# win (a later `import auth_utils.client_ip` would otherwise leave the module here).
-from auth_utils.client_ip import client_ip, throttle_bucket
-
 # The public names and the module each comes from, imported on first use (PEP 562): a
 # command that needs only the settings (`uv run dev`, `db`, `mail`) does not pay the
 # second it takes to import the whole core (pymongo, webauthn, authlib, ...).
 _EXPORTS = {
-    "clock": ("Clock", "utc_now"),
     "config": ("Settings", "SettingsError", "load_settings", "origin_of"),
-    "cookies": ("Cookie", "CookieSettings", "blank_session_cookie", "session_cookie"),
     "core": ("AuthCore", "build_core"),
     "flows": ("AccountFlows", "PasskeyFlows", "SecondFactorFlows"),
-    "origins": ("content_security_policy", "is_allowed_origin", "safe_next_url"),
-    "outcomes": ("INCORRECT", "Outcome", "Result"),
-    "passwords": ("hash_password",),
-    "session_cache": ("CachedSessionStore",),
-    "sessions": (
+    "flows.outcomes": ("INCORRECT", "Outcome", "Result"),
+    "http.cookies": ("Cookie", "CookieSettings", "blank_session_cookie", "session_cookie"),
+    "http.origins": ("content_security_policy", "is_allowed_origin", "safe_next_url"),
+    "rules.client_ip": ("client_ip", "throttle_bucket"),
+    "rules.clock": ("Clock", "utc_now"),
+    "rules.passwords": ("hash_password",),
+    "rules.validation": ("normalize_username", "validate_password", "validate_username"),
+    "services.session_cache": ("CachedSessionStore",),
+    "services.sessions": (
         "Session",
         "SessionManager",
         "SessionPolicy",
@@ -39,11 +37,10 @@ _EXPORTS = {
         "judge",
     ),
     "storage": ("SessionStore", "Storage"),
-    "validation": ("normalize_username", "validate_password", "validate_username"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
-__all__ = ["client_ip", "throttle_bucket", *_MODULE_OF]
+__all__ = list(_MODULE_OF)
 
 
 def __getattr__(name: str) -> Any:
@@ -57,4 +54,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
-

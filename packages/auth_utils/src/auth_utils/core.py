@@ -9,16 +9,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from auth_utils.activity import Activity
-from auth_utils.availability import GuardedStorage
-from auth_utils.backchannel import Backchannel, LogoutSender
-from auth_utils.clock import Clock, utc_now
 from auth_utils.config import Settings
-from auth_utils.cookies import CookieSettings
 from auth_utils.flows import (
     AccountFlows,
     EmailFlows,
     FederationFlows,
+    IdentityFlows,
     LifecycleFlows,
     PasskeyFlows,
     RecoveryFlows,
@@ -26,16 +22,22 @@ from auth_utils.flows import (
     Steps,
 )
 from auth_utils.flows.provider import OpenIDProvider
-from auth_utils.mail import MAIL_KEY_PURPOSE, MailSender, Outbox, Retry, SmtpTarget
-from auth_utils.notices import Links, Notices
-from auth_utils.passkeys import Passkeys, RelyingParty
-from auth_utils.passwords import HashingGate
-from auth_utils.second_factor import SealedBox, SecondFactors, SecretBox
-from auth_utils.session_cache import CachedSessionStore
-from auth_utils.sessions import SessionManager, SessionPolicy
-from auth_utils.signing_keys import SigningKeys
+from auth_utils.http.cookies import CookieSettings
+from auth_utils.rules.clock import Clock, utc_now
+from auth_utils.rules.passwords import HashingGate
+from auth_utils.rules.smtp import SmtpTarget
+from auth_utils.services.activity import Activity
+from auth_utils.services.availability import GuardedStorage
+from auth_utils.services.backchannel import Backchannel, LogoutSender
+from auth_utils.services.mail import MAIL_KEY_PURPOSE, MailSender, Outbox, Retry
+from auth_utils.services.notices import Links, Notices
+from auth_utils.services.passkeys import Passkeys, RelyingParty
+from auth_utils.services.second_factor import SealedBox, SecondFactors, SecretBox
+from auth_utils.services.session_cache import CachedSessionStore
+from auth_utils.services.sessions import SessionManager, SessionPolicy
+from auth_utils.services.signing_keys import SigningKeys
+from auth_utils.services.throttling import Throttler
 from auth_utils.storage import SessionStore, Storage
-from auth_utils.throttling import Throttler
 
 __all__ = ["AuthCore", "build_core"]
 
@@ -59,6 +61,8 @@ class AuthCore:
     notices: Notices  # which events tell the user (mail, and the web app's next visit)
     # Outside OpenID Connect providers (OIDC_PROVIDERS); `enabled` False when none.
     federation: FederationFlows | None = None
+    # A new outside identity's account, an account's linked identities.
+    identities: IdentityFlows | None = None
     # Our own OpenID Connect provider, for apps on other domains (auth_utils.flows.provider).
     openid: OpenIDProvider | None = None
     mail_sender: MailSender | None = field(default=None, init=False, repr=False)
@@ -150,11 +154,11 @@ def build_core(settings: Settings, *, storage: Storage | None = None,
     session cache unless `SESSION_CACHE=off` (or `cache=False`); `throttling=False` for
     an operator's own commands."""
     if storage is None:
-        from auth_utils.mongo import connect_storage
+        from auth_utils.storage.mongo import connect_storage
 
         storage = connect_storage(settings.mongo_uri)
     # Once a call finds the database down, every later one fails at once (503) until a
-    # single probe sees it answer again (auth_utils.availability).
+    # single probe sees it answer again (auth_utils.services.availability).
     guarded = GuardedStorage(storage)
     storage = guarded
     store: SessionStore = storage.sessions
@@ -186,8 +190,7 @@ def build_core(settings: Settings, *, storage: Storage | None = None,
                                retire_for=retention, identities=storage.identities)
     # Every provider sends the browser back to one callback on the landing app; the
     # pending log-in names the provider (and RFC 9207's `iss` is checked against it).
-    federation = FederationFlows(steps, storage.identities, storage.passkeys,
-                                 settings.oidc_providers,
+    federation = FederationFlows(steps, storage.identities, settings.oidc_providers,
                                  redirect_uri=f"{settings.landing_url}/login/oidc/callback")
     # The issuer is LANDING_URL exactly: clients compare it character for character.
     keys = SigningKeys(storage.oauth, settings.mfa_encryption_key, clock=clock)
@@ -202,4 +205,6 @@ def build_core(settings: Settings, *, storage: Storage | None = None,
                     SecondFactorFlows(steps, passkeys), PasskeyFlows(steps, passkeys),
                     activity, CookieSettings.from_settings(settings), lifecycle, outbox, email,
                     RecoveryFlows(steps, outbox, links, site_words=settings.site_words),
-                    notices, federation, openid)
+                    notices, federation,
+                    IdentityFlows(steps, storage.identities, storage.passkeys,
+                                  federation.provider_name), openid)

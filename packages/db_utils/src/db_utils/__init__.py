@@ -1,7 +1,7 @@
 """MongoDB storage for monorepo-auth: users, sessions, throttle counters, the mail outbox.
 
 Imports no web framework and nothing of auth_utils (which adapts these queries to its
-storage interface in `auth_utils.mongo`). Every query takes the pymongo `Database` to
+storage interface in `auth_utils.storage.mongo`). Every query takes the pymongo `Database` to
 use and raises `DatabaseUnavailable` when MongoDB does not answer; `create_user` raises
 `UsernameTaken` when the unique index refuses.
 """

@@ -36,7 +36,7 @@ DEFAULT_DB_NAME = "monorepo_auth"
 
 # Bounded waits so an outage turns into a quick 503 instead of pymongo's 30 s default.
 # A URI that sets any of these keeps its own value. Server selection is what the first
-# calls of a crash wait for (later ones fail at once: auth_utils.availability); under
+# calls of a crash wait for (later ones fail at once: auth_utils.services.availability); under
 # Django's one request thread per worker the requests queued behind such a call wait it
 # too, so 1 s keeps every answer of an outage within 2.5 s (2 s gave 2.9 s).
 _TIMEOUTS_MS = {

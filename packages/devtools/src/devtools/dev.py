@@ -189,7 +189,7 @@ def _start_mail(settings: Settings) -> MailServer | None:
     mail goes either way."""
     # Imported here, once the apps are starting: `dev` itself starts in a fifth of a
     # second, and the apps' imports are what a warm start waits for.
-    from auth_utils.mail import SmtpTarget
+    from auth_utils.rules.smtp import SmtpTarget
     from devtools.mailserver import MailServer, local_smtp_address, summary
 
     if not settings.mail:

@@ -186,7 +186,7 @@ def _fail(message: str, code: int = 1) -> int:
 def local_smtp_address(smtp_url: str) -> tuple[str, int] | None:
     """(host, port) when SMTP_URL is plain smtp:// on this machine (where a development
     server can listen), else None."""
-    from auth_utils.mail import SmtpTarget
+    from auth_utils.rules.smtp import SmtpTarget
 
     try:
         target = SmtpTarget.parse(smtp_url)

@@ -6,14 +6,16 @@ Each flow object holds `Steps` and only its own collaborators, and `build_core` 
 of each: `core.accounts` (sign-up, log-in, passwords, sessions), `core.second_factor`
 (codes, enrolment, recovery codes), `core.passkeys` (WebAuthn), `core.lifecycle`
 (disable, enable, delete an account), `core.email` (the verified address),
-`core.recovery` (password reset), `core.federation` (outside OpenID Connect
-providers). Every state change a
-flow makes records its event. Each returns an `Outcome` an app turns into a page.
+`core.recovery` (password reset), `core.federation` (log in with outside OpenID Connect
+providers), `core.identities` (a new outside identity's account, linked identities).
+Every state change a flow makes records its event. Each returns an `Outcome` an app
+turns into a page.
 """
 
 from auth_utils.flows.accounts import AccountFlows
 from auth_utils.flows.email import EmailFlows
 from auth_utils.flows.federation import FederationFlows
+from auth_utils.flows.identities import IdentityFlows
 from auth_utils.flows.lifecycle import LifecycleFlows
 from auth_utils.flows.passkeys import PasskeyFlows
 from auth_utils.flows.recovery import RecoveryFlows
@@ -21,4 +23,5 @@ from auth_utils.flows.second_factor import FactorStatus, SecondFactorFlows
 from auth_utils.flows.steps import PASSWORD_INPUT_MAX, Steps
 
 __all__ = ["PASSWORD_INPUT_MAX", "AccountFlows", "EmailFlows", "FactorStatus", "FederationFlows",
-           "LifecycleFlows", "PasskeyFlows", "RecoveryFlows", "SecondFactorFlows", "Steps"]
+           "IdentityFlows", "LifecycleFlows", "PasskeyFlows", "RecoveryFlows",
+           "SecondFactorFlows", "Steps"]

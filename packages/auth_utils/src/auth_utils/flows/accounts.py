@@ -3,12 +3,9 @@ flows both apps and the CLI share."""
 
 from __future__ import annotations
 
-from auth_utils.activity import Kind
 from auth_utils.flows.email import EmailFlows
 from auth_utils.flows.lifecycle import PASSWORD, refuse_closed
-from auth_utils.flows.steps import PASSWORD_INPUT_MAX, Steps
-from auth_utils.metrics import EARLY_REFUSALS
-from auth_utils.outcomes import (
+from auth_utils.flows.outcomes import (
     INCORRECT,
     THROTTLED,
     WRONG_CODE,
@@ -17,12 +14,15 @@ from auth_utils.outcomes import (
     busy_outcome,
     throttled_outcome,
 )
-from auth_utils.password_policy import APP_WORDS
-from auth_utils.passwords import HasherBusy, hash_password
-from auth_utils.second_factor import Check
-from auth_utils.sessions import Session, SessionUser
+from auth_utils.flows.steps import PASSWORD_INPUT_MAX, Steps
+from auth_utils.rules.password_policy import APP_WORDS
+from auth_utils.rules.passwords import HasherBusy, hash_password
+from auth_utils.rules.validation import normalize_username, validate_password, validate_username
+from auth_utils.services.activity import Kind
+from auth_utils.services.metrics import EARLY_REFUSALS
+from auth_utils.services.second_factor import Check
+from auth_utils.services.sessions import Session, SessionUser
 from auth_utils.storage import StoredEvent
-from auth_utils.validation import normalize_username, validate_password, validate_username
 
 __all__ = ["AccountFlows"]
 
@@ -244,7 +244,7 @@ class AccountFlows:
     def unseen_notices(self, user_id: str, session_id: str | None
                        ) -> tuple[int, list[StoredEvent]]:
         """What the web app shows on the next visit: failed log-ins and changes to the
-        account made elsewhere, not shown before (`auth_utils.notices` decides)."""
+        account made elsewhere, not shown before (`auth_utils.services.notices` decides)."""
         if self.steps.notices is None:
             return 0, []
         return self.steps.notices.unseen(user_id, session_id)

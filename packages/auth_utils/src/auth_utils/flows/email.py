@@ -14,15 +14,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from auth_utils.activity import Kind
-from auth_utils.emails import Address, parse_address
+from auth_utils.flows.outcomes import Outcome, Result, throttled_outcome
 from auth_utils.flows.steps import Steps
-from auth_utils.mail import Outbox
-from auth_utils.notices import Links, compose
-from auth_utils.outcomes import Outcome, Result, throttled_outcome
-from auth_utils.sessions import Session, SessionUser
+from auth_utils.rules.emails import Address, parse_address
+from auth_utils.rules.tokens import hash_link_token, new_link_token
+from auth_utils.services.activity import Kind
+from auth_utils.services.mail import Outbox
+from auth_utils.services.notices import Links, compose
+from auth_utils.services.sessions import Session, SessionUser
 from auth_utils.storage import AddressTaken, StoredUser
-from auth_utils.tokens import hash_link_token, new_link_token
 
 __all__ = ["LINK_ENDED", "VERIFY_LIFETIME", "EmailFlows", "masked"]
 

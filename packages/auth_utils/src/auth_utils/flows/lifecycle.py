@@ -29,10 +29,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from auth_utils.activity import Actor, Kind
+from auth_utils.flows.outcomes import INCORRECT, Outcome, Result
 from auth_utils.flows.steps import Steps
-from auth_utils.outcomes import INCORRECT, Outcome, Result
-from auth_utils.sessions import Session, SessionUser
+from auth_utils.services.activity import Actor, Kind
+from auth_utils.services.sessions import Session, SessionUser
 from auth_utils.storage import (
     CounterStore,
     EventStore,

@@ -4,12 +4,12 @@ flow.)"""
 
 from __future__ import annotations
 
-from auth_utils.activity import Kind
 from auth_utils.flows.lifecycle import PASSKEY, refuse_closed
+from auth_utils.flows.outcomes import Outcome, Result, throttled_outcome
 from auth_utils.flows.steps import Steps
-from auth_utils.outcomes import Outcome, Result, throttled_outcome
-from auth_utils.passkeys import PasskeyError, Passkeys
-from auth_utils.sessions import Session, SessionUser
+from auth_utils.services.activity import Kind
+from auth_utils.services.passkeys import PasskeyError, Passkeys
+from auth_utils.services.sessions import Session, SessionUser
 from auth_utils.storage import StoredPasskey
 
 __all__ = ["PasskeyFlows"]

@@ -51,11 +51,11 @@ from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
 from authlib.oidc.core.grants import OpenIDCode
 from authlib.oidc.rpinitiated import EndSessionEndpoint
 
-from auth_utils.activity import Kind
-from auth_utils.backchannel import Backchannel
 from auth_utils.flows.steps import Steps
-from auth_utils.sessions import SessionUser, SessionValidation
-from auth_utils.signing_keys import ALG, SigningKeys
+from auth_utils.services.activity import Kind
+from auth_utils.services.backchannel import Backchannel
+from auth_utils.services.sessions import SessionUser, SessionValidation
+from auth_utils.services.signing_keys import ALG, SigningKeys
 from auth_utils.storage import OAuthStore
 
 __all__ = ["Answer", "Authorize", "OAuthRequest", "OpenIDProvider", "RegisteredClient"]
@@ -545,7 +545,7 @@ class OpenIDProvider:
                                  "sid", "preferred_username", "name"],
             "prompt_values_supported": ["none", "login", "consent"],
             "authorization_response_iss_parameter_supported": True,
-            # Back-Channel Logout 1.0 (auth_utils.backchannel): `sid` is in the Logout
+            # Back-Channel Logout 1.0 (auth_utils.services.backchannel): `sid` is in the Logout
             # Token as in the ID token.
             "backchannel_logout_supported": True,
             "backchannel_logout_session_supported": True,

@@ -17,20 +17,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from auth_utils.activity import Kind
-from auth_utils.background import Background
-from auth_utils.emails import ADDRESS_MAX, parse_address
+from auth_utils.flows.outcomes import THROTTLED, WRONG_CODE, Outcome, Result, busy_outcome
 from auth_utils.flows.steps import Steps
-from auth_utils.mail import Outbox
-from auth_utils.notices import Links, compose
-from auth_utils.outcomes import THROTTLED, WRONG_CODE, Outcome, Result, busy_outcome
-from auth_utils.password_policy import APP_WORDS
-from auth_utils.passwords import HasherBusy, hash_password
-from auth_utils.second_factor import Check
-from auth_utils.sessions import SessionUser
+from auth_utils.rules.emails import ADDRESS_MAX, parse_address
+from auth_utils.rules.password_policy import APP_WORDS
+from auth_utils.rules.passwords import HasherBusy, hash_password
+from auth_utils.rules.tokens import hash_link_token, new_link_token
+from auth_utils.rules.validation import normalize_username, validate_password
+from auth_utils.services.activity import Kind
+from auth_utils.services.background import Background
+from auth_utils.services.mail import Outbox
+from auth_utils.services.notices import Links, compose
+from auth_utils.services.second_factor import Check
+from auth_utils.services.sessions import SessionUser
 from auth_utils.storage import StoredUser
-from auth_utils.tokens import hash_link_token, new_link_token
-from auth_utils.validation import normalize_username, validate_password
 
 __all__ = ["LINK_ENDED", "RESET_LIFETIME", "RecoveryFlows"]
 

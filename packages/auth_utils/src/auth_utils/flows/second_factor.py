@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from auth_utils.activity import Kind
 from auth_utils.flows.lifecycle import PASSWORD, refuse_closed
+from auth_utils.flows.outcomes import LOGIN_ENDED, TOO_MANY_CODES, WRONG_CODE, Outcome, Result
 from auth_utils.flows.steps import Steps
-from auth_utils.outcomes import LOGIN_ENDED, TOO_MANY_CODES, WRONG_CODE, Outcome, Result
-from auth_utils.passkeys import PasskeyError, Passkeys
-from auth_utils.second_factor import Check, FactorStatus
-from auth_utils.sessions import Session, SessionUser
+from auth_utils.services.activity import Kind
+from auth_utils.services.passkeys import PasskeyError, Passkeys
+from auth_utils.services.second_factor import Check, FactorStatus
+from auth_utils.services.sessions import Session, SessionUser
 
 __all__ = ["PENDING_MAX_FAILURES", "FactorStatus", "SecondFactorFlows"]
 

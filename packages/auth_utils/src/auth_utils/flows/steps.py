@@ -7,22 +7,22 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 
-from auth_utils.activity import Activity, Actor, Kind
-from auth_utils.availability import Availability
-from auth_utils.metrics import HASH_DURATION
-from auth_utils.notices import Notices
-from auth_utils.outcomes import LOGIN_ENDED, REAUTH, THROTTLED, Outcome, Result, busy_outcome
-from auth_utils.passwords import (
+from auth_utils.flows.outcomes import LOGIN_ENDED, REAUTH, THROTTLED, Outcome, Result, busy_outcome
+from auth_utils.rules.passwords import (
     HasherBusy,
     HashingGate,
     PasswordCheck,
     verify_dummy,
     verify_password,
 )
-from auth_utils.second_factor import Check, SecondFactors, is_app_code
-from auth_utils.sessions import Session, SessionManager, SessionUser
+from auth_utils.services.activity import Activity, Actor, Kind
+from auth_utils.services.availability import Availability
+from auth_utils.services.metrics import HASH_DURATION
+from auth_utils.services.notices import Notices
+from auth_utils.services.second_factor import Check, SecondFactors, is_app_code
+from auth_utils.services.sessions import Session, SessionManager, SessionUser
+from auth_utils.services.throttling import Throttler
 from auth_utils.storage import StoredUser, UserStore
-from auth_utils.throttling import Throttler
 
 __all__ = ["PASSWORD_INPUT_MAX", "Steps"]
 
@@ -51,7 +51,7 @@ class Steps:
               detail: str = "", also_to: tuple[str, ...] = (), later: bool = False) -> None:
         """Record an event; one about a name nobody has is logged but not stored (`later`:
         stored after the answer, Activity.record). Then the notice it calls for, if any
-        (`auth_utils.notices` decides), also to `also_to`."""
+        (`auth_utils.services.notices` decides), also to `also_to`."""
         actor = Actor(user.id if user else None, user.username if user else None, ip,
                       user_agent, session_id)
         self.activity.record(kind, actor, success=success, detail=detail,

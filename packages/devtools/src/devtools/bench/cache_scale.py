@@ -22,8 +22,8 @@ from datetime import timedelta
 from pymongo import MongoClient
 
 from auth_utils import CachedSessionStore, SessionManager, utc_now
-from auth_utils.mongo import MongoStorage
-from auth_utils.tokens import hash_token
+from auth_utils.rules.tokens import hash_token
+from auth_utils.storage.mongo import MongoStorage
 
 OLD_EVENTS = ["delete", "update", "replace", "invalidate", "drop", "rename", "dropDatabase"]
 

@@ -1,7 +1,7 @@
 """The storage interface the auth core needs, in the spirit of Lucia's `Adapter`.
 
 The core (sessions, accounts, throttling, the session cache) talks only to these
-protocols; `auth_utils.mongo` implements them on MongoDB and is the one
+protocols; `auth_utils.storage.mongo` implements them on MongoDB and is the one
 module that knows which database is used. Records are structural: any object with these
 attributes will do (the MongoDB stores return dataclasses generated from the documents).
 """
@@ -481,7 +481,7 @@ class EventStore(Protocol):
 
 
 class OutboxStore(Protocol):
-    """E-mail waiting to be sent, and the record of what was (see auth_utils.mail)."""
+    """E-mail waiting to be sent, and the record of what was (see auth_utils.services.mail)."""
 
     def add(self, *, id: str, message_id: str, to: str, subject: str, body: str, kind: str,
             user_id: str | None, created_at: datetime) -> None:
@@ -576,4 +576,4 @@ class Storage(Protocol):
 
     # Optional: `on_unreachable(callback) -> unsubscribe` calls `callback(reason)` as soon
     # as the storage learns the database went away (before any call times out); the
-    # availability guard uses it when present (auth_utils.availability).
+    # availability guard uses it when present (auth_utils.services.availability).

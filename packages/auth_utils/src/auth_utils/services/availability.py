@@ -8,7 +8,7 @@ paths), and one background thread at a time pings it every `probe_every` seconds
 
 A down database can only make requests fail, never succeed: nothing here answers in the
 database's place, so a revoked session stays revoked (the session cache obeys its own
-rule, auth_utils.session_cache).
+rule, auth_utils.services.session_cache).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from auth_utils.metrics import DATABASE_DOWN, DATABASE_OUTAGES
+from auth_utils.services.metrics import DATABASE_DOWN, DATABASE_OUTAGES
 from auth_utils.storage import Storage
 
 __all__ = ["Availability", "GuardedStorage"]

@@ -25,9 +25,9 @@ import html
 import logging
 from dataclasses import dataclass
 
-from auth_utils.activity import Activity, Actor, Kind
-from auth_utils.agents import describe_user_agent
-from auth_utils.mail import MailDisabled, Message, Outbox
+from auth_utils.rules.agents import describe_user_agent
+from auth_utils.services.activity import Activity, Actor, Kind
+from auth_utils.services.mail import MailDisabled, Message, Outbox
 from auth_utils.storage import StoredEvent, StoredUser, UserStore
 
 __all__ = ["FAILURES_BEFORE_NOTICE", "KNOWN_BROWSERS", "LOGIN_KINDS", "NOTICES", "Links",
@@ -234,7 +234,7 @@ class Notices:
         """What the user has not been shown yet (since the last time, or sign-up): the
         number of failed log-ins and wrong codes, and the changes to the account made
         from another session (what they did in this one they know). Marks them seen."""
-        from auth_utils.activity import FAILED_LOGINS, session_ref
+        from auth_utils.services.activity import FAILED_LOGINS, session_ref
 
         user = self.users.by_id(user_id)
         if user is None:

@@ -38,26 +38,23 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import ipaddress
 import json
 import logging
-import os
 import secrets
 import smtplib
-import socket
 import ssl
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from urllib.parse import unquote, urlsplit
 
-from auth_utils.clock import Clock, utc_now
-from auth_utils.metrics import MAIL_ATTEMPTS
-from auth_utils.second_factor import SealedBox
+from auth_utils.rules.clock import Clock, utc_now
+from auth_utils.rules.smtp import SmtpTarget, sender_address
+from auth_utils.services.metrics import MAIL_ATTEMPTS
+from auth_utils.services.second_factor import SealedBox
+from auth_utils.services.worker import DrainThread
 from auth_utils.storage import OutboxStore, StoredMail
 from db_utils.outbox import Retry
 
@@ -69,15 +66,13 @@ __all__ = [
     "Outbox",
     "Retry",
     "SmtpNotSecure",
-    "SmtpTarget",
     "build_email",
-    "sender_address",
+    "open_smtp",
 ]
 
 log = logging.getLogger("auth_utils.mail")
 
 MAIL_KEY_PURPOSE = b"mail body"  # HKDF info: a key of its own, apart from the TOTP one
-LOOPBACK_NAMES = frozenset({"localhost"})
 
 
 class MailDisabled(RuntimeError):
@@ -89,100 +84,33 @@ class SmtpNotSecure(smtplib.SMTPException):
     this machine: the password is not sent in clear (the attempt counts as failed)."""
 
 
-def sender_address(mail_from: str) -> Address:
-    """The one address of MAIL_FROM (`Name <addr@domain>` or `addr@domain`); ValueError
-    otherwise."""
-    message = EmailMessage()
+def open_smtp(target: SmtpTarget, timeout: float, helo: str | None = None) -> smtplib.SMTP:
+    """A connection ready to send: TLS as the URL says, logged in when it has a user.
+    `helo` names this client (by default the MAIL_FROM domain: asking the system for
+    its fully qualified name can take seconds of DNS)."""
+    context = ssl.create_default_context()
+    helo = helo or "localhost"
+    smtp: smtplib.SMTP
+    if target.implicit_tls:
+        smtp = smtplib.SMTP_SSL(target.host, target.port, local_hostname=helo,
+                                timeout=timeout, context=context)
+    else:
+        smtp = smtplib.SMTP(target.host, target.port, local_hostname=helo, timeout=timeout)
     try:
-        message["From"] = mail_from
-        addresses = message["From"].addresses
-    except (ValueError, IndexError, TypeError) as exc:
-        raise ValueError(f"{mail_from!r} is not an e-mail address ({exc})") from None
-    if len(addresses) != 1 or not addresses[0].domain or not addresses[0].username:
-        raise ValueError(f"{mail_from!r} is not one e-mail address with a domain")
-    return addresses[0]
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-@dataclass(frozen=True)
-class SmtpTarget:
-    """Where mail goes, from SMTP_URL: `smtp://[user:pass@]host[:port]` (port 25 by
-    default; STARTTLS whenever the server offers it, and required before a password is
-    sent to another machine), `smtps://[user:pass@]host[:port]` (implicit TLS, port 465).
-    Certificates are verified against the system's CAs. `smtp://127.0.0.1:8025`, the
-    development server, has neither TLS nor a password."""
-
-    host: str
-    port: int
-    implicit_tls: bool = False
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-
-    @classmethod
-    def parse(cls, url: str) -> SmtpTarget:
-        """ValueError (saying what is wrong, never the password) for a URL that is not one."""
-        try:
-            parts = urlsplit(url.strip())
-            port = parts.port
-        except ValueError as exc:
-            raise ValueError(f"SMTP_URL is not a URL ({exc})") from None
-        if parts.scheme not in ("smtp", "smtps"):
-            raise ValueError("SMTP_URL must start with smtp:// (STARTTLS when offered) or "
-                             "smtps:// (implicit TLS)")
-        if not parts.hostname:
-            raise ValueError("SMTP_URL names no host (smtp://user:password@host:port)")
-        if parts.path not in ("", "/") or parts.query or parts.fragment:
-            raise ValueError("SMTP_URL takes no path or query: smtp://user:password@host:port")
-        implicit = parts.scheme == "smtps"
-        return cls(host=parts.hostname, port=port or (465 if implicit else 25),
-                   implicit_tls=implicit,
-                   username=unquote(parts.username) if parts.username else None,
-                   password=unquote(parts.password) if parts.password is not None else None)
-
-    @property
-    def local(self) -> bool:
-        return _is_loopback(self.host)
-
-    def __str__(self) -> str:  # for logs: never the password
-        user = f"{self.username}@" if self.username else ""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{'smtps' if self.implicit_tls else 'smtp'}://{user}{host}:{self.port}"
-
-    def connect(self, timeout: float, helo: str | None = None) -> smtplib.SMTP:
-        """A connection ready to send: TLS as the URL says, logged in when it has a user.
-        `helo` names this client (by default the MAIL_FROM domain: asking the system for
-        its fully qualified name can take seconds of DNS)."""
-        context = ssl.create_default_context()
-        helo = helo or "localhost"
-        smtp: smtplib.SMTP
-        if self.implicit_tls:
-            smtp = smtplib.SMTP_SSL(self.host, self.port, local_hostname=helo,
-                                    timeout=timeout, context=context)
-        else:
-            smtp = smtplib.SMTP(self.host, self.port, local_hostname=helo, timeout=timeout)
-        try:
-            smtp.ehlo()
-            if not self.implicit_tls:
-                if smtp.has_extn("starttls"):
-                    smtp.starttls(context=context)
-                    smtp.ehlo()
-                elif self.username and not self.local:
-                    raise SmtpNotSecure(f"{self} offers no STARTTLS; not sending the "
-                                        "password in clear (use smtps:// or fix the server)")
-            if self.username:
-                smtp.login(self.username, self.password or "")
-        except BaseException:
-            _close(smtp)
-            raise
-        return smtp
+        smtp.ehlo()
+        if not target.implicit_tls:
+            if smtp.has_extn("starttls"):
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            elif target.username and not target.local:
+                raise SmtpNotSecure(f"{target} offers no STARTTLS; not sending the "
+                                    "password in clear (use smtps:// or fix the server)")
+        if target.username:
+            smtp.login(target.username, target.password or "")
+    except BaseException:
+        _close(smtp)
+        raise
+    return smtp
 
 
 def _close(smtp: smtplib.SMTP | None) -> None:
@@ -309,47 +237,27 @@ class MailSender:
         self.target = target
         self.lease = lease
         self.retry = retry or Retry()
-        self.poll_every = poll_every
         self.timeout = timeout  # each SMTP step's bound (connect, every command)
-        self.name = name
-        self.identity = f"{socket.gethostname()}:{os.getpid()}:{name}"
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.thread = DrainThread(name, lambda _: self.run_once(), outbox.wakeup,
+                                  poll_every=poll_every)
+        self.identity = self.thread.identity
+        self._stopping = self.thread.stopping
         self.outcomes: dict[str, int] = {}  # this sender's own counts (tests, logs)
 
     # --- the thread -----------------------------------------------------------------
 
     def start(self) -> MailSender:
-        if self._thread is None or not self._thread.is_alive():
-            self._stopping.clear()
-            self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-            self._thread.start()
+        if self.thread.start():
             log.info("mail sender %s started: sending to %s", self.identity, self.target)
         return self
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self.thread.running
 
     def stop(self, timeout: float | None = None) -> None:
         """Stop after the message in hand (a claim not yet sent is given back)."""
-        self._stopping.set()
-        self.outbox.wakeup.set()
-        if self._thread is not None:
-            self._thread.join(self.timeout + 5 if timeout is None else timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            self.outbox.wakeup.clear()
-            try:
-                handled = self.run_once()
-            except Exception:  # the sender never dies: log, wait, go on
-                log.exception("mail sender: unexpected error; trying again in %.1f s",
-                              self.poll_every)
-                handled = 0
-            if not handled:
-                self.outbox.wakeup.wait(self.poll_every)
+        self.thread.stop(self.timeout + 5 if timeout is None else timeout)
 
     # --- one pass ---------------------------------------------------------------------
 
@@ -386,7 +294,7 @@ class MailSender:
             return smtp
         try:
             if smtp is None:
-                smtp = self.target.connect(self.timeout, helo=self.outbox.domain)
+                smtp = open_smtp(self.target, self.timeout, helo=self.outbox.domain)
             if (self._stopping.is_set()
                     or time.monotonic() - claimed > self.lease.total_seconds() / 2):
                 self._release(mail)  # too late to send within the lease: someone else may

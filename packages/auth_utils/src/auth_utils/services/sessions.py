@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from auth_utils.clock import Clock, utc_now
-from auth_utils.metrics import VALIDATIONS
+from auth_utils.rules.clock import Clock, utc_now
+from auth_utils.rules.tokens import generate_session_token, hash_token, is_well_formed
+from auth_utils.services.metrics import VALIDATIONS
 from auth_utils.storage import SessionStore, StoredSession
-from auth_utils.tokens import generate_session_token, hash_token, is_well_formed
 
 __all__ = [
     "Session",
@@ -151,7 +151,7 @@ class SessionManager:
         self.clock = clock
         self.policy = policy or SessionPolicy()
         # Told after sessions were deleted, `session_id=` one or `user_id=` some of a
-        # user's: the back-channel log-out's fast path (auth_utils.backchannel). It must
+        # user's: the back-channel log-out's fast path (auth_utils.services.backchannel). It must
         # not raise; its own sweep catches what it misses (TTL deletions, a crash).
         self.on_ended: Callable[..., object] | None = None
 

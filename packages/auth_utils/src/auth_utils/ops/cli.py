@@ -19,13 +19,13 @@ import time
 from collections.abc import Sequence
 from datetime import timedelta
 
-from auth_utils.activity import Actor, Kind
 from auth_utils.config import SettingsError, load_settings
 from auth_utils.core import AuthCore, build_core
-from auth_utils.event_log import log_events_to_stderr
-from auth_utils.sessions import SessionUser
+from auth_utils.ops.event_log import log_events_to_stderr
+from auth_utils.rules.validation import normalize_username, validate_password, validate_username
+from auth_utils.services.activity import Actor, Kind
+from auth_utils.services.sessions import SessionUser
 from auth_utils.storage import StoredUser
-from auth_utils.validation import normalize_username, validate_password, validate_username
 
 __all__ = ["main"]
 

@@ -41,8 +41,8 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from auth_utils.clock import Clock, utc_now
 from auth_utils.config import Settings
+from auth_utils.rules.clock import Clock, utc_now
 from auth_utils.storage import PasskeyStore, StoredPasskey
 
 __all__ = ["PasskeyError", "Passkeys", "RelyingParty"]

@@ -26,7 +26,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 
-from auth_utils.metrics import CACHE_ENTRIES, FEED_LAG, FEED_RESTARTS
+from auth_utils.services.metrics import CACHE_ENTRIES, FEED_LAG, FEED_RESTARTS
 from auth_utils.storage import (
     Evict,
     FeedUnsupported,

@@ -26,8 +26,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from auth_utils.agents import describe_user_agent
-from auth_utils.clock import Clock, utc_now
+from auth_utils.rules.agents import describe_user_agent
+from auth_utils.rules.clock import Clock, utc_now
 from auth_utils.storage import SecondFactorStore, StoredSecondFactor
 
 __all__ = [

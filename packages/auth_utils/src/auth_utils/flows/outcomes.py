@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from auth_utils.passwords import HasherBusy
-from auth_utils.sessions import Session, SessionUser
-from auth_utils.throttling import Attempt
+from auth_utils.rules.passwords import HasherBusy
+from auth_utils.services.sessions import Session, SessionUser
+from auth_utils.services.throttling import Attempt
 
 __all__ = ["BUSY", "INCORRECT", "LOGIN_ENDED", "REAUTH", "THROTTLED", "TOO_MANY_CODES",
            "WRONG_CODE", "Outcome", "Result", "busy_outcome", "throttled_outcome"]

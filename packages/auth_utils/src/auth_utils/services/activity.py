@@ -24,9 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from auth_utils.agents import describe_user_agent
-from auth_utils.clock import Clock, utc_now
-from auth_utils.metrics import SECURITY_EVENTS
+from auth_utils.rules.agents import describe_user_agent
+from auth_utils.rules.clock import Clock, utc_now
+from auth_utils.services.metrics import SECURITY_EVENTS
 from auth_utils.storage import EventStore, StoredEvent
 
 __all__ = ["Activity", "EventWriter", "Kind", "session_ref"]

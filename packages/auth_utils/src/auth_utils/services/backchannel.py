@@ -16,7 +16,7 @@ times, and a pair is told once. Two callers run it:
 - the backstop: each sender sweeps every armed record every `sweep_every` seconds, which
   catches TTL deletions, deletions by other tools and a process that died in between.
 
-Delivery is the mail outbox's pattern (`auth_utils.mail`): a `LogoutSender` thread claims
+Delivery is the mail outbox's pattern (`auth_utils.services.mail`): a `LogoutSender` thread claims
 a due record under a lease, POSTs the Logout Token, marks it delivered on a 2xx or backs
 off and tries again (a client that is down gets it once it is back); a sender killed
 mid-way holds nothing once its lease has passed. A log-out never waits on a client.
@@ -27,9 +27,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import os
 import secrets
-import socket
 import threading
 import time
 from datetime import timedelta
@@ -39,8 +37,9 @@ from urllib.parse import urlsplit
 import httpx
 from joserfc import jwt
 
-from auth_utils.clock import Clock, utc_now
-from auth_utils.signing_keys import ALG, SigningKeys
+from auth_utils.rules.clock import Clock, utc_now
+from auth_utils.services.signing_keys import ALG, SigningKeys
+from auth_utils.services.worker import DrainThread
 from auth_utils.storage import OAuthStore
 from db_utils.outbox import Retry
 
@@ -128,50 +127,31 @@ class LogoutSender:
         # still hears of the log-out.
         self.retry = retry or Retry(first_delay=timedelta(seconds=5),
                                     max_delay=timedelta(minutes=10), max_attempts=80)
-        self.poll_every = poll_every
         self.sweep_every = sweep_every
         # Each POST's bound: connect, write, read. A slow client holds this thread for
         # at most this long, never a request.
         self.timeout = min(timeout, lease.total_seconds() / 4)
-        self.name = name
-        self.identity = f"{socket.gethostname()}:{os.getpid()}:{name}"
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        # No proxies from the environment, no redirects followed: the POST goes to the
+        # URI the operator registered and nowhere else.
+        self.thread = DrainThread(name, self.run_once, backchannel.wakeup,
+                                  poll_every=poll_every, open_resource=lambda: httpx.Client(
+                                      timeout=self.timeout, follow_redirects=False,
+                                      trust_env=False))
+        self.identity = self.thread.identity
+        self._stopping = self.thread.stopping
         self._swept_at = float("-inf")
         self.outcomes: dict[str, int] = {}
 
     def start(self) -> LogoutSender:
-        if self._thread is None or not self._thread.is_alive():
-            self._stopping.clear()
-            self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-            self._thread.start()
+        self.thread.start()
         return self
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self.thread.running
 
     def stop(self, timeout: float | None = None) -> None:
-        self._stopping.set()
-        self.backchannel.wakeup.set()
-        if self._thread is not None:
-            self._thread.join(self.timeout + 5 if timeout is None else timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        # No proxies from the environment, no redirects followed: the POST goes to the
-        # URI the operator registered and nowhere else.
-        with httpx.Client(timeout=self.timeout, follow_redirects=False,
-                          trust_env=False) as http:
-            while not self._stopping.is_set():
-                self.backchannel.wakeup.clear()
-                try:
-                    handled = self.run_once(http)
-                except Exception:  # never dies: log, wait, go on
-                    log.exception("logout sender: unexpected error")
-                    handled = 0
-                if not handled:
-                    self.backchannel.wakeup.wait(self.poll_every)
+        self.thread.stop(self.timeout + 5 if timeout is None else timeout)
 
     def run_once(self, http: httpx.Client, limit: int = 100) -> int:
         """Sweep when due, then deliver up to `limit` due tokens; how many handled."""

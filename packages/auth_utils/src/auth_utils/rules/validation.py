@@ -6,7 +6,7 @@ import re
 import string
 from collections.abc import Iterable
 
-from auth_utils.password_policy import APP_WORDS, screen_password
+from auth_utils.rules.password_policy import APP_WORDS, screen_password
 
 __all__ = [
     "PASSWORD_MAX",
@@ -56,7 +56,7 @@ def validate_password(password: str, *, username: str = "",
     """None when acceptable, else the reason, naming the rule (never the password).
 
     Any characters are allowed except NUL and broken bytes, 8 to 255 of them; then the
-    screening of `auth_utils.password_policy`: not a commonly used password, not built
+    screening of `auth_utils.rules.password_policy`: not a commonly used password, not built
     from `username` or the site's words (`Settings.site_words`: the app's name and host
     names). Sign-up, password change, reset and the CLI all call this one function."""
     if not password:

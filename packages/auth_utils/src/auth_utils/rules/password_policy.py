@@ -1,7 +1,7 @@
 """Password screening (ASVS 5.0 6.2.4 and 6.2.11, NIST SP 800-63B 3.1.1.2): refuse the
 commonly used passwords and those built from the username or the site's own name.
 
-No composition rules: any characters, 8 to 255 of them (`auth_utils.validation`).
+No composition rules: any characters, 8 to 255 of them (`auth_utils.rules.validation`).
 
 Two rules, each decided on the password NFKC-normalised and case-folded (`Password1`,
 `PASSWORD1` and its full-width form are one password):

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
-from auth_utils import metrics
 from auth_utils.config import Settings, origin_of
-from auth_utils.cookies import Cookie, CookieSettings, blank_session_cookie, session_cookie
-from auth_utils.origins import content_security_policy, is_allowed_origin
-from auth_utils.outcomes import Outcome, Result
-from auth_utils.sessions import SessionValidation
+from auth_utils.flows.outcomes import Outcome, Result
+from auth_utils.http.cookies import Cookie, CookieSettings, blank_session_cookie, session_cookie
+from auth_utils.http.origins import content_security_policy, is_allowed_origin
+from auth_utils.services import metrics
+from auth_utils.services.sessions import SessionValidation
 
 __all__ = [
     "COOKIELESS_PATHS",

@@ -14,7 +14,7 @@ from pymongo.database import Database
 from pymongo.errors import ConfigurationError
 
 import db_utils
-from auth_utils.errors import SettingsError
+from auth_utils.rules.errors import SettingsError
 from auth_utils.storage import AddressTaken, Evict, FeedUnsupported, Flush, Invalidation
 from db_utils import events as event_queries
 from db_utils import identities as identity_queries
@@ -47,7 +47,7 @@ class MongoSessionStore:
         return session_queries.get_session(self._db(), session_id)
 
     def peek(self, session_id: str) -> None:
-        return None  # no cache here: see auth_utils.session_cache
+        return None  # no cache here: see auth_utils.services.session_cache
 
     def refresh(self, session_id: str, *, last_seen_at: datetime,
                 expires_at: datetime | None = None,

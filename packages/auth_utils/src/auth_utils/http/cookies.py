@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 
 from auth_utils.config import Settings
-from auth_utils.second_factor import TRUST_LIFETIME
+from auth_utils.services.second_factor import TRUST_LIFETIME
 
 __all__ = ["Cookie", "CookieSettings", "blank_session_cookie", "session_cookie",
            "trusted_browser_cookie", "trusted_browser_cookie_name"]
