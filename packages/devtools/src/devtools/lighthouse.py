@@ -64,8 +64,27 @@ def chromium() -> str:
 
 
 def lighthouse(url: str, *, form_factor: str = "desktop", scheme: str = "light",
-               cookie: str = "", chrome: str | None = None, timeout: float = 180.0
-               ) -> tuple[dict[str, int | None], tuple[str, ...]]:
+               cookie: str = "", chrome: str | None = None, timeout: float = 180.0,
+               attempts: int = 3) -> tuple[dict[str, int | None], tuple[str, ...]]:
+    """`_lighthouse_once`, run again when Lighthouse itself fails (on a loaded machine its
+    trace sometimes misses the navigation: NO_NAVSTART, "Please run Lighthouse again")."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return _lighthouse_once(url, form_factor=form_factor, scheme=scheme,
+                                    cookie=cookie, chrome=chrome, timeout=timeout)
+        except _LighthouseFailed:
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
+
+
+class _LighthouseFailed(RuntimeError):
+    """Lighthouse gave no report (its own error, not a score)."""
+
+
+def _lighthouse_once(url: str, *, form_factor: str, scheme: str, cookie: str,
+                     chrome: str | None, timeout: float
+                     ) -> tuple[dict[str, int | None], tuple[str, ...]]:
     """One Lighthouse run: the category scores (0-100) and the ids of the accessibility,
     best-practices and SEO audits that did not pass (the web app's pages are `noindex` on
     purpose: SEO's is-crawlable fails there). `cookie`: a Cookie header for the page (a
@@ -89,10 +108,11 @@ def lighthouse(url: str, *, form_factor: str = "desktop", scheme: str = "light",
         done = subprocess.run(command, env=env, capture_output=True, text=True,
                               timeout=timeout, check=False, cwd=out)
         if done.returncode != 0 or not report.exists():
-            raise RuntimeError(f"lighthouse failed on {url}: {done.stderr[-1500:]}")
+            raise _LighthouseFailed(f"lighthouse failed on {url}: {done.stderr[-1500:]}")
         result = json.loads(report.read_text(encoding="utf-8"))
     if result.get("runtimeError"):
-        raise RuntimeError(f"lighthouse on {url}: {result['runtimeError'].get('message')}")
+        raise _LighthouseFailed(f"lighthouse on {url}: "
+                                f"{result['runtimeError'].get('message')}")
     scores = {c: None if result["categories"][c]["score"] is None
               else round(result["categories"][c]["score"] * 100) for c in CATEGORIES}
     failed = tuple(
