@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from devtools.testing import ARTIFACTS, CHROMIUM_ARGS, start_live_system
+from devtools.testing.environment import chromium_executable
 
 ROOT = Path(__file__).resolve().parents[1]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -114,7 +115,7 @@ def partner_system(live_system, make_core, tmp_path):
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     """Debian's Chromium; CI installs it, so there it must be present."""
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    path = chromium_executable()
     if path is None:
         if os.environ.get("CI"):
             pytest.fail("chromium is not installed (.ci/run installs Debian's package)")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import re
 import shutil
 import signal
 import socket
@@ -64,7 +65,12 @@ def test_dev_starts_database_and_apps_and_stops_cleanly(tmp_path):
         assert f"dev: mail       {env['SMTP_URL']} (a local SMTP server" in output
         assert httpx.get(f"{env['LANDING_URL']}/healthz").json() == {"status": "ok"}
         assert httpx.get(f"{env['WEB_URL']}/").status_code == 302
-        print(f"dev: both URLs answered {ready_after:.1f} s after start")
+        # The figure dev gives (from its own process start: issue 27 asked for a warm
+        # start of 3 s or less). Printed, never asserted: the machine is shared.
+        said = re.search(r"^dev: ready in (\d+\.\d) s \(Ctrl-C to stop\)$", output, re.M)
+        assert said, output
+        print(f"dev: both URLs answered {ready_after:.1f} s after start (dev says "
+              f"{said.group(1)} s)")
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(30)
@@ -116,6 +122,70 @@ def test_a_second_dev_says_the_first_is_running_and_where(tmp_path):
         first.wait(30)
     assert first.returncode == 0
     assert not (tmp_path / ".data" / "dev.json").exists()  # the record goes with it
+
+
+def test_dev_from_another_checkout_names_the_one_running(tmp_path):
+    """Two clones on one machine, default ports: the second says what holds the port and
+    where it was started, in one line, and starts nothing."""
+    env = dev_env()
+    first_checkout, second_checkout = tmp_path / "one", tmp_path / "two"
+    first_checkout.mkdir()
+    second_checkout.mkdir()
+    first = dev(env, first_checkout)
+    try:
+        for line in first.stdout:
+            if "dev: ready" in line:
+                break
+        else:
+            pytest.fail("the first dev did not get ready")
+        second = dev(env, second_checkout)
+        out, _ = second.communicate(timeout=60)
+        assert second.returncode == 1
+        port = httpx.URL(env["LANDING_URL"]).port
+        assert out.strip() == (
+            f"dev: port {port} for the landing app ({env['LANDING_URL']}) is already taken "
+            f"by `uv run dev` in {first_checkout} (pid {first.pid}); stop it or change "
+            "LANDING_URL")
+        assert not (second_checkout / ".data").exists()  # nothing started, nothing written
+        assert httpx.get(f"{env['LANDING_URL']}/healthz").status_code == 200  # untouched
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.wait(30)
+    assert first.returncode == 0
+
+
+def test_a_database_already_on_this_checkouts_data_is_named(tmp_path):
+    """`uv run db` on one port, then `dev` (or another `db`) with MONGO_URI on another
+    port from the same checkout: a second server cannot open .data/db (WiredTiger's
+    lock); one line names the first and its port, and no app is started."""
+    from devtools.dbserver import free_port
+
+    env = dev_env()
+    db_port = free_port()
+    db_env = {**env, "MONGO_URI": env["MONGO_URI"].replace(
+        f":{env['MONGO_URI'].split(':')[2].split('/')[0]}/", f":{db_port}/")}
+    holder = subprocess.Popen([str(Path(sys.executable).with_name("db"))], env=db_env,
+                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True)
+    try:
+        assert "listening" in holder.stdout.readline()
+        said = (f"its data directory .data/db is in use by the database on port {db_port} of "
+                f"`uv run db` in {tmp_path} (pid {holder.pid}); stop it, or point MONGO_URI "
+                "at it")
+        second = dev(env, tmp_path)
+        out, _ = second.communicate(timeout=60)
+        assert second.returncode == 1
+        db_address = env["MONGO_URI"].split("/")[2]
+        assert out.strip() == f"dev: could not start the local database on {db_address}: {said}"
+        for url in (env["LANDING_URL"], env["WEB_URL"], f"http://{db_address}"):
+            assert port_free(url)
+        another = subprocess.run([str(Path(sys.executable).with_name("db"))], env=env,
+                                 cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert another.returncode == 1
+        assert another.stderr.strip() == f"db: {said}"
+    finally:
+        holder.send_signal(signal.SIGINT)
+        holder.wait(30)
 
 
 def test_unreachable_database_is_one_clear_line(tmp_path):

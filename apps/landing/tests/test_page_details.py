@@ -112,6 +112,12 @@ def test_the_code_page_says_whose_log_in_it_is_and_cancel_ends_it(landing, landi
                  if c.startswith("auth_session="))
     assert "Max-Age=0" in blank
     assert db.sessions.find_one({"_id": pending_id}) is None  # ended server-side
+    # ... and the owner's activity page says so: whoever stopped at the code knew the
+    # password (issue 27: an event for a cancelled pending log-in).
+    from auth_utils.services.activity import session_ref
+
+    (event,) = db.security_events.find({"kind": "login_cancelled"})
+    assert event.get("session_ref") == session_ref(pending_id), event
     landing.cookies.clear()
     r = landing.get("/login")
     assert r.status_code == 200 and "Sign up" in r.text.split("</header>")[0]
@@ -122,6 +128,7 @@ def test_cancel_never_ends_a_complete_session(landing, db):
     r = landing.post("/login/cancel", data={})
     assert r.status_code == 303 and "set-cookie" not in r.headers
     assert db.sessions.count_documents({}) == 1
+    assert db.security_events.count_documents({"kind": "login_cancelled"}) == 0
 
 
 def test_a_skip_link_and_the_current_page_marked_in_the_nav(landing):

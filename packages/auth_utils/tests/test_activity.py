@@ -56,6 +56,12 @@ def test_each_action_writes_exactly_its_events(core, db, clock):
     core.second_factor.verify(v.session, v.user, "000000", ip="1")
     core.second_factor.verify(v.session, v.user, codes[0], ip="1")
     assert take(db) == ["login_pending", "second_factor_failed", "recovery_code_used"]
+    pending = a.log_in("alice", "new password 1", ip="1")
+    v = core.sessions.validate_session_token(pending.token)
+    assert core.second_factor.cancel_pending(v.session, v.user, ip="1").ok
+    assert core.sessions.validate_session_token(pending.token).session is None
+    assert not core.second_factor.cancel_pending(fresh.session, out.user, ip="1").ok
+    assert take(db) == ["login_pending", "login_cancelled"]
     clock.advance(minutes=11)
     refused, _ = core.second_factor.regenerate_recovery_codes(fresh.session, out.user)
     assert refused.result is Result.REAUTH

@@ -259,7 +259,9 @@ async def cancel_login(request: Request) -> Response:
         if redirect := _redirect_logged_in(request, next_value):
             return redirect
         return RedirectResponse(login_url, status_code=303)
-    await run_in_threadpool(core.accounts.log_out, validation.session.id)
+    await run_in_threadpool(functools.partial(
+        core.second_factor.cancel_pending, validation.session, validation.user, ip=_ip(request),
+        user_agent=request.headers.get("user-agent", "")))
     response = RedirectResponse(login_url, status_code=303)
     response.headers.append("set-cookie", blank_session_cookie(core.cookie).serialize())
     return response

@@ -9,64 +9,48 @@ codes) with its own framework's API. Storage is behind `auth_utils.storage`;
 packages/auth_utils/README.md.
 """
 
-from auth_utils.config import Settings, SettingsError, load_settings, origin_of
-from auth_utils.core import AuthCore, build_core
-from auth_utils.flows import AccountFlows, PasskeyFlows, SecondFactorFlows
-from auth_utils.flows.outcomes import INCORRECT, Outcome, Result
-from auth_utils.http.cookies import Cookie, CookieSettings, blank_session_cookie, session_cookie
-from auth_utils.http.origins import content_security_policy, is_allowed_origin, safe_next_url
-from auth_utils.rules.client_ip import client_ip, throttle_bucket
-from auth_utils.rules.clock import Clock, utc_now
-from auth_utils.rules.passwords import hash_password
-from auth_utils.rules.validation import normalize_username, validate_password, validate_username
-from auth_utils.services.session_cache import CachedSessionStore
-from auth_utils.services.sessions import (
-    Session,
-    SessionManager,
-    SessionPolicy,
-    SessionUser,
-    SessionValidation,
-    Verdict,
-    judge,
-)
-from auth_utils.storage import SessionStore, Storage
+import importlib
+from typing import Any
 
-__all__ = [
-    "INCORRECT",
-    "AccountFlows",
-    "AuthCore",
-    "CachedSessionStore",
-    "Clock",
-    "Cookie",
-    "CookieSettings",
-    "Outcome",
-    "PasskeyFlows",
-    "Result",
-    "SecondFactorFlows",
-    "Session",
-    "SessionManager",
-    "SessionPolicy",
-    "SessionStore",
-    "SessionUser",
-    "SessionValidation",
-    "Settings",
-    "SettingsError",
-    "Storage",
-    "Verdict",
-    "blank_session_cookie",
-    "build_core",
-    "client_ip",
-    "content_security_policy",
-    "hash_password",
-    "is_allowed_origin",
-    "judge",
-    "load_settings",
-    "normalize_username",
-    "origin_of",
-    "safe_next_url",
-    "session_cookie",
-    "throttle_bucket",
-    "utc_now",
-    "validate_password",
-    "validate_username",
-]
+# The public names and the module each comes from, imported on first use (PEP 562): a
+# command that needs only the settings (`uv run dev`, `db`, `mail`) does not pay the
+# second it takes to import the whole core (pymongo, webauthn, authlib, ...).
+_EXPORTS = {
+    "config": ("Settings", "SettingsError", "load_settings", "origin_of"),
+    "core": ("AuthCore", "build_core"),
+    "flows": ("AccountFlows", "PasskeyFlows", "SecondFactorFlows"),
+    "flows.outcomes": ("INCORRECT", "Outcome", "Result"),
+    "http.cookies": ("Cookie", "CookieSettings", "blank_session_cookie", "session_cookie"),
+    "http.origins": ("content_security_policy", "is_allowed_origin", "safe_next_url"),
+    "rules.client_ip": ("client_ip", "throttle_bucket"),
+    "rules.clock": ("Clock", "utc_now"),
+    "rules.passwords": ("hash_password",),
+    "rules.validation": ("normalize_username", "validate_password", "validate_username"),
+    "services.session_cache": ("CachedSessionStore",),
+    "services.sessions": (
+        "Session",
+        "SessionManager",
+        "SessionPolicy",
+        "SessionUser",
+        "SessionValidation",
+        "Verdict",
+        "judge",
+    ),
+    "storage": ("SessionStore", "Storage"),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = list(_MODULE_OF)
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'auth_utils' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"auth_utils.{module}"), name)
+    globals()[name] = value  # once: later lookups are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-__all__ = ["DATA_DIR", "LocalDatabase", "free_port", "local_address", "port_answers"]
+__all__ = ["DATA_DIR", "LocalDatabase", "data_dir_holder", "describe_process", "free_port",
+           "listener_of", "local_address", "port_answers"]
 
 DATA_DIR = Path(".data")  # `uv run db` and `uv run dev` keep the local data here (git-ignored)
 LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1", "[::1]"}
@@ -47,6 +48,69 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+def data_dir_holder(storage_path: Path) -> int | None:
+    """The pid of the process whose database has `storage_path` open (WiredTiger holds a
+    POSIX lock on its WiredTiger.lock while it runs), from /proc/locks; None when free
+    (or not on Linux). A second server on the same directory would only exit with
+    "Device or resource busy" in its log."""
+    try:
+        stat = (Path(storage_path) / "WiredTiger.lock").stat()
+        locks = Path("/proc/locks").read_text(encoding="ascii")
+    except OSError:
+        return None
+    file = f"{os.major(stat.st_dev):02x}:{os.minor(stat.st_dev):02x}:{stat.st_ino}"
+    for line in locks.splitlines():
+        fields = line.split()
+        if file in fields and "POSIX" in fields and fields[fields.index(file) - 1].isdigit():
+            return int(fields[fields.index(file) - 1])
+    return None
+
+
+def listener_of(port: int) -> int | None:
+    """The pid listening on TCP `port` on this machine, when this user may see it."""
+    import psutil
+
+    try:
+        connections = psutil.net_connections(kind="tcp")
+    except (psutil.Error, OSError):
+        return None
+    return next((c.pid for c in connections if c.status == psutil.CONN_LISTEN
+                 and c.laddr and c.laddr.port == port and c.pid), None)
+
+
+def _on_port(pid: int) -> str:
+    """" on port N" for a database server process started with --port N, else ""."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+        return f" on port {int(args[args.index('--port') + 1])}"
+    except (OSError, ValueError, IndexError):
+        return ""
+
+
+# The commands of this workspace that start servers, as their console scripts are named.
+_COMMANDS = {"dev", "db", "mail", "landing", "web", "bench", "loadtest", "pytest"}
+
+
+def describe_process(pid: int) -> str:
+    """Who `pid` is, for a one-line message: the workspace command that started it and
+    where (`uv run dev` in /path/to/checkout, pid 123), or its command line."""
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        for candidate in (process, *process.parents()):
+            script = next((Path(arg).name for arg in candidate.cmdline()[:2]
+                           if Path(arg).name in _COMMANDS), None)
+            if script:
+                return f"`uv run {script}` in {candidate.cwd()} (pid {candidate.pid})"
+        command = " ".join(process.cmdline()) or process.name()
+    except psutil.AccessDenied:
+        return f"another user's process (pid {pid})"
+    except psutil.Error:
+        return f"pid {pid}"
+    return f"pid {pid} ({command[:80]})"
 
 
 class LocalDatabase:
@@ -98,13 +162,29 @@ class LocalDatabase:
         return cmd
 
     def start(self, timeout: float = 20.0) -> LocalDatabase:
+        """Start the server and wait until it answers (RuntimeError if it does not)."""
+        return self.launch().wait_answering(timeout)
+
+    def launch(self) -> LocalDatabase:
+        """Start the server without waiting for it (`wait_answering` waits), so a caller
+        can start its clients meanwhile: `uv run dev` starts the apps at the same time."""
         if port_answers(self.host, self.port):
             raise RuntimeError(f"port {self.host}:{self.port} is already in use")
+        if (holder := data_dir_holder(self.storage_path)) is not None:
+            raise RuntimeError(f"its data directory {self.storage_path} is in use by the "
+                               f"database{_on_port(holder)} of {describe_process(holder)}; "
+                               "stop it, or point MONGO_URI at it")
         command = self.command()
         if self.log_path:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        return self
+
+    def wait_answering(self, timeout: float = 20.0) -> LocalDatabase:
+        """Until the launched server answers; RuntimeError (the server stopped) if it exits
+        or stays silent for `timeout` seconds."""
+        assert self.process is not None, "launch() first"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -114,7 +194,7 @@ class LocalDatabase:
                 )
             if port_answers(self.host, self.port, 0.1):
                 return self
-            time.sleep(0.05)
+            time.sleep(0.02)
         self.stop()
         raise RuntimeError(f"database server did not answer on {self.host}:{self.port} "
                            f"within {timeout:.0f} s")

@@ -15,24 +15,34 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import db_utils
-from auth_utils import Settings, SettingsError, build_core, load_settings
+from auth_utils import Settings, SettingsError, load_settings
 from auth_utils.config import load_dotenv_files
-from auth_utils.rules.smtp import SmtpTarget
-from devtools.dbserver import DATA_DIR, LocalDatabase, local_address, port_answers
-from devtools.mailserver import MailServer, local_smtp_address, summary
-from devtools.partner import ensure_client, partner_env, partner_process
+from devtools.dbserver import (
+    DATA_DIR,
+    LocalDatabase,
+    describe_process,
+    listener_of,
+    local_address,
+    port_answers,
+)
 from devtools.processes import (
     AppProcess,
     CommandParser,
     describe_exit,
     die_with_parent,
     interrupt_on,
-    start_answering,
     stop_interrupting,
+    wait_answering,
 )
+
+if TYPE_CHECKING:
+    from devtools.mailserver import MailServer
+
+_IMPORTED = time.monotonic()  # _since_start's fallback
 
 DB_RESTARTS = 3  # times a local database that dies is started again before dev gives up
 
@@ -104,12 +114,31 @@ def _forget_running() -> None:
             RUNNING.unlink()
 
 
+def _since_start() -> float:
+    """Seconds since this process started, its own imports included: what a developer
+    waits for after typing `uv run dev` (less uv's own start, a few tens of ms)."""
+    try:  # Linux: the start time in clock ticks since boot (psutil rounds to 1 s here)
+        started = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return uptime - started / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return time.monotonic() - _IMPORTED
+
+
+def _by(port: int) -> str:
+    """" by <who>" for what listens on `port` here, when that can be told."""
+    pid = listener_of(port)
+    return f" by {describe_process(pid)}" if pid else ""
+
+
 def _bind(url: str) -> tuple[str, int]:
     parts = urlsplit(url)
     return os.environ.get("BIND_HOST", "127.0.0.1"), parts.port or 80
 
 
 def _database_reachable(uri: str) -> bool:
+    import db_utils  # here: pymongo is a quarter of a second `dev` need not wait for
+
     db_utils.connect(uri)
     try:
         return db_utils.ping(timeout=3.0)
@@ -164,6 +193,11 @@ def _stop(apps: list[AppProcess], db: LocalDatabase | None, mail: MailServer | N
 def _start_mail(settings: Settings) -> MailServer | None:
     """The local SMTP server when SMTP_URL points at a free port here; one line says where
     mail goes either way."""
+    # Imported here, once the apps are starting: `dev` itself starts in a fifth of a
+    # second, and the apps' imports are what a warm start waits for.
+    from auth_utils.rules.smtp import SmtpTarget
+    from devtools.mailserver import MailServer, local_smtp_address, summary
+
     if not settings.mail:
         print("dev: mail       off (MAIL=off): nothing is sent", flush=True)
         return None
@@ -174,8 +208,8 @@ def _start_mail(settings: Settings) -> MailServer | None:
         return None
     host, port = address
     if port_answers(host, port):
-        print(f"dev: mail       {host}:{port} (already running: read the messages where "
-              "that server prints them)", flush=True)
+        print(f"dev: mail       {host}:{port} (already running{_by(port)}: read the "
+              "messages where that server prints them)", flush=True)
         return None
     server = MailServer(host, port, on_message=lambda received: print(
         f"mail: {summary(received)}", flush=True))
@@ -193,6 +227,9 @@ def _start_mail(settings: Settings) -> MailServer | None:
 def _register_partner(settings: Settings, partner_url: str) -> tuple[str, str]:
     """The example's client at our provider: the one kept in .data/partner.json, or a new
     one (one line says so; the secret is never printed)."""
+    from auth_utils import build_core  # here: the core is a second of imports
+    from devtools.partner import ensure_client
+
     core = build_core(settings, cache=False, throttling=False)
     try:
         client_id, secret, new = ensure_client(core.openid, partner_url, PARTNER_RECORD)
@@ -220,41 +257,58 @@ def run(settings: Settings) -> int:
     for name, (url, variable) in urls.items():
         host, port = _bind(url)
         if port_answers(host, port):
-            return _fail(f"port {port} for the {name} app ({url}) is already taken; "
-                         f"stop what uses it or change {variable}")
+            # By what: another checkout's `dev` on the same default ports is the usual
+            # case, and its window may be anywhere.
+            return _fail(f"port {port} for the {name} app ({url}) is already taken{_by(port)}"
+                         f"; stop it or change {variable}")
     address = local_address(settings.mongo_uri)
     safe_uri = settings.mongo_uri.split("@")[-1]
     interrupt_on(signal.SIGTERM, signal.SIGINT)
     _record_running(settings)
     try:
+        # Everything starts at once (the apps take longer to import than the database
+        # to answer, and an app that finds no database retries): on two cores this is
+        # what brings a warm start under 3 s. "ready" waits for each app's /healthz to
+        # answer 200, i.e. for the apps to reach the database.
         if address is not None and not port_answers(*address):
             db = _DevDatabase(DATA_DIR / "db", host=address[0], port=address[1],
                               sync_on_commit=True, log_path=DATA_DIR / "db.log")
             try:
-                db.start()
+                db.launch()
+            except RuntimeError as exc:
+                return _fail(f"could not start the local database on "
+                             f"{address[0]}:{address[1]}: {exc}")
+        elif not _database_reachable(settings.mongo_uri):
+            return _fail(f"cannot reach the database at {safe_uri}; "
+                         "check MONGO_URI (or start it with `uv run db`)")
+        env = {**load_dotenv_files(), **os.environ}
+        apps += [AppProcess(module, env, args=APP_ARGS[module]).start()
+                 for module in APP_ARGS]
+        if db is not None:
+            try:
+                db.wait_answering()
             except RuntimeError as exc:
                 return _fail(f"could not start the local database on "
                              f"{address[0]}:{address[1]}: {exc}")
             print(f"dev: database   {address[0]}:{address[1]} (SecantusDB, data in "
                   f"{DATA_DIR / 'db'})", flush=True)
-        elif not _database_reachable(settings.mongo_uri):
-            return _fail(f"cannot reach the database at {safe_uri}; "
-                         "check MONGO_URI (or start it with `uv run db`)")
         else:
-            print(f"dev: database   {safe_uri} (already running)", flush=True)
+            running = f"already running{_by(address[1])}" if address else "already running"
+            print(f"dev: database   {safe_uri} ({running})", flush=True)
         mail = _start_mail(settings)
-        apps += [AppProcess(module, env, args=APP_ARGS[module]) for module in APP_ARGS]
-        if partner_url:
+        if partner_url:  # after the database: its client is registered there
             try:
                 client = _register_partner(settings, partner_url)
             except ValueError as exc:  # a PARTNER_URL the provider cannot register
                 return _fail(f"cannot register the partner app for PARTNER_URL "
                              f"{partner_url}: {exc}")
+            from devtools.partner import partner_env, partner_process
+
             apps.append(partner_process(partner_env(env, partner_url, settings.landing_url,
-                                                    *client)))
+                                                    *client)).start())
         binds = {app: _bind(url) for app, (url, _) in zip(apps, urls.values(), strict=True)}
-        failed = start_answering([(app, f"http://{host}:{port}/healthz")
-                                  for app, (host, port) in binds.items()])
+        failed = wait_answering([(app, f"http://{host}:{port}/healthz")
+                                 for app, (host, port) in binds.items()], status=200)
         if failed is not None:
             assert failed.process is not None
             code = failed.process.poll()
@@ -265,7 +319,8 @@ def run(settings: Settings) -> int:
         partner_line = f"  partner  {partner_url}  (an example app on another site)\n" \
             if partner_url else ""
         print(f"\n  landing  {settings.landing_url}\n  web      {settings.web_url}\n"
-              f"{partner_line}\ndev: ready (Ctrl-C to stop)", flush=True)
+              f"{partner_line}\ndev: ready in {_since_start():.1f} s (Ctrl-C to stop)",
+              flush=True)
         return _supervise(apps, db)
     except KeyboardInterrupt:
         print("\ndev: stopping...", flush=True)

@@ -21,7 +21,6 @@ from auth_utils.config.env import (
 from auth_utils.config.parts import mail_sender_settings, mail_settings, oidc_providers
 from auth_utils.config.settings import LOOPBACK, OidcProvider, Settings, origin_of
 from auth_utils.rules.errors import SettingsError
-from db_utils.connection import DEFAULT_MONGO_URI
 
 __all__ = [
     "OidcProvider",
@@ -46,6 +45,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise SettingsError(f"{name} must be an http(s) URL, got {url!r}")
+    # Imported here: db_utils loads pymongo (a quarter of a second), which the commands
+    # that only read the settings (`uv run dev`, `db`, `mail`) never need.
+    from db_utils.connection import DEFAULT_MONGO_URI
+
     mongo_uri = env.get("MONGO_URI", "").strip() or DEFAULT_MONGO_URI
     if not mongo_uri.startswith(("mongodb://", "mongodb+srv://")):
         raise SettingsError("MONGO_URI must start with mongodb:// or mongodb+srv://")

@@ -63,6 +63,18 @@ class SecondFactorFlows:
                 outcome = replace(outcome, trusted_browser=token)
         return outcome
 
+    def cancel_pending(self, pending: Session, user: SessionUser, *, ip: str,
+                       user_agent: str = "") -> Outcome:
+        """"Cancel" on the code page: the pending log-in ends, and the activity page says
+        so (the password was entered: the owner sees who stopped at the code, and when).
+        A complete session is never ended here (a log-out is the web app's button)."""
+        if not pending.pending:
+            return Outcome(Result.ENDED, LOGIN_ENDED, None, user.username)
+        self.steps.sessions.invalidate_session(pending.id)
+        self.steps.event(Kind.LOGIN_CANCELLED, user, ip=ip, user_agent=user_agent,
+                         session_id=pending.id)
+        return Outcome(Result.OK, username=user.username)
+
     def _complete(self, pending: Session, user: SessionUser, *, ip: str, user_agent: str
                   ) -> Outcome:
         """Complete the pending log-in, unless the account was disabled or its deletion

@@ -38,6 +38,7 @@ class Kind(enum.StrEnum):
     SIGNUP = "signup"
     LOGIN = "login"
     LOGIN_PENDING = "login_pending"  # the password was right; the second factor is asked
+    LOGIN_CANCELLED = "login_cancelled"  # "Cancel" on the code page ended a pending log-in
     LOGIN_FAILED = "login_failed"
     LOGIN_THROTTLED = "login_throttled"
     SECOND_FACTOR_PASSED = "second_factor_passed"
@@ -81,6 +82,7 @@ class Kind(enum.StrEnum):
 TITLES = {
     Kind.SIGNUP: "Account created", Kind.LOGIN: "Logged in",
     Kind.LOGIN_PENDING: "Password entered (second factor asked)",
+    Kind.LOGIN_CANCELLED: "Log-in cancelled at the second factor",
     Kind.LOGIN_FAILED: "Failed log-in", Kind.LOGIN_THROTTLED: "Log-in blocked (too many tries)",
     Kind.SECOND_FACTOR_PASSED: "Second factor given", Kind.SECOND_FACTOR_FAILED:
     "Wrong second-factor code", Kind.RECOVERY_CODE_USED: "Recovery code used",

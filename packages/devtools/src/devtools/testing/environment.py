@@ -3,9 +3,11 @@ gets, where artifacts go, how Chromium runs."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
-__all__ = ["ARTIFACTS", "CHROMIUM_ARGS", "FAST_MAIL_SENDER", "LANDING", "TEST_ENV", "WEB"]
+__all__ = ["ARTIFACTS", "CHROMIUM_ARGS", "FAST_MAIL_SENDER", "LANDING", "TEST_ENV", "WEB",
+           "chromium_executable"]
 
 LANDING = "http://localhost:4321"
 WEB = "http://localhost:3000"
@@ -50,3 +52,8 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
+
+
+def chromium_executable() -> str | None:
+    """Debian's Chromium (what CI installs and the browser tests use), or None."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")

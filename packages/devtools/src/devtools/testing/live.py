@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -13,7 +16,7 @@ from devtools.processes import AppProcess, start_answering
 from devtools.serving import landing_server, web_server
 from devtools.testing.environment import TEST_ENV
 
-__all__ = ["LiveSystem", "start_live_system", "start_partner"]
+__all__ = ["LiveSystem", "running_system", "start_live_system", "start_partner"]
 
 
 @dataclass
@@ -75,3 +78,20 @@ def start_partner(system: LiveSystem, openid: object, artifacts: Path
         process.stop()
         raise RuntimeError(f"the partner app did not start; see {artifacts}")
     return url, process
+
+
+@contextlib.contextmanager
+def running_system(**overrides: str) -> Iterator[LiveSystem]:
+    """A database of its own (a temporary directory) and both apps as real processes, for
+    a command outside pytest (`uv run page-scores`, `uv run readme-screenshots`); all of it
+    stopped and removed on exit."""
+    from devtools.dbserver import LocalDatabase
+
+    with (tempfile.TemporaryDirectory(prefix="live-system-") as work,
+          LocalDatabase(Path(work) / "db", sync_on_commit=False) as db):
+        system, processes = start_live_system(db.uri, Path(work) / "apps", **overrides)
+        try:
+            yield system
+        finally:
+            for process in processes:
+                process.stop()
