@@ -100,3 +100,46 @@ def test_each_layer_says_what_lives_there():
 def test_no_module_is_long():
     long = {m for m, p in modules().items() if len(p.read_text().splitlines()) > MAX_LINES}
     assert long == STILL_LONG
+
+
+def class_defs() -> dict[str, tuple[str, ast.ClassDef, set[str]]]:
+    """Every class auth_utils defines: its name -> (module, its ast, the names its module
+    imports from Authlib)."""
+    found = {}
+    for module, path in modules().items():
+        tree = ast.parse(path.read_text())
+        authlib = {alias.asname or alias.name for node in ast.walk(tree)
+                   if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                       "authlib") for alias in node.names}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                found[node.name] = (module, node, authlib)
+    return found
+
+
+def base_names(node: ast.ClassDef) -> list[str]:
+    return [b.id if isinstance(b, ast.Name) else b.attr for b in node.bases
+            if isinstance(b, ast.Name | ast.Attribute)]
+
+
+def test_no_flow_inherits_from_another_of_our_classes():
+    """Flows are composed (issue 23): a flow object holds the objects it uses and
+    inherits from none of ours, so none is one class spread over several files. A class
+    may still extend one of ours that is only a value or a type (a dataclass, an
+    Exception, a Protocol), or one of ours that extends Authlib's own classes (its
+    grants and server are extended by subclassing: the library's mechanism)."""
+    ours = class_defs()
+
+    def allowed(name: str, seen: frozenset = frozenset()) -> bool:
+        _, node, authlib = ours[name]
+        decorators = {d.id if isinstance(d, ast.Name) else getattr(d, "attr", "")
+                      for d in (getattr(d, "func", d) for d in node.decorator_list)}
+        bases = base_names(node)
+        return "dataclass" in decorators or any(
+            b in ("Protocol", "Exception") or b.endswith("Error") or b in authlib
+            or (b in ours and b not in seen and allowed(b, seen | {name})) for b in bases)
+
+    inheriting = [f"{module}.{node.name}({base})" for module, node, _ in ours.values()
+                  if module.startswith("auth_utils.flows") for base in base_names(node)
+                  if base in ours and not allowed(base)]
+    assert inheriting == []

@@ -160,3 +160,35 @@ def test_clients_logouts_lists_the_failed_ones_and_requeues_them(db, core):
 def test_clients_logouts_help():
     r = admin("clients", "logouts", "--help")
     assert r.returncode == 0 and "--failed" in r.stdout and "after their retries" in r.stdout
+
+
+def test_the_backchannel_set_on_the_provider_reaches_its_parts(db, core):
+    """`core.openid.backchannel` is the context the parts share: cleared or set again on
+    the provider after it was built, the consents part sees it at once (no Logout Token
+    queued without it, one with it)."""
+    from datetime import UTC, datetime
+
+    from auth_utils.services.sessions import SessionUser
+
+    openid = core.openid
+    client, _ = openid.register("Partner", ["https://partner.test/cb"],
+                                backchannel_logout_uri="https://partner.test/bc")
+    assert core.accounts.register("alice", "correct horse battery").ok
+    alice = core.storage.users.by_username("alice")
+    _, session = core.sessions.create_session(alice.id, "alice")
+    backchannel = openid.backchannel
+
+    def allowed_then_withdrawn() -> int:
+        backchannel.arm(session_id=session.id, client_id=client, user_id=alice.id, sid="s")
+        openid.store.put_consent(id=f"{alice.id}:{client}", user_id=alice.id,
+                                 client_id=client, scope="openid",
+                                 created_at=datetime.now(UTC))
+        assert openid.withdraw(SessionUser(alice.id, "alice"), client)
+        return openid.logout_counts().get("pending", 0)
+
+    openid.backchannel = None
+    try:
+        assert allowed_then_withdrawn() == 0
+    finally:
+        openid.backchannel = backchannel
+    assert allowed_then_withdrawn() == 1

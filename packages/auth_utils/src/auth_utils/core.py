@@ -195,12 +195,12 @@ def build_core(settings: Settings, *, storage: Storage | None = None,
                                  redirect_uri=f"{settings.landing_url}/login/oidc/callback")
     # The issuer is LANDING_URL exactly: clients compare it character for character.
     keys = SigningKeys(storage.oauth, settings.mfa_encryption_key, clock=clock)
-    openid = OpenIDProvider(steps, storage.oauth, keys, issuer=settings.landing_url,
-                            login_url=f"{settings.landing_url}/login")
     # Back-channel log-out: every deletion of sessions (both apps, the CLI) tells it.
-    openid.backchannel = Backchannel(storage.oauth, keys, issuer=settings.landing_url,
-                                     unavailable=storage.Unavailable, session_clock=clock)
-    sessions.on_ended = openid.backchannel.session_ended
+    backchannel = Backchannel(storage.oauth, keys, issuer=settings.landing_url,
+                              unavailable=storage.Unavailable, session_clock=clock)
+    sessions.on_ended = backchannel.session_ended
+    openid = OpenIDProvider(steps, storage.oauth, keys, issuer=settings.landing_url,
+                            login_url=f"{settings.landing_url}/login", backchannel=backchannel)
     return AuthCore(settings, storage, sessions,
                     AccountFlows(steps, email, site_words=settings.site_words),
                     SecondFactorFlows(steps, passkeys), PasskeyFlows(steps, passkeys),

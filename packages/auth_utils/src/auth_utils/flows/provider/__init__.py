@@ -21,10 +21,12 @@ Framework-free: the apps pass an `OAuthRequest` and turn the `Answer` or `Author
 into their responses.
 
 The package, a module per job: `messages` (what the apps pass in and get back),
-`models` (clients, codes, tokens as Authlib sees them; lifetimes; hashes), `grants` (the
-code and refresh grants, PKCE, ID tokens), `server` (Authlib's server, revocation,
-RP-initiated log-out, `iss`), and the parts of `OpenIDProvider`: `clients`,
-`authorize`, `tokens`, `logout`, `consents`.
+`models` (clients, codes, tokens as Authlib sees them; lifetimes; hashes), `context` (what
+the parts share), `grants` (the code and refresh grants, PKCE, ID tokens), `server`
+(Authlib's server: the token endpoint, revocation, RP-initiated log-out, `iss`), and the
+parts `OpenIDProvider` is built from, each a plain object holding the context and only
+the parts it uses: `clients`, `consents`, `tokens` (for the grants, with `consents`),
+`authorize` and `logout` (with the server).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from __future__ import annotations
 from auth_utils.flows.provider.authorize import Authorization
 from auth_utils.flows.provider.clients import Clients
 from auth_utils.flows.provider.consents import Consents
+from auth_utils.flows.provider.context import ProviderContext
 from auth_utils.flows.provider.logout import LogOut
 from auth_utils.flows.provider.messages import AllowedClient, Answer, Authorize, OAuthRequest
 from auth_utils.flows.provider.models import (
@@ -53,17 +56,43 @@ __all__ = ["AllowedClient", "Answer", "Authorize", "GrantUser", "OAuthRequest",
            "token_hash"]
 
 
-class OpenIDProvider(Clients, Authorization, Tokens, LogOut, Consents):
-    """`core.openid`: the provider's endpoints' logic, its clients and consents."""
+class OpenIDProvider:
+    """`core.openid`: builds the parts and answers for them (each method below is its
+    part's own)."""
 
     def __init__(self, steps: Steps, store: OAuthStore, keys: SigningKeys, *, issuer: str,
-                 login_url: str) -> None:
-        self.steps = steps
-        self.store = store
-        self.keys = keys
-        self.issuer = issuer
-        self.login_url = login_url
-        self.clock = steps.sessions.clock
-        self.server = _Server(self)
-        # Back-channel log-out (set by build_core): told of each new (session, client).
-        self.backchannel: Backchannel | None = None
+                 login_url: str, backchannel: Backchannel | None = None) -> None:
+        self.context = context = ProviderContext(steps, store, keys, issuer, login_url,
+                                                 steps.sessions.clock, backchannel)
+        self.store, self.keys, self.issuer = store, keys, issuer
+        consents = Consents(context)
+        tokens = Tokens(context, consents)
+        self.server = _Server(context, tokens)
+        registry = Clients(context)
+        authorization = Authorization(context, self.server)
+        logout = LogOut(context, self.server)
+        # What the apps, the CLI and the tests call, each its part's own method.
+        self.register = registry.register
+        self.clients = registry.clients
+        self.remove = registry.remove
+        self.logouts = registry.logouts
+        self.logout_counts = registry.logout_counts
+        self.metadata = registry.metadata
+        self.authorize = authorization.authorize
+        self.redirect_origin = authorization.redirect_origin
+        self.token = self.server.token
+        self.revoke = self.server.revoke
+        self.userinfo = tokens.userinfo
+        self.end_session = logout.end_session
+        self.consents = consents.consents
+        self.withdraw = consents.withdraw
+
+    @property
+    def backchannel(self) -> Backchannel | None:
+        """Back-channel log-out (`auth_utils.services.backchannel`), held by the context:
+        set here, every part sees it."""
+        return self.context.backchannel
+
+    @backchannel.setter
+    def backchannel(self, value: Backchannel | None) -> None:
+        self.context.backchannel = value

@@ -12,9 +12,10 @@ from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
 
 from auth_utils.config import origin_of
+from auth_utils.flows.provider.context import ProviderContext
 from auth_utils.flows.provider.messages import Authorize, OAuthRequest, _Request
 from auth_utils.flows.provider.models import PARAM_MAX, GrantUser, RegisteredClient
-from auth_utils.flows.provider.parts import Parts
+from auth_utils.flows.provider.server import _Server
 from auth_utils.services.activity import Kind
 from auth_utils.services.sessions import SessionUser, SessionValidation
 
@@ -29,8 +30,12 @@ PAGE_ERRORS = {"invalid_client": "The app that sent you here is not registered w
                                             "give."}
 
 
-class Authorization(Parts):
+class Authorization:
     """`core.openid.authorize` and its steps."""
+
+    def __init__(self, context: ProviderContext, server: _Server) -> None:
+        self.context = context
+        self.server = server
 
     def authorize(self, request: OAuthRequest, validation: SessionValidation | None, *,
                   decision: str | None = None, ip: str = "", user_agent: str = ""
@@ -52,7 +57,7 @@ class Authorization(Parts):
         except OAuth2Error as error:
             error.redirect_uri, error.state = grant.redirect_uri, data.get("state")
             return self._refused(req, error)
-        now = int(self.clock().timestamp())
+        now = int(self.context.clock().timestamp())
         stale = user is not None and max_age is not None and now - user.auth_time > max_age
         if user is None or "login" in prompts or stale:
             if "none" in prompts:
@@ -70,12 +75,13 @@ class Authorization(Parts):
             if decision != "allow":
                 answer = self.server.create_authorization_response(req, None, grant)
                 return Authorize("redirect", answer.location or "", 302)
-            self.store.put_consent(id=f"{user.id}:{client.client_id}", user_id=user.id,
-                                   client_id=client.client_id, scope=req.scope,
-                                   created_at=self.clock())
-            self.steps.event(Kind.CLIENT_AUTHORIZED, SessionUser(user.id, user.username),
-                             session_id=user.session_id, ip=ip, user_agent=user_agent,
-                             detail=client.record.name[:64])
+            self.context.store.put_consent(
+                id=f"{user.id}:{client.client_id}", user_id=user.id,
+                client_id=client.client_id, scope=req.scope, created_at=self.context.clock())
+            self.context.steps.event(
+                Kind.CLIENT_AUTHORIZED, SessionUser(user.id, user.username),
+                session_id=user.session_id, ip=ip, user_agent=user_agent,
+                detail=client.record.name[:64])
         answer = self.server.create_authorization_response(req, user, grant)
         if not answer.location:
             return Authorize("error", message="This request could not be completed.")
@@ -87,7 +93,7 @@ class Authorization(Parts):
         else None. CSP's form-action governs the redirects that follow a form submission
         (Chromium), so the log-in pages allow that one origin, for that request only: our
         form posts, we redirect to /oauth2/authorize, which redirects to the client."""
-        prefix = f"{self.issuer}/oauth2/authorize?"
+        prefix = f"{self.context.issuer}/oauth2/authorize?"
         if not next_url.startswith(prefix) or len(next_url) > 4 * PARAM_MAX:
             return None
         query = parse_qs(next_url[len(prefix):])
@@ -130,12 +136,12 @@ class Authorization(Parts):
             params.append(("prompt", " ".join(sorted(prompts - {"login"}))))
         if max_age is not None:
             params.append(("max_age", str(max_age)))
-        back = f"{self.issuer}/oauth2/authorize?{urlencode(params)}"
+        back = f"{self.context.issuer}/oauth2/authorize?{urlencode(params)}"
         query = {"next": back, **({"reauth": "1"} if again else {})}
-        return f"{self.login_url}?{urlencode(query)}"
+        return f"{self.context.login_url}?{urlencode(query)}"
 
     def _consented(self, user_id: str, client: RegisteredClient, scope: str) -> bool:
-        found = self.store.get_consent(user_id, client.client_id)
+        found = self.context.store.get_consent(user_id, client.client_id)
         return found is not None and set(scope.split()) <= set(found.scope.split())
 
     def _refused(self, req: _Request, error: OAuth2Error) -> Authorize:

@@ -6,20 +6,23 @@ from __future__ import annotations
 
 import secrets
 
+from auth_utils.flows.provider.context import ProviderContext
 from auth_utils.flows.provider.models import (
     AUTH_METHODS,
     SCOPES,
     redirect_uri_problem,
     token_hash,
 )
-from auth_utils.flows.provider.parts import Parts
 from auth_utils.services.signing_keys import ALG
 
 __all__ = ["Clients"]
 
 
-class Clients(Parts):
+class Clients:
     """`core.openid`'s client registry and discovery."""
+
+    def __init__(self, context: ProviderContext) -> None:
+        self.context = context
 
     def register(self, name: str, redirect_uris: list[str], *, public: bool = False,
                  first_party: bool = False, post_logout_redirect_uris: list[str] = (),
@@ -35,32 +38,32 @@ class Clients(Parts):
         # Hex, not base64url: an id starting with "-" reads as an option on a command line.
         client_id = secrets.token_hex(16)
         secret = None if public else secrets.token_urlsafe(32)
-        self.store.add_client(
+        self.context.store.add_client(
             id=client_id, name=name.strip()[:80], secret_hash=token_hash(secret) if secret
             else "", redirect_uris=list(redirect_uris),
             post_logout_redirect_uris=list(post_logout_redirect_uris),
             backchannel_logout_uri=backchannel_logout_uri, public=public,
-            first_party=first_party, created_at=self.clock())
+            first_party=first_party, created_at=self.context.clock())
         return client_id, secret
 
     def clients(self) -> list:
-        return self.store.list_clients()
+        return self.context.store.list_clients()
 
     def remove(self, client_id: str) -> bool:
-        return self.store.remove_client(client_id)
+        return self.context.store.remove_client(client_id)
 
     def logouts(self, *, status: str | None = None, client_id: str | None = None,
                 limit: int = 100) -> list:
         """Back-channel log-outs, newest first (`auth-admin clients logouts`)."""
-        return self.store.list_logouts(status, limit, client_id=client_id)
+        return self.context.store.list_logouts(status, limit, client_id=client_id)
 
     def logout_counts(self) -> dict[str, int]:
-        return self.store.count_logouts()
+        return self.context.store.count_logouts()
 
     # discovery ---------------------------------------------------------------------
 
     def metadata(self) -> dict:
-        base = self.issuer
+        base = self.context.issuer
         return {
             "issuer": base,
             "authorization_endpoint": f"{base}/oauth2/authorize",

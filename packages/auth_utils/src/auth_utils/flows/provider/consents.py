@@ -3,27 +3,30 @@ one (the consent, the client's tokens and codes, and a Logout Token per session)
 
 from __future__ import annotations
 
+from auth_utils.flows.provider.context import ProviderContext
 from auth_utils.flows.provider.messages import AllowedClient
-from auth_utils.flows.provider.parts import Parts
 from auth_utils.services.activity import Kind
 from auth_utils.services.sessions import SessionUser
 
 __all__ = ["Consents"]
 
 
-class Consents(Parts):
-    """`core.openid.consents` and `withdraw`."""
+class Consents:
+    """`core.openid.consents` and `withdraw`; `allowed`, checked by the token side."""
 
-    def _allowed(self, user_id: str, client_id: str) -> bool:
+    def __init__(self, context: ProviderContext) -> None:
+        self.context = context
+
+    def allowed(self, user_id: str, client_id: str) -> bool:
         """The user's consent to the client stands (checked at each use of its
         tokens when it is not first-party)."""
-        return self.store.get_consent(user_id, client_id) is not None
+        return self.context.store.get_consent(user_id, client_id) is not None
 
     def consents(self, user_id: str) -> list[AllowedClient]:
         """The clients the user allowed, oldest first (first-party ones never ask)."""
         allowed = []
-        for consent in self.store.consents_for_user(user_id):
-            client = self.store.get_client(consent.client_id)
+        for consent in self.context.store.consents_for_user(user_id):
+            client = self.context.store.get_client(consent.client_id)
             if client is not None:  # removed since (its consents go with it)
                 allowed.append(AllowedClient(client.id, client.name,
                                              tuple(consent.scope.split()),
@@ -41,17 +44,18 @@ class Consents(Parts):
         user. No re-authentication: it only takes access away."""
         if not isinstance(client_id, str) or not 0 < len(client_id) <= 64:
             return False
-        consent = self.store.get_consent(user.id, client_id)
+        consent = self.context.store.get_consent(user.id, client_id)
         if consent is None or consent.user_id != user.id:
             return False
-        client = self.store.get_client(client_id)
+        context = self.context
+        client = context.store.get_client(client_id)
         # Told first, then revoked: a failure half-way leaves the consent listed, and a
         # second try finishes (a client told twice drops the duplicate, or logs out twice).
-        told = self.backchannel.access_withdrawn(user_id=user.id, client_id=client_id) \
-            if self.backchannel is not None else 0
-        self.store.delete_consent(user.id, client_id, self.clock())
+        told = context.backchannel.access_withdrawn(user_id=user.id, client_id=client_id) \
+            if context.backchannel is not None else 0
+        context.store.delete_consent(user.id, client_id, context.clock())
         name = client.name if client is not None else client_id
-        self.steps.event(Kind.CLIENT_REVOKED, user, session_id=session_id, ip=ip,
+        context.steps.event(Kind.CLIENT_REVOKED, user, session_id=session_id, ip=ip,
                          user_agent=user_agent,
                          detail=f"{name[:64]}; {told} back-channel log-out(s)")
         return True

@@ -24,11 +24,13 @@ from auth_utils.flows.provider.models import (
     _Token,
     session_sid,
     token_hash,
+    user_info,
 )
 from auth_utils.services.signing_keys import ALG
 
 if TYPE_CHECKING:
-    from auth_utils.flows.provider import OpenIDProvider
+    from auth_utils.flows.provider.context import ProviderContext
+    from auth_utils.flows.provider.tokens import Tokens
 
 
 class _Pkce(CodeChallenge):
@@ -59,20 +61,20 @@ class _IdToken(OpenIDToken):
     (the original log-in, not now), a new `iat`/`exp`, and no `nonce` (Authlib adds one
     only from a code)."""
 
-    def __init__(self, provider: OpenIDProvider) -> None:
-        self.provider = provider
+    def __init__(self, context: ProviderContext) -> None:
+        self.context = context
 
     def resolve_client_private_key(self, client: Any) -> Any:
-        return self.provider.keys.current()
+        return self.context.keys.current()
 
     def get_client_algorithm(self, client: Any) -> str:
         return ALG
 
     def get_encode_header(self, client: Any) -> dict:
-        return {"alg": ALG, "kid": self.provider.keys.current().kid, "typ": "JWT"}
+        return {"alg": ALG, "kid": self.context.keys.current().kid, "typ": "JWT"}
 
     def get_client_claims(self, client: Any) -> dict:
-        return {"iss": self.provider.issuer, "aud": client.get_client_id(),
+        return {"iss": self.context.issuer, "aud": client.get_client_id(),
                 "exp": int(time.time()) + ID_TOKEN_SECONDS}
 
     def get_compatible_claims(self, request: Any) -> dict:
@@ -83,15 +85,15 @@ class _IdToken(OpenIDToken):
         return claims
 
     def generate_user_info(self, user: GrantUser, scope: str) -> UserInfo:
-        return self.provider.user_info(user, scope)
+        return user_info(user, scope)
 
 
 class _OpenIDCode(_IdToken, OpenIDCode):
     """The code grant's ID token (with the request's `nonce`)."""
 
-    def __init__(self, provider: OpenIDProvider) -> None:
+    def __init__(self, context: ProviderContext) -> None:
         OpenIDCode.__init__(self, require_nonce=False)
-        _IdToken.__init__(self, provider)
+        _IdToken.__init__(self, context)
 
     def exists_nonce(self, nonce: str, request: Any) -> bool:
         return False  # the nonce is the client's own check; our codes are single use
@@ -102,14 +104,18 @@ class _CodeGrant(AuthorizationCodeGrant):
     AUTHORIZATION_CODE_LENGTH = 43  # 256 bits of base62
 
     @property
-    def provider(self) -> OpenIDProvider:
-        return self.server.provider
+    def context(self) -> ProviderContext:
+        return self.server.context
+
+    @property
+    def tokens(self) -> Tokens:
+        return self.server.tokens
 
     def save_authorization_code(self, code: str, request: Any) -> None:
         user: GrantUser = request.user
         data = request.payload.data
-        now = self.provider.clock()
-        self.provider.store.put_code(
+        now = self.context.clock()
+        self.context.store.put_code(
             id=token_hash(code), client_id=request.client.client_id, user_id=user.id,
             session_id=user.session_id, redirect_uri=request.payload.redirect_uri,
             scope=request.scope or "", nonce=data.get("nonce", ""),
@@ -120,12 +126,11 @@ class _CodeGrant(AuthorizationCodeGrant):
     def query_authorization_code(self, code: str, client: RegisteredClient) -> _Code | None:
         if not isinstance(code, str) or len(code) > 256:
             return None
-        provider = self.provider
-        found, replayed = provider.store.use_code(token_hash(code), client.client_id,
-                                                  provider.clock())
+        found, replayed = self.context.store.use_code(token_hash(code), client.client_id,
+                                                      self.context.clock())
         if replayed is not None:  # RFC 6749 4.1.2: revoke what the code issued
-            provider.reuse_detected(token_hash(code), client.client_id, "authorization code",
-                                    user_id=replayed.user_id)
+            self.tokens.reuse_detected(token_hash(code), client.client_id,
+                                       "authorization code", user_id=replayed.user_id)
         return _Code(found) if found else None
 
     def delete_authorization_code(self, authorization_code: _Code) -> None:
@@ -133,8 +138,8 @@ class _CodeGrant(AuthorizationCodeGrant):
 
     def authenticate_user(self, authorization_code: _Code) -> GrantUser | None:
         record = authorization_code.record
-        return self.provider.grant_user(record.user_id, record.session_id, record.auth_time,
-                                        client=self.request.client.record)
+        return self.tokens.grant_user(record.user_id, record.session_id, record.auth_time,
+                                      client=self.request.client.record)
 
 
 class _RefreshGrant(RefreshTokenGrant):
@@ -142,37 +147,41 @@ class _RefreshGrant(RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True  # rotation: each use gives a new one
 
     @property
-    def provider(self) -> OpenIDProvider:
-        return self.server.provider
+    def context(self) -> ProviderContext:
+        return self.server.context
+
+    @property
+    def tokens(self) -> Tokens:
+        return self.server.tokens
 
     def authenticate_refresh_token(self, refresh_token: str) -> _Token | None:
-        provider = self.provider
+        context = self.context
         client = self.request.client
         if len(refresh_token) > 256:
             return None
-        found, reused = provider.store.use_refresh_token(
-            token_hash(refresh_token), client.client_id, provider.clock())
+        found, reused = context.store.use_refresh_token(
+            token_hash(refresh_token), client.client_id, context.clock())
         if reused is not None:
             if reused.used_at is not None:  # rotated before: someone else holds a copy
-                provider.reuse_detected(reused.family, client.client_id, "refresh token",
-                                        user_id=reused.user_id)
+                self.tokens.reuse_detected(reused.family, client.client_id, "refresh token",
+                                           user_id=reused.user_id)
             # Revoked but never used (RFC 7009, a withdrawn consent, a reuse of its
             # family): refused, but no alarm in the user's activity.
             return None
         if found is None:
             return None
-        if provider.grant_user(found.user_id, found.session_id, found.auth_time,
-                               client=client.record) is None:
+        if self.tokens.grant_user(found.user_id, found.session_id, found.auth_time,
+                                  client=client.record) is None:
             # The browser session ended (log-out, revocation, password change, account
             # disabled or deleted), or the user withdrew the client's access: the whole
             # family goes with it; invalid_grant.
-            provider.store.revoke_family(found.family, provider.clock())
+            context.store.revoke_family(found.family, context.clock())
             return None
         return _Token(found)
 
     def authenticate_user(self, refresh_token: _Token) -> GrantUser | None:
         record = refresh_token.record
-        return self.provider.grant_user(record.user_id, record.session_id, record.auth_time)
+        return self.tokens.grant_user(record.user_id, record.session_id, record.auth_time)
 
     def revoke_old_credential(self, refresh_token: _Token) -> None:
         """Already marked used by the atomic rotation (`use_refresh_token`)."""

@@ -8,25 +8,29 @@ from typing import Any
 
 from authlib.oauth2.rfc6749 import OAuth2Error
 
+from auth_utils.flows.provider.context import ProviderContext
 from auth_utils.flows.provider.messages import Answer, OAuthRequest, _Request
-from auth_utils.flows.provider.parts import Parts
+from auth_utils.flows.provider.server import _Server
 from auth_utils.services.activity import Kind
 from auth_utils.services.sessions import SessionUser, SessionValidation
 
 __all__ = ["LogOut"]
 
 
-class LogOut(Parts):
+class LogOut:
     """`core.openid.end_session`."""
+
+    def __init__(self, context: ProviderContext, server: _Server) -> None:
+        self.context = context
+        self.server = server
 
     def end_session(self, request: OAuthRequest, validation: SessionValidation | None, *,
                     confirmed: bool, ip: str = "", user_agent: str = "") -> Answer | None:
         """RP-initiated log-out: the browser session ends when the `id_token_hint` names
         its user, or when the user confirmed on our page (a bare link from anywhere must
         not log people out). None: ask for confirmation."""
-        req = _Request(request)
         try:
-            checked = self.server.validate_endpoint_request("end_session", req)
+            checked = self.server.validate_endpoint_request("end_session", _Request(request))
         except OAuth2Error:
             checked = None
         session = validation.session if validation and validation.session else None
@@ -36,21 +40,20 @@ class LogOut(Parts):
         if session is not None and not (hint_matches or confirmed):
             return None
         if session is not None:
-            req.session_id = session.id
-            req.end_user = validation.user
-        if checked is None:
-            if session is not None:
-                self.end_browser_session(session.id, validation.user, ip=ip,
-                                         user_agent=user_agent)
-            return Answer(302, "", [("Location", self.issuer + "/")])
-        answer = self.server.create_endpoint_response("end_session", checked)
-        return answer or Answer(302, "", [("Location", self.issuer + "/")])
+            self.end_browser_session(session.id, validation.user, ip=ip,
+                                     user_agent=user_agent)
+        # Authlib only builds the answer: the redirect to a registered
+        # post_logout_redirect_uri, or ours.
+        answer = self.server.create_endpoint_response("end_session", checked) \
+            if checked is not None else None
+        return answer or Answer(302, "", [("Location", self.context.issuer + "/")])
 
     def end_browser_session(self, session_id: str, user: Any, *, ip: str = "",
                             user_agent: str = "") -> None:
-        self.steps.sessions.invalidate_session(session_id)
-        self.store.revoke_for_session(session_id, self.clock())
+        steps = self.context.steps
+        steps.sessions.invalidate_session(session_id)
+        self.context.store.revoke_for_session(session_id, self.context.clock())
         if user is not None:
-            self.steps.event(Kind.LOGOUT, SessionUser(user.id, user.username),
-                             session_id=session_id, ip=ip, user_agent=user_agent,
-                             detail="by a client (RP-initiated)")
+            steps.event(Kind.LOGOUT, SessionUser(user.id, user.username),
+                        session_id=session_id, ip=ip, user_agent=user_agent,
+                        detail="by a client (RP-initiated)")

@@ -91,8 +91,6 @@ class _Request(OAuth2Request):
     def __init__(self, request: OAuthRequest) -> None:
         super().__init__(request.method, request.url, headers=request.headers)
         self.payload = _Payload(request.params)
-        self.session_id: str | None = None  # the browser session (RP-initiated log-out)
-        self.end_user: Any = None  # the user to log out
 
     @property
     def args(self) -> dict:

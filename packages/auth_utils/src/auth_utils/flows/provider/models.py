@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import ClientMixin
+from authlib.oidc.core import UserInfo
 
 __all__ = ["ACCESS_LIFETIME", "AUTH_METHODS", "CODE_LIFETIME", "ID_TOKEN_SECONDS",
            "PARAM_MAX", "REFRESH_LIFETIME", "SCOPES", "GrantUser", "RegisteredClient",
-           "redirect_uri_problem", "session_sid", "token_hash"]
+           "generate_token", "redirect_uri_problem", "session_sid", "token_hash",
+           "user_info"]
 
 CODE_LIFETIME = timedelta(seconds=60)  # RFC 9700 4.1: short; one redirect and one POST
 ACCESS_LIFETIME = timedelta(minutes=10)
@@ -92,6 +95,26 @@ class GrantUser:
     username: str
     session_id: str
     auth_time: int
+
+
+def user_info(user: GrantUser, scope: str) -> UserInfo:
+    """The claims a token's scope gives (userinfo and the ID token): `sub`, and the name
+    with `profile`."""
+    info = {"sub": user.id}
+    if "profile" in scope.split():
+        info |= {"preferred_username": user.username, "name": user.username}
+    return UserInfo(info)
+
+
+def generate_token(grant_type: str, client: RegisteredClient, user: Any = None,
+                   scope: str | None = None, expires_in: int | None = None,
+                   include_refresh_token: bool = True) -> dict:
+    """Authlib's token generator: opaque random tokens (stored under their hash)."""
+    token = {"token_type": "Bearer", "access_token": secrets.token_urlsafe(32),
+             "expires_in": int(ACCESS_LIFETIME.total_seconds()), "scope": scope or ""}
+    if include_refresh_token:
+        token["refresh_token"] = secrets.token_urlsafe(32)
+    return token
 
 
 @dataclass(frozen=True)
