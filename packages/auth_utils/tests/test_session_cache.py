@@ -221,7 +221,7 @@ def test_a_log_in_at_the_session_cap_does_not_wait_for_a_revocation(db):
 def test_a_failing_feed_never_fails_a_request(cached, database_server):
     """The watcher's getMores fail with "not primary" (code 91, which makes pymongo mark
     the server unknown): on the watcher's own client only, so validations go on."""
-    from auth_utils.storage.mongo import FEED_APP_NAME
+    from auth_utils.storage.mongo.operations import FEED_APP_NAME
 
     token, _ = cached.create_session("u1", "alice")
     cache = cached.store

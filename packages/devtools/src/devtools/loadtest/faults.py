@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from pymongo import MongoClient
 
-from auth_utils.storage.mongo import FEED_APP_NAME
+from auth_utils.storage.mongo.operations import FEED_APP_NAME
 from devtools.loadtest.stack import LoadStack
 from devtools.mailserver import MailServer, Received
 from devtools.slowclients import SlowClients

@@ -1,37 +1,25 @@
-"""The storage interface on MongoDB: the one module of auth_utils that wires db_utils.
-
-Each store forwards to db_utils' queries on one pymongo `Database` (the process's
-connection unless one is given, e.g. a test's monitored client).
-"""
+"""What an account is made of, on MongoDB: users, sessions, second factors, passkeys and
+linked identities, each store forwarding to db_utils' queries on one pymongo `Database`."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 
 from pymongo.database import Database
-from pymongo.errors import ConfigurationError
 
 import db_utils
-from auth_utils.rules.errors import SettingsError
-from auth_utils.storage import AddressTaken, Evict, FeedUnsupported, Flush, Invalidation
-from db_utils import events as event_queries
+from auth_utils.storage import AddressTaken
 from db_utils import identities as identity_queries
-from db_utils import oauth as oauth_queries
-from db_utils import outbox as outbox_queries
 from db_utils import passkeys as passkey_queries
 from db_utils import second_factors as factor_queries
 from db_utils import sessions as session_queries
-from db_utils import throttles as counter_queries
 from db_utils import users as user_queries
 
-__all__ = ["DEFAULT_MONGO_URI", "MongoStorage", "connect_storage"]
+__all__ = ["DatabaseSource", "MongoIdentityStore", "MongoPasskeyStore",
+           "MongoSecondFactorStore", "MongoSessionStore", "MongoUserStore"]
 
-DEFAULT_MONGO_URI = db_utils.DEFAULT_MONGO_URI
-FEED_APP_NAME = "session-feed"  # the change stream's own client, as the server sees it
-
-DatabaseSource = Callable[[], Database]
+DatabaseSource = Callable[[], Database]  # the process's connection, or a test's client
 
 
 class MongoSessionStore:
@@ -220,51 +208,6 @@ class MongoIdentityStore:
         return identity_queries.peek_flow(self._db(), key_hash, purpose, now)
 
 
-class MongoOAuthStore:
-    """The provider's storage: each call forwards to db_utils.oauth on the database."""
-
-    _records = {"add_client": db_utils.records.OAuthClientRecord,
-                "put_code": db_utils.records.OAuthCodeRecord,
-                "put_token": db_utils.records.OAuthTokenRecord,
-                "put_consent": db_utils.records.OAuthConsentRecord,
-                "add_key": db_utils.records.SigningKeyRecord,
-                "arm_logout": db_utils.records.BackchannelLogoutRecord}
-
-    def __init__(self, database: DatabaseSource) -> None:
-        self._db = database
-
-    def __getattr__(self, name: str) -> Callable:
-        query = getattr(oauth_queries, name)
-        record = self._records.get(name)
-        if record is not None:
-            return lambda **fields: query(self._db(), record(**fields))
-        return lambda *args, **kwargs: query(self._db(), *args, **kwargs)
-
-
-class MongoEventStore:
-    def __init__(self, database: DatabaseSource) -> None:
-        self._db = database
-
-    def add(self, **fields: object) -> None:
-        event_queries.insert_event(self._db(), db_utils.EventRecord(**fields))
-
-    def for_user(self, user_id: str, skip: int, limit: int) -> list[db_utils.EventRecord]:
-        return event_queries.list_user_events(self._db(), user_id, skip, limit)
-
-    def count_for_user(self, user_id: str, kinds: list[str], since: datetime, *,
-                       not_session_ref: str = "") -> int:
-        return event_queries.count_user_events(self._db(), user_id, kinds, since,
-                                               not_session_ref=not_session_ref)
-
-    def query(self, *, user_id: str | None, since: datetime | None, kind: str | None,
-              limit: int) -> list[db_utils.EventRecord]:
-        return event_queries.query_events(self._db(), user_id=user_id, since=since,
-                                          kind=kind, limit=limit)
-
-    def anonymize(self, user_id: str, name_kinds: list[str]) -> int:
-        return event_queries.anonymize_user_events(self._db(), user_id, name_kinds)
-
-
 class MongoSecondFactorStore:
     def __init__(self, database: DatabaseSource) -> None:
         self._db = database
@@ -296,127 +239,3 @@ class MongoSecondFactorStore:
 
     def forget(self, user_id: str, browser_id: str | None = None) -> bool:
         return factor_queries.forget_browsers(self._db(), user_id, browser_id)
-
-
-class MongoOutboxStore:
-    def __init__(self, database: DatabaseSource) -> None:
-        self._db = database
-
-    def add(self, **fields: object) -> None:
-        outbox_queries.enqueue_message(self._db(), db_utils.OutboxRecord(
-            **fields, next_attempt_at=fields["created_at"]))
-
-    def claim(self, now: datetime, lease_until: datetime, lease: str, sender: str,
-              retry: outbox_queries.Retry) -> db_utils.OutboxRecord | None:
-        return outbox_queries.claim_next(self._db(), now, lease_until, lease, sender, retry)
-
-    def delivered(self, mail: db_utils.OutboxRecord, now: datetime) -> bool:
-        return outbox_queries.mark_delivered(self._db(), mail.id, now)
-
-    def failed(self, mail: db_utils.OutboxRecord, now: datetime, error: str,
-               retry: outbox_queries.Retry, *, permanent: bool = False) -> str:
-        return outbox_queries.record_failure(self._db(), mail, now, error, retry,
-                                             permanent=permanent)
-
-    def release(self, mail: db_utils.OutboxRecord, now: datetime) -> bool:
-        return outbox_queries.release_claim(self._db(), mail, now)
-
-    def requeue(self, now: datetime, message_id: str | None = None) -> int:
-        return outbox_queries.requeue_failed(self._db(), now, message_id)
-
-    def get(self, message_id: str) -> db_utils.OutboxRecord | None:
-        return outbox_queries.get_message(self._db(), message_id)
-
-    def list(self, status: str | None, limit: int) -> list[db_utils.OutboxRecord]:
-        return outbox_queries.list_messages(self._db(), status, limit)
-
-    def counts(self) -> dict[str, int]:
-        return outbox_queries.count_by_status(self._db())
-
-
-class MongoCounterStore:
-    def __init__(self, database: DatabaseSource) -> None:
-        self._db = database
-
-    def hit(self, key: str, window_seconds: int, now: datetime, amount: int = 1
-            ) -> tuple[int, datetime]:
-        return counter_queries.hit_counter(self._db(), key, window_seconds, now, amount)
-
-    def clear(self, key: str, window_seconds: int, now: datetime) -> None:
-        counter_queries.clear_counter(self._db(), key, window_seconds, now)
-
-    def forget(self, keys: list[str]) -> int:
-        return counter_queries.forget_counters(self._db(), keys)
-
-
-class MongoInvalidationFeed:
-    """Deletions from a change stream on a client of its own: a failing stream never
-    marks the request path's server unknown (which would fail every request for the
-    seconds until pymongo's next check)."""
-
-    def __init__(self, database_name: str | None = None) -> None:
-        self._database_name = database_name
-
-    @contextlib.contextmanager
-    def watch(self, max_await: float) -> Iterator[Iterator[Invalidation | None]]:
-        client = db_utils.new_client(app_name=FEED_APP_NAME)
-        try:
-            name = self._database_name or db_utils.database_name(db_utils.current_uri() or "")
-            with session_queries.watch_session_deletes(
-                    client[name], max_await_ms=max(1, int(max_await * 1000))) as deletes:
-                yield self._invalidations(deletes)
-        except db_utils.ChangeStreamUnsupported as exc:
-            raise FeedUnsupported(str(exc)) from exc
-        finally:
-            client.close()
-
-    @staticmethod
-    def _invalidations(deletes: Iterator[str | None]) -> Iterator[Invalidation | None]:
-        try:
-            for session_id in deletes:
-                yield None if session_id is None else Evict(session_id)
-        except (db_utils.StreamInvalidated, db_utils.DatabaseUnavailable) as exc:
-            yield Flush(str(exc))
-
-
-class MongoStorage:
-    """Sessions, users, counters, second factors, events, passkeys, the mail outbox and the
-    invalidation feed on one MongoDB database."""
-
-    Unavailable = db_utils.DatabaseUnavailable
-
-    def __init__(self, database: Database | None = None) -> None:
-        self._database = database
-        source: DatabaseSource = (lambda: database) if database is not None \
-            else db_utils.get_database
-        self.sessions = MongoSessionStore(source)
-        self.users = MongoUserStore(source)
-        self.counters = MongoCounterStore(source)
-        self.second_factors = MongoSecondFactorStore(source)
-        self.events = MongoEventStore(source)
-        self.passkeys = MongoPasskeyStore(source)
-        self.outbox = MongoOutboxStore(source)
-        self.identities = MongoIdentityStore(source)
-        self.oauth = MongoOAuthStore(source)
-        self.invalidations = MongoInvalidationFeed(database.name if database is not None
-                                                   else None)
-
-    def prepare(self) -> None:
-        db_utils.ensure_indexes(self._database)
-
-    def ping(self, timeout: float = 1.0) -> bool:
-        return db_utils.ping(timeout)
-
-    def on_unreachable(self, callback: Callable[[str], None]) -> Callable[[], None]:
-        """Tell `callback` as soon as the driver's monitor loses the primary."""
-        return db_utils.on_primary_lost(callback)
-
-
-def connect_storage(mongo_uri: str) -> MongoStorage:
-    """The process's storage on `mongo_uri` (connecting is lazy: no I/O here); a URI
-    that cannot be parsed is a SettingsError naming MONGO_URI, not a traceback."""
-    try:
-        db_utils.connect(mongo_uri)
-    except (ConfigurationError, ValueError) as exc:  # InvalidURI is a ConfigurationError
-        raise SettingsError(f"MONGO_URI is not a usable MongoDB URI: {exc}") from None
-    return MongoStorage()
