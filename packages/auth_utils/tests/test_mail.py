@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from auth_utils import SettingsError, load_settings
+from auth_utils.rules.sealing import SealedBox
 from auth_utils.rules.smtp import SmtpTarget
 from auth_utils.services.mail import MailSender
 from auth_utils.services.outbox import MAIL_KEY_PURPOSE, MailDisabled, Message
-from auth_utils.services.second_factor import SealedBox
 from devtools.mailserver import MailServer, links_in
 from devtools.testing import FAST_MAIL_SENDER, TEST_ENV, wait_for
 

@@ -25,6 +25,7 @@ from auth_utils.flows.provider import OpenIDProvider
 from auth_utils.http.cookies import CookieSettings
 from auth_utils.rules.clock import Clock, utc_now
 from auth_utils.rules.passwords import HashingGate
+from auth_utils.rules.sealing import SealedBox
 from auth_utils.rules.smtp import SmtpTarget
 from auth_utils.services.activity import Activity
 from auth_utils.services.availability import GuardedStorage
@@ -33,7 +34,7 @@ from auth_utils.services.mail import MailSender, Retry
 from auth_utils.services.notices import Links, Notices
 from auth_utils.services.outbox import MAIL_KEY_PURPOSE, Outbox
 from auth_utils.services.passkeys import Passkeys, RelyingParty
-from auth_utils.services.second_factor import SealedBox, SecondFactors, SecretBox
+from auth_utils.services.second_factor import SecondFactors, SecretBox
 from auth_utils.services.session_cache import CachedSessionStore
 from auth_utils.services.sessions import SessionManager, SessionPolicy
 from auth_utils.services.signing_keys import SigningKeys

@@ -26,8 +26,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from auth_utils.rules.clock import Clock, utc_now
+from auth_utils.rules.sealing import SealedBox
 from auth_utils.rules.smtp import sender_address
-from auth_utils.services.second_factor import SealedBox
 from auth_utils.storage import OutboxStore, StoredMail
 
 __all__ = ["MAIL_KEY_PURPOSE", "MailDisabled", "Message", "Outbox", "build_email"]

@@ -14,20 +14,16 @@ import base64
 import enum
 import hashlib
 import hmac
-import os
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pyotp
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from auth_utils.rules.agents import describe_user_agent
 from auth_utils.rules.clock import Clock, utc_now
+from auth_utils.rules.sealing import SealedBox, derive_key
 from auth_utils.storage import SecondFactorStore, StoredSecondFactor
 
 __all__ = [
@@ -35,10 +31,8 @@ __all__ = [
     "Check",
     "Enrolment",
     "FactorStatus",
-    "SealedBox",
     "SecondFactors",
     "SecretBox",
-    "derive_key",
     "format_secret",
     "is_app_code",
     "matching_step",
@@ -58,34 +52,6 @@ _CODE = re.compile(r"[0-9]{6}")
 def is_app_code(code: str) -> bool:
     """Shaped like an authenticator app's code (six digits), not a recovery code."""
     return bool(_CODE.fullmatch(code.strip()))
-
-
-def derive_key(key_material: str, purpose: bytes) -> bytes:
-    """A 256-bit key for one purpose (HKDF-SHA-256) from the one operator secret: keys of
-    different purposes are independent, so none opens what another sealed."""
-    return HKDF(SHA256(), 32, salt=None, info=b"monorepo-auth " + purpose).derive(
-        key_material.encode())
-
-
-class SealedBox:
-    """AES-256-GCM under the key derived for `purpose`; each sealed value is bound to a
-    context (the associated data: a user id, a message id), so it opens nowhere else."""
-
-    def __init__(self, key_material: str, purpose: bytes) -> None:
-        self._aead = AESGCM(derive_key(key_material, purpose))
-
-    def seal(self, plaintext: str, context: str) -> str:
-        nonce = os.urandom(12)
-        sealed = self._aead.encrypt(nonce, plaintext.encode(), context.encode())
-        return base64.urlsafe_b64encode(nonce + sealed).decode()
-
-    def open(self, sealed: str, context: str) -> str | None:
-        """The plaintext, or None when it was not sealed for this context with this key."""
-        try:
-            raw = base64.urlsafe_b64decode(sealed.encode())
-            return self._aead.decrypt(raw[:12], raw[12:], context.encode()).decode()
-        except (InvalidTag, ValueError):
-            return None
 
 
 class SecretBox:

@@ -24,7 +24,7 @@ from typing import Any
 from joserfc.jwk import ECKey
 
 from auth_utils.rules.clock import Clock, utc_now
-from auth_utils.services.second_factor import SealedBox
+from auth_utils.rules.sealing import SealedBox
 from auth_utils.storage import OAuthStore
 
 __all__ = ["ALG", "CACHE_SECONDS", "RETIRED_OVERLAP", "SigningKeys"]
