@@ -9,6 +9,7 @@ import signal
 import statistics
 import threading
 import time
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -36,6 +37,26 @@ def _requests(L: str, W: str, cookie: dict[str, str]) -> list[tuple[str, str, st
                                             "data": {**form, "username": "newcomer"}}),
     ]
 
+def _recorded_calls(requests: list) -> tuple[Callable[[int], int | str], list]:
+    """`call(i)` sends request i (round robin over `requests`) and records (its name, the
+    status or the error's name, seconds taken) in `answers`; safe from many threads."""
+    answers: list[tuple[str, int | str, float]] = []
+    lock = threading.Lock()
+
+    def call(i: int) -> int | str:
+        name, method, url, options = requests[i % len(requests)]
+        start = time.monotonic()
+        try:
+            status: int | str = httpx.request(method, url, timeout=30, **options).status_code
+        except httpx.HTTPError as exc:
+            status = type(exc).__name__
+        with lock:
+            answers.append((name, status, time.monotonic() - start))
+        return status
+
+    return call, answers
+
+
 
 def test_a_database_crash_gives_fast_503s_and_both_apps_recover(served_system, db,
                                                                 database_server):
@@ -58,19 +79,7 @@ def test_a_database_crash_gives_fast_503s_and_both_apps_recover(served_system, d
         assert r.status_code == 303
 
     requests = _requests(L, W, cookie)
-    answers: list[tuple[str, int | str, float]] = []
-    lock = threading.Lock()
-
-    def call(i: int) -> int | str:
-        name, method, url, options = requests[i % len(requests)]
-        start = time.monotonic()
-        try:
-            status: int | str = httpx.request(method, url, timeout=30, **options).status_code
-        except httpx.HTTPError as exc:
-            status = type(exc).__name__
-        with lock:
-            answers.append((name, status, time.monotonic() - start))
-        return status
+    call, answers = _recorded_calls(requests)
 
     database_server.kill()
     try:
@@ -133,19 +142,7 @@ def test_a_hung_database_is_found_as_fast_as_a_crash(served_system, database_ser
         assert r.status_code == 303
         cookie = {"Cookie": f"auth_session={client.cookies['auth_session']}"}
     requests = _requests(L, W, cookie)
-    answers: list[tuple[str, int | str, float]] = []
-    lock = threading.Lock()
-
-    def call(i: int) -> int | str:
-        name_, method, url, options = requests[i % len(requests)]
-        start = time.monotonic()
-        try:
-            status: int | str = httpx.request(method, url, timeout=30, **options).status_code
-        except httpx.HTTPError as exc:
-            status = type(exc).__name__
-        with lock:
-            answers.append((name_, status, time.monotonic() - start))
-        return status
+    call, answers = _recorded_calls(requests)
 
     pid = database_server.local.process.pid
     os.kill(pid, signal.SIGSTOP)

@@ -111,11 +111,7 @@ def totp_confirm(request: HttpRequest) -> HttpResponse:
 def totp_disable(request: HttpRequest) -> HttpResponse:
     outcome = services.get().second_factor.disable(request.auth_session,
                                                    session_user(request), **client(request))
-    if outcome.result is Result.REAUTH:
-        return reauth_redirect("/account/security")
-    if not outcome.ok:
-        return _page(request, outcome, status_of(outcome))
-    return HttpResponseRedirect("/account/security?done=off", status=303)
+    return _answer(request, outcome, "off")
 
 
 @require_POST
@@ -183,20 +179,14 @@ def passkey_rename(request: HttpRequest, credential_id: str) -> HttpResponse:
     outcome = services.get().passkeys.rename(request.auth_session, session_user(request),
                                              credential_id, request.POST.get("name", ""),
                                              **client(request))
-    if not outcome.ok:
-        return _page(request, outcome, status_of(outcome))
-    return HttpResponseRedirect("/account/security?done=passkey-renamed", status=303)
+    return _answer(request, outcome, "passkey-renamed")
 
 
 @require_POST
 def passkey_remove(request: HttpRequest, credential_id: str) -> HttpResponse:
     outcome = services.get().passkeys.remove(request.auth_session, session_user(request),
                                              credential_id, **client(request))
-    if outcome.result is Result.REAUTH:
-        return reauth_redirect("/account/security")
-    if not outcome.ok:
-        return _page(request, outcome, status_of(outcome))
-    return HttpResponseRedirect("/account/security?done=passkey-removed", status=303)
+    return _answer(request, outcome, "passkey-removed")
 
 
 @require_POST
@@ -204,11 +194,17 @@ def identity_unlink(request: HttpRequest, identity_id: str) -> HttpResponse:
     """Unlink an outside log-in (the core refuses the account's only way in)."""
     outcome = services.get().identities.unlink(request.auth_session, session_user(request),
                                                identity_id, **client(request))
+    return _answer(request, outcome, "unlinked")
+
+def _answer(request: HttpRequest, outcome: Outcome, done: str) -> HttpResponse:
+    """A change's answer: re-authenticate first (the core asked), the page with what was
+    wrong, or back to the page saying what was `done`."""
     if outcome.result is Result.REAUTH:
         return reauth_redirect("/account/security")
     if not outcome.ok:
         return _page(request, outcome, status_of(outcome))
-    return HttpResponseRedirect("/account/security?done=unlinked", status=303)
+    return HttpResponseRedirect(f"/account/security?done={done}", status=303)
+
 
 
 def _safe_next(value: str | None) -> str:
