@@ -24,6 +24,7 @@ __all__ = [
     "SessionValidation",
     "Verdict",
     "judge",
+    "valid_until",
 ]
 
 
@@ -80,6 +81,20 @@ def judge(record: StoredSession | None, now: datetime, policy: SessionPolicy) ->
     if now - record.last_seen_at >= policy.last_seen_interval:
         return Verdict.TOUCH
     return Verdict.VALID
+
+
+def valid_until(record: StoredSession, policy: SessionPolicy) -> datetime:
+    """A time before which `judge(record, now)` is VALID, for a record judged VALID: the
+    earliest of its end, its expiry, the renewal point and the next last-seen refresh
+    (each a bound `judge` checks; the renewal point, where `judge` still says VALID at
+    the very microsecond, is taken as excluded: early is safe, late would not be)."""
+    end = absolute_end(record, policy)
+    bounds = [end, record.expires_at]
+    if not record.pending:
+        if record.expires_at < end:
+            bounds.append(record.expires_at - policy.renew_when_less_than)
+        bounds.append(record.last_seen_at + policy.last_seen_interval)
+    return min(bounds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +156,11 @@ def _valid(record: StoredSession, **changes: object) -> SessionValidation:
                              SessionUser(record.user_id, record.username))
 
 
+# The counter's children, bound once: `labels()` looked them up on every request.
+_COUNT = {path: VALIDATIONS.labels(path) for path in ("cache", "database", "invalid")}
+JUDGED_MAX = 100_000  # as many as the session cache holds by default
+
+
 class SessionManager:
     """The framework-free core both apps share; its one collaborator is a SessionStore
     (MongoDB, or MongoDB behind the change-stream cache)."""
@@ -154,6 +174,11 @@ class SessionManager:
         # user's: the back-channel log-out's fast path (auth_utils.backchannel). It must
         # not raise; its own sweep catches what it misses (TTL deletions, a crash).
         self.on_ended: Callable[..., object] | None = None
+        # What `_from_cache` made of a cached record, by session id: (the record, its
+        # validation, `valid_until`). Used only for the very record the cache has just
+        # returned (`is`), so eviction, the TTL and the feed's health stay the cache's
+        # alone; it saves judging and building the validation on every hit (issue 28).
+        self._judged: dict[str, tuple[StoredSession, SessionValidation, datetime]] = {}
 
     def _ended(self, **which: str) -> None:
         if self.on_ended is not None:
@@ -185,29 +210,43 @@ class SessionManager:
         """The validation when it needs no I/O at all (safe on an event loop), else None:
         then the caller runs `validate_session_token` in a thread."""
         if not is_well_formed(token):
+            _COUNT["invalid"].inc()
             return INVALID
-        return self._from_cache(hash_token(token))  # type: ignore[arg-type]
+        cached = self._from_cache(hash_token(token))  # type: ignore[arg-type]
+        if cached is not None:
+            _COUNT["cache"].inc()
+        return cached
 
     def _from_cache(self, session_id: str) -> SessionValidation | None:
         record = self.store.peek(session_id)
-        if record is not None and judge(record, self.clock(), self.policy) is Verdict.VALID:
-            return _valid(record)
-        return None
+        if record is None:
+            return None
+        now = self.clock()
+        judged = self._judged.get(session_id)
+        if judged is not None and judged[0] is record and now < judged[2]:
+            return judged[1]
+        if judge(record, now, self.policy) is not Verdict.VALID:
+            return None
+        validation = _valid(record)
+        if len(self._judged) >= JUDGED_MAX:  # bounded; refilled by the next hits
+            self._judged.clear()
+        self._judged[session_id] = (record, validation, valid_until(record, self.policy))
+        return validation
 
     def validate_session_token(self, token: str | None) -> SessionValidation:
         """A cache hit, else one read on the primary; a write only to extend the session,
         refresh last-seen or delete an expired one, each decided on that fresh read."""
         if not is_well_formed(token):
-            VALIDATIONS.labels("invalid").inc()
+            _COUNT["invalid"].inc()
             return INVALID
         session_id = hash_token(token)  # type: ignore[arg-type]
         if (cached := self._from_cache(session_id)) is not None:
-            VALIDATIONS.labels("cache").inc()
+            _COUNT["cache"].inc()
             return cached
         record = self.store.get(session_id)
         now = self.clock()
         verdict = judge(record, now, self.policy)
-        VALIDATIONS.labels("database" if record is not None else "invalid").inc()
+        _COUNT["database" if record is not None else "invalid"].inc()
         if record is None or verdict is Verdict.UNKNOWN:
             return INVALID
         if verdict in (Verdict.EXPIRED, Verdict.ENDED):
