@@ -124,9 +124,14 @@ async def application(scope: dict, receive: Receive, send: Send) -> None:
                 return
     if scope["type"] != "http":
         return
-    declared = next((value.decode("latin-1") for name, value in scope.get("headers", ())
-                     if name == b"content-length"), None)
-    read = await _read_body(receive, declared)
+    declared, framed = None, False
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length" and declared is None:  # the first, as before
+            declared, framed = value.decode("latin-1"), True
+        elif name == b"transfer-encoding":
+            framed = True
+    # Neither header: the request has no body (RFC 9112 §6.3), nothing to wait for.
+    read = await _read_body(receive, declared) if framed else (b"", "0")
     if read is None:
         return
     status, headers, chunks = _call_django(_environ(scope, *read))
