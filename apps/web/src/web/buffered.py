@@ -161,8 +161,8 @@ class _OneWriteTransport:
         self._transport.write(data)
 
     def flush(self) -> None:
-        if self._held:
-            held, self._held = self._held, b""
+        held, self._held = self._held, b""
+        if held and not self._transport.is_closing():  # the client may have left since
             self._transport.write(held)
 
     def close(self) -> None:
