@@ -51,6 +51,7 @@ ROWS = [
     "bare Django on it (no middleware of ours)",
     "deployed: uvicorn + web.buffered",
     "same, vs bare Django on gunicorn sync",
+    "nginx (buffering) + gunicorn sync",  # measured, or "not measured, no nginx here"
     "granian wsgi st, 1 blocking thread (unsafe)",
     "gunicorn -k asgi, web.asgi (before issue 28)",
     "11. password reset request, known vs unknown",

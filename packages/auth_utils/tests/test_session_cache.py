@@ -50,7 +50,8 @@ def test_delete_elsewhere_is_seen_through_the_stream(cached, other_process):
     latencies = []
     for n in range(10):
         token, session = cached.create_session("u1", f"user{n}")
-        assert cached.validate_session_token(token).valid  # now cached here
+        for _ in range(3):  # cached here, then a hit whose verdict is remembered
+            assert cached.validate_session_token(token).valid
         start = time.monotonic()
         other_process.sessions.delete_one({"_id": session.id})
         assert wait_for(lambda t=token: not cached.validate_session_token(t).valid, 2.0)
@@ -60,12 +61,16 @@ def test_delete_elsewhere_is_seen_through_the_stream(cached, other_process):
 
 def test_revoking_process_evicts_at_once(cached):
     token, session = cached.create_session("u1", "alice")
-    assert cached.validate_session_token(token).valid
+    for _ in range(3):  # read, hit, remembered hit
+        assert cached.validate_session_token(token).valid
     cached.invalidate_session(session.id)
+    assert cached.validate_cached(token) is None
     assert not cached.validate_session_token(token).valid
     t2, _ = cached.create_session("u1", "alice")
-    assert cached.validate_session_token(t2).valid
+    for _ in range(3):
+        assert cached.validate_session_token(t2).valid
     cached.invalidate_user_sessions("u1")
+    assert cached.validate_cached(t2) is None
     assert not cached.validate_session_token(t2).valid
 
 
@@ -143,8 +148,11 @@ def test_renewal_and_last_seen_writes_still_happen_with_the_cache(db, clock):
     assert wait_for(lambda: cache.active)
     try:
         token, session = manager.create_session("u1", "alice")
-        assert manager.validate_session_token(token).valid  # cached from here on
-        clock.advance(minutes=6)
+        for _ in range(3):  # cached from here on, its verdict remembered after the hit
+            assert manager.validate_session_token(token).valid
+        clock.advance(minutes=4, seconds=59)
+        assert manager.validate_cached(token).valid  # nothing due yet: a hit
+        clock.advance(seconds=61)
         assert manager.validate_cached(token) is None  # a write is due: not a hit
         assert manager.validate_session_token(token).valid
         assert db.sessions.find_one({"_id": session.id})["last_seen_at"] == clock.now

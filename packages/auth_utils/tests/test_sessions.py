@@ -1,11 +1,15 @@
 import hashlib
 import math
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
 from auth_utils import SessionManager
 from auth_utils.rules.tokens import TOKEN_BYTES, generate_session_token, hash_token, is_well_formed
+from auth_utils.services.session_policy import SessionPolicy, Verdict, judge, valid_until
+
+DAY = timedelta(days=1)
 
 
 @pytest.fixture
@@ -133,3 +137,31 @@ def test_at_most_50_sessions_per_user_the_oldest_end_first(db, manager, clock):
     assert not manager.validate_session_token(tokens[1]).valid
     assert all(manager.validate_session_token(t).valid for t in tokens[2:])
     assert len(manager.list_user_sessions("u2")) == 1
+
+
+def test_valid_until_never_outlasts_a_valid_verdict():
+    """The cache remembers a hit's verdict until `valid_until`: before it, `judge` must
+    say VALID at every instant (renewal, last-seen, expiry and the absolute end all
+    come at or after it), and within a microsecond after it, no longer."""
+    policy = SessionPolicy()
+    created = datetime(2026, 1, 1, tzinfo=UTC)
+    us = timedelta(microseconds=1)
+    checked = 0
+    for age in (timedelta(0), timedelta(days=20), timedelta(days=70), timedelta(days=89)):
+        for left in (timedelta(minutes=1), timedelta(days=14, hours=23), timedelta(days=15),
+                     timedelta(days=15, microseconds=1), timedelta(days=30)):
+            for seen_ago in (timedelta(0), timedelta(minutes=4), timedelta(minutes=5)):
+                for pending in (False, True):
+                    now = created + age
+                    record = SimpleNamespace(
+                        created_at=created, expires_at=min(now + left, created + 90 * DAY),
+                        last_seen_at=now - seen_ago, pending=pending)
+                    if judge(record, now, policy) is not Verdict.VALID:
+                        continue
+                    until = valid_until(record, policy)
+                    assert until >= now  # (equal: valid at this very microsecond only)
+                    for t in (now - 30 * DAY, until - us, now + (until - now) / 2):
+                        assert t >= until or judge(record, t, policy) is Verdict.VALID, (record, t)
+                    assert judge(record, until + us, policy) is not Verdict.VALID, record
+                    checked += 1
+    assert checked > 20

@@ -14,6 +14,7 @@ from landing.pages import render_error
 __all__ = ["SessionBackend", "on_auth_error", "validation_of"]
 
 VALIDATION_KEY = "auth.validation"
+AUTHENTICATED = auth.AuthCredentials(["authenticated"])  # the same for everyone: made once
 
 
 class DatabaseDown(auth.AuthenticationError):
@@ -40,7 +41,7 @@ class SessionBackend(auth.AuthenticationBackend):
         conn.scope[VALIDATION_KEY] = result  # the response glue re-sends or blanks it
         if not result.valid:
             return None
-        return auth.AuthCredentials(["authenticated"]), auth.SimpleUser(result.user.username)
+        return AUTHENTICATED, auth.SimpleUser(result.user.username)
 
 
 def on_auth_error(conn: HTTPConnection, exc: auth.AuthenticationError) -> Response:

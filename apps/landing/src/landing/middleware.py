@@ -46,8 +46,12 @@ class AuthGlueMiddleware:
                 route = getattr(scope.get("endpoint"), "__name__", "unmatched")
                 http.observe("landing", route, scope["method"], time.perf_counter() - started)
                 out, name = MutableHeaders(scope=message), self.core.cookie.name
-                cookie = http.cookie_after(validation_of(scope), Request(scope).cookies.get(name),
-                                           self.core.cookie, self.core.sessions.clock())
+                validation = validation_of(scope)
+                # Most answers send no session cookie: the cookie header is parsed again
+                # and the clock read only for one that may (renewed, or to blank).
+                cookie = http.cookie_after(
+                    validation, Request(scope).cookies.get(name), self.core.cookie,
+                    self.core.sessions.clock()) if http.cookie_due(validation) else None
                 if cookie and not any(v.startswith(f"{name}=") for v in out.getlist("set-cookie")):
                     out.append("set-cookie", cookie.serialize())
                 user = scope.get("user")

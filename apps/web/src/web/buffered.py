@@ -11,13 +11,19 @@ at most, is in memory before Django runs; Django then runs on the event loop's t
 as a sync worker would run it, but only for the CPU time of a complete request (a
 thread hop per request cost 25 % of the throughput). Idle, silent and trickling
 connections wait on the loop meanwhile, and cost nothing else.
+
+`HttpToolsProtocol` (uvicorn's `--http web.buffered:HttpToolsProtocol`) is uvicorn's own
+protocol with each answer's head and body written in one system call, not two.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import sys
 from collections.abc import Awaitable, Callable
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _HttpToolsProtocol
 
 from auth_utils.http import MAX_BODY_BYTES
 from web.wsgi import application as wsgi_application  # sets Django up, starts services
@@ -91,7 +97,9 @@ def _call_django(environ: dict) -> tuple[int, list[tuple[bytes, bytes]], list[by
 
     def start_response(status: str, headers: list[tuple[str, str]], exc_info=None) -> None:
         answer["status"] = int(status.split(" ", 1)[0])
-        answer["headers"] = [(k.lower().encode("latin-1"), v.encode("latin-1"))
+        # Django gives each Set-Cookie as `c.output(header="")`, with a leading space: WSGI
+        # servers strip header values, and h11 refuses one that starts with a space.
+        answer["headers"] = [(k.lower().encode("latin-1"), v.strip().encode("latin-1"))
                              for k, v in headers]
 
     result = wsgi_application(environ, start_response)
@@ -116,12 +124,58 @@ async def application(scope: dict, receive: Receive, send: Send) -> None:
                 return
     if scope["type"] != "http":
         return
-    declared = next((value.decode("latin-1") for name, value in scope.get("headers", ())
-                     if name == b"content-length"), None)
-    read = await _read_body(receive, declared)
+    declared, framed = None, False
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length" and declared is None:  # the first, as before
+            declared, framed = value.decode("latin-1"), True
+        elif name == b"transfer-encoding":
+            framed = True
+    # Neither header: the request has no body (RFC 9112 §6.3), nothing to wait for.
+    read = await _read_body(receive, declared) if framed else (b"", "0")
     if read is None:
         return
     status, headers, chunks = _call_django(_environ(scope, *read))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": b"".join(chunks)})
 
+
+
+class _OneWriteTransport:
+    """The connection's transport, writing a response's head and body in one system
+    call: uvicorn writes the head at `http.response.start` and the body at the next
+    message, two writes (and two TCP segments) per answer; the head is held until the
+    body comes, or until the loop's next turn at the latest."""
+
+    __slots__ = ("_held", "_loop", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport, self._loop, self._held = transport, loop, b""
+
+    def write(self, data: bytes) -> None:
+        if not self._held and data.endswith(b"\r\n\r\n"):  # a response's head
+            self._held = data
+            self._loop.call_soon(self.flush)  # if no body follows at once
+            return
+        if self._held:
+            data, self._held = self._held + data, b""
+        self._transport.write(data)
+
+    def flush(self) -> None:
+        held, self._held = self._held, b""
+        if held and not self._transport.is_closing():  # the client may have left since
+            self._transport.write(held)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._transport, name)
+
+
+class HttpToolsProtocol(_HttpToolsProtocol):
+    """uvicorn's httptools protocol (`--http web.buffered:HttpToolsProtocol`) with one
+    write per answer (`_OneWriteTransport`)."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(_OneWriteTransport(transport, self.loop))  # type: ignore[arg-type]

@@ -35,9 +35,12 @@ class SessionAuthMiddleware(AuthenticationMiddleware):
         return HttpResponseRedirect(to) if to else None
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        validation = getattr(request, "auth_validation", None)
+        if not http.cookie_due(validation):  # most answers: no cookie to send, no clock read
+            return response
         core = services.get()
-        cookie = http.cookie_after(getattr(request, "auth_validation", None), request.COOKIES.get(
-            core.cookie.name), core.cookie, core.sessions.clock())
+        cookie = http.cookie_after(validation, request.COOKIES.get(core.cookie.name),
+                                   core.cookie, core.sessions.clock())
         if cookie and core.cookie.name not in response.cookies:
             apply_cookie(response, cookie)
         return response

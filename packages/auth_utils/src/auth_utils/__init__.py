@@ -27,15 +27,8 @@ _EXPORTS = {
     "rules.passwords": ("hash_password",),
     "rules.validation": ("normalize_username", "validate_password", "validate_username"),
     "services.session_cache": ("CachedSessionStore",),
-    "services.sessions": (
-        "Session",
-        "SessionManager",
-        "SessionPolicy",
-        "SessionUser",
-        "SessionValidation",
-        "Verdict",
-        "judge",
-    ),
+    "services.session_policy": ("SessionPolicy", "Verdict", "judge"),
+    "services.sessions": ("Session", "SessionManager", "SessionUser", "SessionValidation"),
     "storage": ("SessionStore", "Storage"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}

@@ -36,7 +36,8 @@ from auth_utils.services.outbox import MAIL_KEY_PURPOSE, Outbox
 from auth_utils.services.passkeys import Passkeys, RelyingParty
 from auth_utils.services.second_factor import SecondFactors, SecretBox
 from auth_utils.services.session_cache import CachedSessionStore
-from auth_utils.services.sessions import SessionManager, SessionPolicy
+from auth_utils.services.session_policy import SessionPolicy
+from auth_utils.services.sessions import SessionManager
 from auth_utils.services.signing_keys import SigningKeys
 from auth_utils.services.throttling import Throttler
 from auth_utils.storage import SessionStore, Storage

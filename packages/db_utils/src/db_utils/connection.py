@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from datetime import UTC
 from urllib.parse import unquote, urlsplit
 
 import mongoengine
@@ -62,6 +63,12 @@ def database_name(uri: str) -> str:
     return unquote(path) or DEFAULT_DB_NAME
 
 
+# Times come back aware, in the standard library's UTC (C code) rather than bson's own
+# Python tzinfo: comparing them then calls no Python per comparison, and the session
+# rules compare five times per validation (issue 28).
+_CODEC = {"tz_aware": True, "tzinfo": UTC, "uuidRepresentation": "standard"}
+
+
 def _options(uri: str, *, budget: bool = True) -> dict[str, int]:
     lowered = uri.lower()
     return {k: v for k, v in _TIMEOUTS_MS.items()
@@ -79,8 +86,7 @@ def new_client(uri: str | None = None, app_name: str | None = None) -> MongoClie
     budget: a change stream's wait for changes is as long as its caller asks."""
     uri = uri or _connected_uri or os.environ.get("MONGO_URI") or DEFAULT_MONGO_URI
     extra = {"appname": app_name} if app_name else {}
-    return MongoClient(uri, tz_aware=True, uuidRepresentation="standard",
-                       **_options(uri, budget=False), **extra)
+    return MongoClient(uri, **_CODEC, **_options(uri, budget=False), **extra)
 
 
 def connect(uri: str | None = None) -> MongoClient:
@@ -93,7 +99,7 @@ def connect(uri: str | None = None) -> MongoClient:
         if _connected_uri is not None:
             mongoengine.disconnect()
         client = mongoengine.connect(
-            db=database_name(uri), host=uri, tz_aware=True, uuidRepresentation="standard",
+            db=database_name(uri), host=uri, **_CODEC,
             event_listeners=[PRIMARY_WATCH], **_options(uri),
         )
         _connected_uri = uri

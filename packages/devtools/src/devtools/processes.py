@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-__all__ = ["AppProcess", "CommandParser", "describe_exit", "die_with_parent", "interrupt_on",
-           "start_answering", "stop_interrupting", "wait_answering",
+__all__ = ["AppProcess", "CommandParser", "ProgramProcess", "describe_exit", "die_with_parent",
+           "interrupt_on", "start_answering", "stop_interrupting", "wait_answering",
            "wait_until_answers"]
 
 _STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
@@ -147,11 +147,14 @@ class AppProcess:
         self.process: subprocess.Popen[bytes] | None = None
         self.returncode: int | None = None  # once it has exited and been stopped
 
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", self.module, *self.args]
+
     def start(self) -> AppProcess:
         out = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115
         with _stop_signals_deferred() as mask:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", self.module, *self.args], env=self.env, cwd=self.cwd,
+                self.command(), env=self.env, cwd=self.cwd,
                 stdout=out, stderr=subprocess.STDOUT if out else None, start_new_session=True,
                 preexec_fn=_child_setup(os.getpid(), mask, signal.SIGTERM),
             )
@@ -180,6 +183,14 @@ class AppProcess:
             self.process.wait(5)
         self.returncode = self.process.returncode
         self.process = None
+
+
+class ProgramProcess(AppProcess):
+    """A program that is no Python module (`module` is its path: nginx in the bench),
+    started, and stopped with its group, as AppProcess does."""
+
+    def command(self) -> list[str]:
+        return [self.module, *self.args]
 
 
 def start_answering(apps: Sequence[tuple[AppProcess, str]], timeout: float = 60.0, *,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, MutableMapping
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from auth_utils.config import Settings, origin_of
@@ -42,6 +43,7 @@ __all__ = [
     "body_refusal",
     "changes_state",
     "cookie_after",
+    "cookie_due",
     "database_unavailable",
     "enrolment_redirect",
     "error_page",
@@ -105,17 +107,23 @@ def skips_authentication(path: str) -> bool:
     return path.startswith(SKIP_AUTH_PREFIXES) or path in COOKIELESS_PATHS
 
 
+def cookie_due(validation: SessionValidation | None) -> bool:
+    """Whether `cookie_after` may have a cookie to send: most requests (no cookie, or a
+    valid session that was not renewed) have none, and the glue then neither reads the
+    cookie again nor the clock."""
+    return validation is not None and (validation.session is None or validation.session.fresh)
+
+
 def cookie_after(validation: SessionValidation | None, token: str | None,
                  cookie: CookieSettings, now: datetime) -> Cookie | None:
     """The session cookie a response must carry after this request's validation: a
     renewed session's cookie again, a blank one for an invalid cookie, else none."""
-    if validation is None:
+    if validation is None or not cookie_due(validation):
         return None
-    if validation.session is None:
+    session = validation.session
+    if session is None:
         return blank_session_cookie(cookie)
-    if validation.session.fresh and token:
-        return session_cookie(token, validation.session.expires_at, cookie, now)
-    return None
+    return session_cookie(token, session.expires_at, cookie, now) if token else None
 
 
 def finish_headers(out: MutableMapping[str, str], base: Mapping[str, str], *,
@@ -183,7 +191,14 @@ def observe(app: str, route: str, method: str, seconds: float) -> None:
     """Request latency by route (methods outside the usual few are counted as OTHER, so
     a scanner cannot grow the label set)."""
     method = method if method in ("GET", "HEAD", "POST", "OPTIONS") else "OTHER"
-    metrics.REQUEST_SECONDS.labels(app, route, method).observe(seconds)
+    key = (app, route, method)  # a few dozen: the apps' route names times five methods
+    child = _OBSERVERS.get(key)
+    if child is None:  # `labels()` on every request was a measurable share of a small page
+        child = _OBSERVERS[key] = metrics.REQUEST_SECONDS.labels(app, route, method)
+    child.observe(seconds)
+
+
+_OBSERVERS: dict[tuple[str, str, str], Any] = {}
 
 
 def page_csp(settings: Settings, *more_form_origins: str) -> str:

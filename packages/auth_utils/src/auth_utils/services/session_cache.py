@@ -87,7 +87,9 @@ class CachedSessionStore:
     # -- the SessionStore interface -----------------------------------------------------
 
     def peek(self, session_id: str) -> StoredSession | None:
-        if not self.active:
+        # `active`'s test inline first (every validation asks): caught up within max_lag.
+        if not (self._healthy and time.monotonic() - self._caught_up_at <= self.max_lag) \
+                and not self.active:
             return None
         entry = self._entries.get(session_id)
         if entry is None:

@@ -1,85 +1,29 @@
 """Sessions with Lucia v3 semantics: create, validate (with renewal), invalidate, list.
 
-Every validation path asks one pure function, `judge`, what a stored session means at a
-given time. Failed validation is a value, not an exception: `SessionValidation(None, None)`.
+Every validation path asks one pure function, `judge` (`session_policy.py`), what a stored
+session means at a given time. Failed validation is a value, not an exception:
+`SessionValidation(None, None)`.
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from auth_utils.rules.clock import Clock, utc_now
 from auth_utils.rules.tokens import generate_session_token, hash_token, is_well_formed
 from auth_utils.services.metrics import VALIDATIONS
+from auth_utils.services.session_policy import (
+    SessionPolicy,
+    Verdict,
+    judge,
+    renewed_expiry,
+    valid_until,
+)
 from auth_utils.storage import SessionStore, StoredSession
 
-__all__ = [
-    "Session",
-    "SessionManager",
-    "SessionPolicy",
-    "SessionUser",
-    "SessionValidation",
-    "Verdict",
-    "judge",
-]
-
-
-@dataclass(frozen=True, slots=True)
-class SessionPolicy:
-    lifetime: timedelta = timedelta(days=30)  # unused this long, a session ends
-    renew_when_less_than: timedelta = timedelta(days=15)
-    # However often it is used, a session ends this long after its log-in (ASVS 5.0
-    # 7.3.2): renewal never moves `expires_at` past `created_at + max_lifetime`.
-    max_lifetime: timedelta = timedelta(days=90)
-    last_seen_interval: timedelta = timedelta(minutes=5)
-    max_per_user: int = 50  # a new session beyond this ends the oldest
-    # Pending (password-only) log-ins are bounded on their own and never end a complete
-    # session: a password without the second factor must not log the owner out anywhere.
-    max_pending_per_user: int = 10
-    pending_lifetime: timedelta = timedelta(minutes=10)  # to enter the second factor
-    reauth_window: timedelta = timedelta(minutes=10)  # "sudo mode" for sensitive changes
-
-
-class Verdict(enum.Enum):
-    UNKNOWN = "unknown"  # no such session
-    EXPIRED = "expired"  # delete it
-    ENDED = "ended"  # reached its absolute lifetime: delete it (the app may say why)
-    RENEW = "renew"  # valid; extend it and re-send the cookie
-    TOUCH = "touch"  # valid; refresh last-seen
-    VALID = "valid"  # valid; nothing to write
-
-
-def absolute_end(record: StoredSession, policy: SessionPolicy) -> datetime:
-    """When `record` ends however often it is used: `created_at + max_lifetime`."""
-    return record.created_at + policy.max_lifetime
-
-
-def renewed_expiry(record: StoredSession, now: datetime, policy: SessionPolicy) -> datetime:
-    """The expiry a renewal at `now` sets: `lifetime` on, never past the absolute end."""
-    return min(now + policy.lifetime, absolute_end(record, policy))
-
-
-def judge(record: StoredSession | None, now: datetime, policy: SessionPolicy) -> Verdict:
-    """What `record` means at `now`: the one place the session rules live."""
-    if record is None:
-        return Verdict.UNKNOWN
-    end = absolute_end(record, policy)
-    if now >= end and end <= record.expires_at:
-        # Its absolute end came first (a renewed session's expiry is capped at it; one
-        # stored before the limit existed or was lowered may outlive it).
-        return Verdict.ENDED
-    if now >= record.expires_at or now >= end:
-        return Verdict.EXPIRED
-    if record.pending:  # ten minutes to give the second factor: never extended
-        return Verdict.VALID
-    if record.expires_at - now < policy.renew_when_less_than and record.expires_at < end:
-        return Verdict.RENEW  # (at its absolute end already: nothing left to extend)
-    if now - record.last_seen_at >= policy.last_seen_interval:
-        return Verdict.TOUCH
-    return Verdict.VALID
+__all__ = ["Session", "SessionManager", "SessionUser", "SessionValidation"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +85,11 @@ def _valid(record: StoredSession, **changes: object) -> SessionValidation:
                              SessionUser(record.user_id, record.username))
 
 
+# The counter's children, bound once: `labels()` looked them up on every request.
+_COUNT = {path: VALIDATIONS.labels(path) for path in ("cache", "database", "invalid")}
+JUDGED_MAX = 100_000  # as many as the session cache holds by default
+
+
 class SessionManager:
     """The framework-free core both apps share; its one collaborator is a SessionStore
     (MongoDB, or MongoDB behind the change-stream cache)."""
@@ -154,6 +103,11 @@ class SessionManager:
         # user's: the back-channel log-out's fast path (auth_utils.services.backchannel). It must
         # not raise; its own sweep catches what it misses (TTL deletions, a crash).
         self.on_ended: Callable[..., object] | None = None
+        # What `_from_cache` made of a cached record, by session id: (the record, its
+        # validation, `valid_until`). Used only for the very record the cache has just
+        # returned (`is`), so eviction, the TTL and the feed's health stay the cache's
+        # alone; it saves judging and building the validation on every hit (issue 28).
+        self._judged: dict[str, tuple[StoredSession, SessionValidation, datetime]] = {}
 
     def _ended(self, **which: str) -> None:
         if self.on_ended is not None:
@@ -185,29 +139,43 @@ class SessionManager:
         """The validation when it needs no I/O at all (safe on an event loop), else None:
         then the caller runs `validate_session_token` in a thread."""
         if not is_well_formed(token):
+            _COUNT["invalid"].inc()
             return INVALID
-        return self._from_cache(hash_token(token))  # type: ignore[arg-type]
+        cached = self._from_cache(hash_token(token))  # type: ignore[arg-type]
+        if cached is not None:
+            _COUNT["cache"].inc()
+        return cached
 
     def _from_cache(self, session_id: str) -> SessionValidation | None:
         record = self.store.peek(session_id)
-        if record is not None and judge(record, self.clock(), self.policy) is Verdict.VALID:
-            return _valid(record)
-        return None
+        if record is None:
+            return None
+        now = self.clock()
+        judged = self._judged.get(session_id)
+        if judged is not None and judged[0] is record and now < judged[2]:
+            return judged[1]
+        if judge(record, now, self.policy) is not Verdict.VALID:
+            return None
+        validation = _valid(record)
+        if len(self._judged) >= JUDGED_MAX:  # bounded; refilled by the next hits
+            self._judged.clear()
+        self._judged[session_id] = (record, validation, valid_until(record, self.policy))
+        return validation
 
     def validate_session_token(self, token: str | None) -> SessionValidation:
         """A cache hit, else one read on the primary; a write only to extend the session,
         refresh last-seen or delete an expired one, each decided on that fresh read."""
         if not is_well_formed(token):
-            VALIDATIONS.labels("invalid").inc()
+            _COUNT["invalid"].inc()
             return INVALID
         session_id = hash_token(token)  # type: ignore[arg-type]
         if (cached := self._from_cache(session_id)) is not None:
-            VALIDATIONS.labels("cache").inc()
+            _COUNT["cache"].inc()
             return cached
         record = self.store.get(session_id)
         now = self.clock()
         verdict = judge(record, now, self.policy)
-        VALIDATIONS.labels("database" if record is not None else "invalid").inc()
+        _COUNT["database" if record is not None else "invalid"].inc()
         if record is None or verdict is Verdict.UNKNOWN:
             return INVALID
         if verdict in (Verdict.EXPIRED, Verdict.ENDED):

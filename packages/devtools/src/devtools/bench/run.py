@@ -22,6 +22,7 @@ import httpx
 
 from devtools.bench import cache_scale
 from devtools.bench.load import Result, drive, driver_name
+from devtools.bench.nginx import nginx_binary, start_behind_nginx
 from devtools.dbserver import LocalDatabase, free_port
 from devtools.processes import AppProcess, start_answering
 from devtools.serving import landing_server, web_server
@@ -77,7 +78,8 @@ def _web_servers(env: dict, logs: Path, seconds: float, rounds: int, conns: int,
                  driver: str, procs: list[AppProcess]) -> None:
     """Issue 28's row: the web page (no authentication) as deployed beside gunicorn's
     sync worker and bare Django (no middleware of ours) on the same server, with one and
-    two workers: the price of slow-client safety and of our glue, in one run."""
+    two workers: the price of slow-client safety and of our glue, in one run; and the
+    sync worker behind nginx (one nginx worker) when nginx is installed."""
     noauth, bare = "web.bench.noauth_settings", "web.bench.bare_settings"
     for workers in (1, 2):
         starters = {
@@ -89,6 +91,10 @@ def _web_servers(env: dict, logs: Path, seconds: float, rounds: int, conns: int,
         }
         started: list[AppProcess] = []
         servers = _servers(started, starters)
+        if nginx_binary() is not None:  # the classic setup: nginx buffers for sync workers
+            behind, servers["nginx"] = start_behind_nginx(
+                {**env, "DJANGO_SETTINGS_MODULE": noauth}, logs, workers)
+            started.extend(behind)
         procs.extend(started)
         runs: dict[str, list[Result]] = {name: [] for name in servers}
         for _ in range(rounds):
@@ -102,6 +108,11 @@ def _web_servers(env: dict, logs: Path, seconds: float, rounds: int, conns: int,
         _row("  bare Django on it (no middleware of ours)", results["bare"], sync)
         _row("deployed: uvicorn + web.buffered", results["deployed"], sync)
         _row("  same, vs bare Django on gunicorn sync", results["deployed"], results["bare"])
+        if "nginx" in results:
+            _row("nginx (buffering) + gunicorn sync", results["nginx"], sync)
+        else:
+            print("  nginx (buffering) + gunicorn sync: not measured, no nginx here "
+                  "(apt-get install nginx)", flush=True)
         _row("granian wsgi st, 1 blocking thread (unsafe)", results["granian"], sync)
         _row("gunicorn -k asgi, web.asgi (before issue 28)", results["asgi"], sync)
         for proc in started:  # two workers each next: leave the cores to them
