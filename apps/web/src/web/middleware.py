@@ -35,13 +35,11 @@ class SessionAuthMiddleware(AuthenticationMiddleware):
         return HttpResponseRedirect(to) if to else None
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
-        validation = getattr(request, "auth_validation", None)
-        if not http.cookie_due(validation):  # most answers: no cookie to send, no clock read
-            return response
-        core = services.get()
-        cookie = http.cookie_after(validation, request.COOKIES.get(core.cookie.name),
-                                   core.cookie, core.sessions.clock())
-        if cookie and core.cookie.name not in response.cookies:
+        validation, core = getattr(request, "auth_validation", None), services.get()
+        # Most answers have no cookie to send: then neither the cookie nor the clock is read.
+        if http.cookie_due(validation) and core.cookie.name not in response.cookies and (
+                cookie := http.cookie_after(validation, request.COOKIES.get(core.cookie.name),
+                                            core.cookie, core.sessions.clock())):
             apply_cookie(response, cookie)
         return response
 
