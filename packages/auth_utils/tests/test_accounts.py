@@ -86,16 +86,17 @@ def test_throttling_per_ip_and_signup(db, make_core):
     assert accounts.log_in("user3", "correct horse", ip="6.6.6.6").ok
 
 
-def test_change_password_keeps_current_ends_others(db, accounts):
+def test_change_password_keeps_current_ends_others(db, core):
+    accounts, passwords = core.accounts, core.passwords
     a = accounts.sign_up("alice", "correct horse", ip="1")
     b = accounts.log_in("alice", "correct horse", ip="1")
-    bad = accounts.change_password(a.user, "wrong", "new password", "new password", ip="1",
+    bad = passwords.change_password(a.user, "wrong", "new password", "new password", ip="1",
                                    keep_session_id=a.session.id)
     assert bad.result is Result.INCORRECT
-    mismatch = accounts.change_password(a.user, "correct horse", "new password", "other one",
+    mismatch = passwords.change_password(a.user, "correct horse", "new password", "other one",
                                         ip="1", keep_session_id=a.session.id)
     assert mismatch.result is Result.INVALID and mismatch.field == "confirm"
-    ok = accounts.change_password(a.user, "correct horse", "new password", "new password",
+    ok = passwords.change_password(a.user, "correct horse", "new password", "new password",
                                   ip="1", keep_session_id=a.session.id)
     assert ok.ok
     assert accounts.steps.sessions.validate_session_token(a.token).valid

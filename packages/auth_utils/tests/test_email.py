@@ -73,7 +73,7 @@ def test_changing_the_address_needs_reauthentication_and_tells_the_old_one(
     clock.advance(minutes=11)  # the sign-up's log-in is no longer recent
     assert core.email.add(out.session, out.user, "new@example.com").result is Result.REAUTH
     assert core.email.remove(out.session, out.user).result is Result.REAUTH
-    assert core.accounts.reauthenticate(out.session, out.user, "correct horse", "",
+    assert core.passwords.reauthenticate(out.session, out.user, "correct horse", "",
                                         ip="1").ok
     session = core.sessions.validate_session_token(out.token).session
     assert core.email.add(session, out.user, "new@example.com").ok

@@ -100,7 +100,7 @@ def test_link_needs_a_recent_reauthentication_and_then_logs_in_to_that_account(
                                     user=alice.user)
     assert (refused.status, refused.outcome.result) == (403, Result.REAUTH)
     assert core.federation.begin("testidp", "link").status == 403  # not logged in
-    assert core.accounts.reauthenticate(alice.session, alice.user, "correct horse battery",
+    assert core.passwords.reauthenticate(alice.session, alice.user, "correct horse battery",
                                         "", ip=IP).ok
     session = core.sessions.validate_session_token(alice.token).session
     linked = journey(core, oidc_provider, "alice-at-idp", "link", session, alice.user)
@@ -131,7 +131,7 @@ def test_unlinking_needs_another_way_in(oidc_core, oidc_provider, db):
     assert refused.result is Result.INVALID and "only way" in refused.message
     assert db.linked_identities.count_documents({"user_id": only.user.id}) == 1
     # With a password of its own (set by the operator here), the identity may go.
-    assert core.accounts.set_password(only.user.id, "a new long password",
+    assert core.passwords.set_password(only.user.id, "a new long password",
                                       keep_session_id=only.session.id).ok
     assert not db.users.find_one({"_id": only.user.id}).get("password_unknown")
     assert core.identities.unlink(only.session, only.user, identity.id, ip=IP).ok

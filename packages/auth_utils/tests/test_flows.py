@@ -48,7 +48,7 @@ def test_every_sensitive_change_is_refused_alike_with_a_stale_verification(stale
         "passkey options": core.passkeys.registration_options(session, user)[0],
         "add a passkey": core.passkeys.add(session, user, "{}", "x"),
         "remove a passkey": core.passkeys.remove(session, user, credential_id),
-        "change the password": core.accounts.change_password(
+        "change the password": core.passwords.change_password(
             user, "correct horse", "new password 1", "new password 1", ip="1",
             keep_session_id=session.id, session=session),
         "delete the account": core.lifecycle.delete_own(session, user, "alice"),
@@ -141,7 +141,7 @@ def test_turning_the_second_factor_on_needs_a_recent_verification(core, clock):
     clock.advance(minutes=11)
     assert core.second_factor.start(out.session, out.user).result is Result.REAUTH
     assert core.second_factor.status(out.user).enrolment is None
-    assert core.accounts.reauthenticate(out.session, out.user, "correct horse", "",
+    assert core.passwords.reauthenticate(out.session, out.user, "correct horse", "",
                                         ip="1").ok
     session = core.sessions.validate_session_token(out.token).session
     assert core.second_factor.start(session, out.user).ok
@@ -151,7 +151,7 @@ def test_turning_the_second_factor_on_needs_a_recent_verification(core, clock):
                                                 pyotp.TOTP(secret).at(clock()))
     assert refused.result is Result.REAUTH and codes == []
     assert not core.second_factor.enabled(out.user.id)
-    core.accounts.reauthenticate(session, out.user, "correct horse", "", ip="1")
+    core.passwords.reauthenticate(session, out.user, "correct horse", "", ip="1")
     session = core.sessions.validate_session_token(out.token).session
     done, codes = core.second_factor.confirm(session, out.user, pyotp.TOTP(secret).at(clock()))
     assert done.ok and len(codes) == 10

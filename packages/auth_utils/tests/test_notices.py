@@ -28,7 +28,7 @@ def wait_subject(smtp, words: str, address: str = "alice@example.com") -> bool:
 def test_each_change_to_the_account_mails_a_notice(mail_core, smtp_server, clock):
     core = mail_core()
     out = core_user_with_address(core, smtp_server)
-    assert core.accounts.change_password(out.user, "correct horse", "changed it 123",
+    assert core.passwords.change_password(out.user, "correct horse", "changed it 123",
                                          "changed it 123", ip="1",
                                          keep_session_id=out.session.id).ok
     enrolment = core.second_factor.factors.start(out.user.id, "alice")
@@ -106,7 +106,7 @@ def test_in_the_web_app_changes_made_elsewhere_are_shown_once(core, clock):
     here = core.accounts.sign_up("alice", "correct horse", ip="1")
     clock.advance(seconds=1)
     elsewhere = core.accounts.log_in("alice", "correct horse", ip="2")
-    assert core.accounts.change_password(here.user, "correct horse", "changed here 1",
+    assert core.passwords.change_password(here.user, "correct horse", "changed here 1",
                                          "changed here 1", ip="1",
                                          keep_session_id=here.session.id).ok
     # What this session did itself is not news to it.
@@ -114,7 +114,7 @@ def test_in_the_web_app_changes_made_elsewhere_are_shown_once(core, clock):
     assert (failed, [e.kind for e in changes]) == (0, [])
     clock.advance(seconds=1)
     third = core.accounts.log_in("alice", "changed here 1", ip="3")
-    assert core.accounts.change_password(third.user, "changed here 1", "changed there 2",
+    assert core.passwords.change_password(third.user, "changed here 1", "changed there 2",
                                          "changed there 2", ip="3",
                                          keep_session_id=third.session.id).ok
     core.accounts.log_in("alice", "wrong horse", ip="4")
@@ -131,14 +131,14 @@ def test_a_users_own_typo_is_recorded_as_such_and_not_news_to_its_session(core, 
     mine = core.accounts.sign_up("alice", "correct horse", ip="1")
     other = core.accounts.log_in("alice", "correct horse", ip="2")
     clock.advance(seconds=1)
-    refused = core.accounts.change_password(mine.user, "wrong horse", "new password 1",
+    refused = core.passwords.change_password(mine.user, "wrong horse", "new password 1",
                                             "new password 1", ip="1",
                                             keep_session_id=mine.session.id)
     assert refused.result.value == "incorrect"
     assert db.security_events.find_one({"kind": "reauth_failed"})["detail"] == \
         "wrong password when changing it"
     assert core.accounts.unseen_notices(mine.user.id, mine.session.id) == (0, [])
-    core.accounts.change_password(mine.user, "wrong horse", "new password 1",
+    core.passwords.change_password(mine.user, "wrong horse", "new password 1",
                                   "new password 1", ip="2", keep_session_id=other.session.id)
     failed, _ = core.accounts.unseen_notices(mine.user.id, mine.session.id)
     assert failed == 1  # typed in the other session: shown here

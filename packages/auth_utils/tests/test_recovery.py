@@ -74,7 +74,7 @@ def test_a_newer_link_a_password_change_or_30_minutes_void_the_link(mail_core, s
     assert core.recovery.open_link(first) is None  # superseded
     assert core.recovery.reset_password(first, NEW, NEW, ip="1").result is Result.ENDED
 
-    core.accounts.change_password(out.user, "correct horse", "changed by me 1",
+    core.passwords.change_password(out.user, "correct horse", "changed by me 1",
                                   "changed by me 1", ip="1", keep_session_id=out.session.id)
     assert core.recovery.open_link(second) is None  # the password changed
 

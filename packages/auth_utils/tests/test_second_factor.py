@@ -141,12 +141,12 @@ def test_sensitive_changes_need_a_recent_verification(core, alice, clock):
     assert core.second_factor.disable(session, user).result is Result.REAUTH
     refused, _ = core.second_factor.regenerate_recovery_codes(session, user)
     assert refused.result is Result.REAUTH
-    assert core.accounts.change_password(user, "correct horse", "new password 1",
+    assert core.passwords.change_password(user, "correct horse", "new password 1",
                                          "new password 1", ip="1", keep_session_id=session.id,
                                          session=session).result is Result.REAUTH
-    wrong = core.accounts.reauthenticate(session, user, "correct horse", "000000", ip="1")
+    wrong = core.passwords.reauthenticate(session, user, "correct horse", "000000", ip="1")
     assert wrong.result is Result.INCORRECT and wrong.field == "code"
-    assert core.accounts.reauthenticate(session, user, "correct horse",
+    assert core.passwords.reauthenticate(session, user, "correct horse",
                                         code_at(secret, clock()), ip="1").ok
     fresh = core.sessions.validate_session_token(out.token).session
     other = core.accounts.log_in("alice", "correct horse", ip="1")
@@ -251,7 +251,7 @@ def test_trusted_browsers_end_with_a_new_password_or_a_changed_factor(core, alic
     assert core.second_factor.forget_browser(out.session, out.user, browser_id).ok
     assert pending_of(core, trusted_browser=second)[0].result is Result.SECOND_FACTOR
     assert pending_of(core, trusted_browser=first)[0].ok
-    assert core.accounts.set_password(out.user.id, "new password 1").ok
+    assert core.passwords.set_password(out.user.id, "new password 1").ok
     assert pending_of(core, password="new password 1", trusted_browser=first)[0].result \
         is Result.SECOND_FACTOR
     _, v = pending_of(core, password="new password 1")

@@ -33,9 +33,9 @@ def test_parallel_wrong_passwords_check_at_most_the_limit(make_core):
 
 
 def test_parallel_current_password_checks_at_most_the_limit(make_core):
-    accounts = make_core(login_max_failures_per_user=10).accounts
-    alice = accounts.sign_up("alice", "correct horse", ip="1")
-    results = parallel(40, lambda i: accounts.change_password(
+    core = make_core(login_max_failures_per_user=10)
+    alice = core.accounts.sign_up("alice", "correct horse", ip="1")
+    results = parallel(40, lambda i: core.passwords.change_password(
         alice.user, "wrong horse", "new password", "new password", ip=f"10.0.1.{i}",
         keep_session_id=alice.session.id).result)
     assert results[Result.INCORRECT] == 10, results

@@ -134,7 +134,7 @@ def revoke_others(request: HttpRequest) -> HttpResponse:
 @require_POST
 def change_password(request: HttpRequest) -> HttpResponse:
     svc = services.get()
-    outcome = svc.accounts.change_password(
+    outcome = svc.passwords.change_password(
         session_user(request), request.POST.get("current_password", ""),
         request.POST.get("new_password", ""), request.POST.get("confirm_password", ""),
         keep_session_id=request.auth_session.id, session=request.auth_session,

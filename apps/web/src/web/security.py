@@ -219,7 +219,7 @@ def confirm_identity(request: HttpRequest) -> HttpResponse:
                "has_passkeys": bool(core.passkeys.for_user(request.user.id))}
     if request.method != "POST":
         return render(request, "confirm.html", context)
-    outcome = core.accounts.reauthenticate(
+    outcome = core.passwords.reauthenticate(
         request.auth_session, session_user(request), request.POST.get("password", ""),
         request.POST.get("code", ""), **client(request))
     if outcome.ok:

@@ -17,6 +17,7 @@ from auth_utils.flows import (
     IdentityFlows,
     LifecycleFlows,
     PasskeyFlows,
+    PasswordFlows,
     RecoveryFlows,
     SecondFactorFlows,
     Steps,
@@ -52,7 +53,8 @@ class AuthCore:
     settings: Settings
     storage: Storage
     sessions: SessionManager
-    accounts: AccountFlows  # sign-up, log-in, passwords, sessions
+    accounts: AccountFlows  # sign-up, log-in, log-out, sessions
+    passwords: PasswordFlows  # re-authentication, password changes
     second_factor: SecondFactorFlows
     passkeys: PasskeyFlows
     activity: Activity  # the security activity log (read by the activity page, the CLI)
@@ -205,6 +207,7 @@ def build_core(settings: Settings, *, storage: Storage | None = None,
                             login_url=f"{settings.landing_url}/login", backchannel=backchannel)
     return AuthCore(settings, storage, sessions,
                     AccountFlows(steps, email, site_words=settings.site_words),
+                    PasswordFlows(steps, site_words=settings.site_words),
                     SecondFactorFlows(steps, passkeys), PasskeyFlows(steps, passkeys),
                     activity, CookieSettings.from_settings(settings), lifecycle, outbox, email,
                     RecoveryFlows(steps, outbox, links, site_words=settings.site_words),

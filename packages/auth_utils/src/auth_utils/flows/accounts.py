@@ -1,5 +1,5 @@
-"""Sign-up, log-in, log-out, re-authentication, passwords and a user's sessions: the
-flows both apps and the CLI share."""
+"""Sign-up, log-in, log-out and a user's sessions: the flows both apps and the CLI share
+(re-authentication and password changes: `passwords.py`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from auth_utils.flows.lifecycle import PASSWORD, refuse_closed
 from auth_utils.flows.outcomes import (
     INCORRECT,
     THROTTLED,
-    WRONG_CODE,
     Outcome,
     Result,
     busy_outcome,
@@ -20,8 +19,7 @@ from auth_utils.rules.passwords import HasherBusy, hash_password
 from auth_utils.rules.validation import normalize_username, validate_password, validate_username
 from auth_utils.services.activity import Kind
 from auth_utils.services.metrics import EARLY_REFUSALS
-from auth_utils.services.second_factor import Check
-from auth_utils.services.sessions import Session, SessionUser
+from auth_utils.services.sessions import SessionUser
 from auth_utils.storage import StoredEvent
 
 __all__ = ["AccountFlows"]
@@ -44,7 +42,7 @@ def _invalid_signup(username: str, password: str, site_words: tuple[str, ...],
 
 
 class AccountFlows:
-    """Passwords and sessions; its one collaborator is `Steps`."""
+    """Sign-up, log-in and sessions; its collaborators are `Steps` and the address flows."""
 
     def __init__(self, steps: Steps, email: EmailFlows, *,
                  site_words: tuple[str, ...] = APP_WORDS) -> None:
@@ -196,32 +194,6 @@ class AccountFlows:
                     session_id=outcome.session.id if outcome.session else None, **who)
         return outcome
 
-    def reauthenticate(self, session: Session, user: SessionUser, password: str, code: str,
-                       *, ip: str, user_agent: str = "") -> Outcome:
-        """Enter the password (and the second factor, when on) again: the session may
-        make sensitive changes for the next ten minutes."""
-        return self.steps.admitted(ip, user.username, lambda: self._reauthenticate(
-            session, user, password, code, ip=ip, user_agent=user_agent))
-
-    def _reauthenticate(self, session: Session, user: SessionUser, password: str, code: str,
-                        *, ip: str, user_agent: str) -> Outcome:
-        steps, who = self.steps, {"ip": ip, "user_agent": user_agent, "session_id": session.id}
-        if refused := steps.check_own_password(
-                user, password, why="when confirming a change", field="password",
-                message="Your password is incorrect.", **who):
-            return refused
-        if steps.factors.enabled(user.id):
-            check = steps.check_code(user, code, **who)
-            if isinstance(check, Outcome):
-                return check
-            if check is Check.WRONG:
-                steps.event(Kind.REAUTH_FAILED, user, success=False,
-                            detail="wrong code when confirming a change", **who)
-                return Outcome(Result.INCORRECT, WRONG_CODE, "code", user.username)
-        steps.sessions.mark_verified(session.id)
-        steps.event(Kind.REAUTHENTICATED, user, **who)
-        return Outcome(Result.OK, username=user.username, user=user)
-
     def revoke_session(self, user: SessionUser, session_id: str, *, by: str = "the user",
                        current_session_id: str | None = None, ip: str = "",
                        user_agent: str = "") -> bool:
@@ -256,50 +228,3 @@ class AccountFlows:
             if user is not None:
                 self.steps.event(Kind.LOGOUT, user, ip=ip, user_agent=user_agent,
                                  session_id=session_id)
-
-    def set_password(self, user_id: str, new: str, *, keep_session_id: str | None = None,
-                     ip: str = "", user_agent: str = "") -> Outcome:
-        """Store a new password and end every session of the user but `keep_session_id`
-        (an operator's reset keeps none)."""
-        steps = self.steps
-        owner = steps.users.by_id(user_id)
-        if message := validate_password(new, username=owner.username if owner else "",
-                                        site_words=self.site_words):
-            return Outcome(Result.INVALID, message, "new")
-        if not steps.replace_password(user_id, hash_password(new), kind=Kind.PASSWORD_CHANGED,
-                                      keep_session_id=keep_session_id, ip=ip,
-                                      user_agent=user_agent):
-            return Outcome(Result.INVALID, "There is no such user.", None)
-        return Outcome(Result.OK)
-
-    def change_password(self, user: SessionUser, current: str, new: str, confirm: str, *,
-                        ip: str, keep_session_id: str, session: Session | None = None,
-                        user_agent: str = "") -> Outcome:
-        """Check the current password (throttled like log-in), store the new one and end
-        every other session of the user; the current one keeps working. The request
-        carries the password, so the re-authentication rule asks only for a recent
-        second factor, when it is on."""
-        if session is not None and (refused := self.steps.require_recent(
-                session, user, password_in_request=True)):
-            return refused
-        return self.steps.admitted(ip, user.username, lambda: self._change_password(
-            user, current, new, confirm, ip=ip, user_agent=user_agent,
-            keep_session_id=keep_session_id))
-
-    def _change_password(self, user: SessionUser, current: str, new: str, confirm: str, *,
-                         ip: str, user_agent: str, keep_session_id: str) -> Outcome:
-        if refused := self.steps.check_own_password(
-                user, current, ip=ip, user_agent=user_agent, session_id=keep_session_id,
-                why="when changing it", message="Your current password is incorrect.",
-                field="current"):
-            return refused
-        if message := validate_password(new, username=user.username,
-                                        site_words=self.site_words):
-            return Outcome(Result.INVALID, message, "new", user.username)
-        if new != confirm:
-            return Outcome(Result.INVALID, "The two new passwords do not match.", "confirm",
-                           user.username)
-        changed = self.set_password(user.id, new, keep_session_id=keep_session_id, ip=ip,
-                                    user_agent=user_agent)
-        return Outcome(changed.result, changed.message, changed.field, user.username,
-                       user=user if changed.ok else None)
