@@ -37,8 +37,9 @@ def test_each_action_writes_exactly_its_events(core, db, clock):
     a.log_in("nobody", "wrong horse", ip="1")  # a name nobody has: counted, not stored
     a.log_in("!!bad!!", "wrong horse", ip="1")
     assert take(db) == []
-    changed = a.change_password(out.user, "correct horse", "new password 1", "new password 1",
-                                ip="1", keep_session_id=out.session.id)
+    changed = core.passwords.change_password(out.user, "correct horse", "new password 1",
+                                             "new password 1", ip="1",
+                                             keep_session_id=out.session.id)
     assert changed.ok and take(db) == ["password_changed", "session_revoked"]
     other = a.log_in("alice", "new password 1", ip="1")
     assert a.revoke_session(out.user, other.session.id) and take(db) == ["login",
@@ -66,8 +67,8 @@ def test_each_action_writes_exactly_its_events(core, db, clock):
     refused, _ = core.second_factor.regenerate_recovery_codes(fresh.session, out.user)
     assert refused.result is Result.REAUTH
     assert take(db) == []
-    a.reauthenticate(fresh.session, out.user, "new password 1",
-                     pyotp.TOTP(enrolment.secret).at(clock()), ip="1")
+    core.passwords.reauthenticate(fresh.session, out.user, "new password 1",
+                                  pyotp.TOTP(enrolment.secret).at(clock()), ip="1")
     verified = core.sessions.validate_session_token(fresh.token).session
     core.second_factor.regenerate_recovery_codes(verified, out.user)
     core.second_factor.disable(verified, out.user)
@@ -102,8 +103,8 @@ def test_no_token_password_secret_or_code_is_ever_written(core, db, clock, caplo
     pending = a.log_in("carol", "correct horse", ip="1")
     v = core.sessions.validate_session_token(pending.token)
     done = core.second_factor.verify(v.session, v.user, codes[2], ip="1")
-    a.change_password(out.user, "correct horse", "new password 1", "new password 1", ip="1",
-                      keep_session_id=done.session.id)
+    core.passwords.change_password(out.user, "correct horse", "new password 1",
+                                   "new password 1", ip="1", keep_session_id=done.session.id)
     secrets_seen += [out.token, pending.token, done.token, out.session.id, pending.session.id,
                      done.session.id, enrolment.secret, code, *codes,
                      *(c.replace("-", "") for c in codes)]
