@@ -117,6 +117,21 @@ def test_web_answers_are_well_formed_whatever_their_shape(served_system, cookie)
         assert answer.startswith(b"HTTP/1.1 403"), answer[:100]  # no CSRF cookie
 
 
+
+@pytest.mark.parametrize("app", ["landing_url", "web_url"])
+def test_the_server_believes_no_forwarded_header_the_app_does_not(served_system, app):
+    """With TRUSTED_PROXIES unset the app's own rule believes no X-Forwarded-* header, and
+    the server in front must not either: uvicorn by default rewrote the client address
+    and scheme from any loopback peer's headers (`--no-proxy-headers` now). Seen through
+    /metrics, served only to this machine (METRICS_ALLOWED_NETWORKS: loopback): a client
+    here that claims to be forwarded for another address is still this machine."""
+    url = getattr(served_system, app)
+    claims = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https",
+              "Forwarded": "for=203.0.113.9;proto=https"}
+    assert httpx.get(f"{url}/metrics", timeout=10).status_code == 200
+    answer = httpx.get(f"{url}/metrics", headers=claims, timeout=10)
+    assert answer.status_code == 200, answer.text[:200]
+
 def _workers(master_pid: int) -> set[int]:
     """The master's children that serve (not multiprocessing's resource tracker)."""
     out = subprocess.run(["pgrep", "-P", str(master_pid)], capture_output=True, text=True)
