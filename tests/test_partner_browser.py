@@ -24,7 +24,14 @@ def shoot(page, folder, name):
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
-def test_partner_login_across_sites_and_back_channel_logout(browser, partner_system,
+def delivery_report(db) -> str:
+    """What became of the back-channel log-outs: which sender tried, what went wrong."""
+    return "\n".join(
+        f"{d['status']} attempts={d.get('attempts')} by={d.get('leased_by')} "
+        f"error={d.get('last_error')!r}" for d in db.oauth_logouts.find()) or "no records"
+
+
+def test_partner_login_across_sites_and_back_channel_logout(browser, partner_system, db,
                                                             screenshots):
     system, P, core = partner_system
     L, W = system.landing_url, system.web_url
@@ -74,9 +81,10 @@ def test_partner_login_across_sites_and_back_channel_logout(browser, partner_sys
         page.goto(P)
         return page.locator("text=Log in with your account").count() == 1
 
-    assert wait_for(partner_logged_out, timeout=20), "partner still logged in"
+    assert wait_for(partner_logged_out, timeout=20), \
+        f"partner still logged in; the log-outs:\n{delivery_report(db)}"
     print(f"back-channel log-out reached the partner {time.monotonic() - ended:.2f} s after "
-          "the log-out in the web app")
+          f"the log-out in the web app:\n{delivery_report(db)}")
     shoot(page, screenshots, "03-partner-logged-out")
 
     # A returning visitor (consent remembered): our log-in form's POST is redirected to

@@ -338,3 +338,33 @@ def test_revoking_an_app_on_the_account_page_logs_it_out_of_each_session(
     assert landing.post("/oauth2/logout", data={"confirm": "1"}).status_code == 302
     wait_for(lambda: len(one.tokens) == 3 and other.tokens)
     assert checked(one.tokens[2], jwks, partner)["sid"] == sid_of(tokens, jwks)
+
+
+def test_a_sender_of_another_issuer_leaves_the_log_out_to_ours(
+        landing, core, make_core, receivers, db):
+    """Processes configured for another issuer on the same database (a staging
+    deployment, a LANDING_URL since moved; in the suite, every live system) would sign the
+    Logout Token with their own `iss`, which the client refuses, at every retry: the CI
+    failure of stop 24. Only a sender of the pair's issuer claims it."""
+    one = receivers()
+    a = register(core, "A", one)
+    sign_up(core, "alice")
+    log_in(landing, "alice")
+    jwks = landing.get("/oauth2/jwks").json()
+    sid = sid_of(get_tokens(landing, a), jwks)
+    core.stop_logout_sender()  # ours is down; only the other issuer's runs
+    fast = {"poll_every": 0.05, "sweep_every": 0.2,
+            "retry": Retry(first_delay=timedelta(seconds=0.1),
+                           max_delay=timedelta(seconds=0.2))}
+    other = make_core(landing_url="http://127.0.0.1:9")
+    other.start_logout_sender(**fast)
+    assert landing.post("/oauth2/logout", data={"confirm": "1"}).status_code == 302
+    time.sleep(1.0)  # twenty of its polls and five sweeps
+    record = db.oauth_logouts.find_one({"client_id": a})
+    assert record["status"] == "pending" and record["attempts"] == 0, record
+    assert one.tokens == []
+    core.start_logout_sender(**fast)
+    wait_for(lambda: one.tokens)
+    time.sleep(0.5)
+    assert len(one.tokens) == 1 and checked(one.tokens[0], jwks, a)["sid"] == sid
+    assert db.oauth_logouts.find_one({"client_id": a})["issuer"] == LANDING

@@ -8,12 +8,13 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from auth_utils.services.signing_keys import SigningKeys
+from auth_utils.services.signing_keys import PUBLISH_CACHE_SECONDS, SigningKeys
 
 
 def admin(*args):
@@ -95,6 +96,34 @@ def test_keys_rotate_from_the_cli(db):
     states = [line.split("\t")[1] for line in r.stdout.splitlines()[1:]]
     assert states.count("current") == 1 and states.count("next") == 1
     assert "retired" in states
+
+
+def test_every_process_signs_with_a_key_every_process_publishes(db, core):
+    """Two processes (the CLI, and `keys` here, which has already signed): after two
+    rotations in a row, and after the stored keys are gone, this one signs with the key
+    the database holds and publishes it within PUBLISH_CACHE_SECONDS. With a 60 s cache
+    it signed with a retired key, then with a key no longer stored (a relying party
+    refused its tokens: the CI failure of stop 24)."""
+    keys: SigningKeys = core.openid.keys
+    first = keys.current().kid
+    assert first in {k["kid"] for k in keys.jwks()["keys"]}
+    for _ in range(2):
+        assert admin("keys", "rotate").returncode == 0
+
+    def stored_current() -> str:
+        return db.signing_keys.find_one({"state": "current"}, sort=[("created_at", -1)])["_id"]
+
+    signer = keys.current().kid
+    assert signer == stored_current() != first
+    time.sleep(PUBLISH_CACHE_SECONDS)
+    assert signer in {k["kid"] for k in keys.jwks()["keys"]}
+
+    db.signing_keys.delete_many({})  # an operator restored an older dump, say
+    replacement = keys.current().kid
+    assert replacement == stored_current() != signer
+    time.sleep(PUBLISH_CACHE_SECONDS)
+    assert {k["kid"] for k in keys.jwks()["keys"]} == {
+        d["_id"] for d in db.signing_keys.find()}
 
 
 def test_client_ids_never_read_as_a_command_line_option(core):

@@ -398,6 +398,9 @@ class BackchannelLogout(Document):
     client_id = StringField(required=True, max_length=64)
     user_id = StringField(required=True)  # the Logout Token's `sub`
     sid = StringField(required=True, max_length=64)  # the ID token's `sid`
+    # The provider that issued the client's tokens, so the Logout Token's `iss`: only a
+    # sender of that issuer claims the record ("" in records from before: any sender).
+    issuer = StringField(default="", max_length=2048)
     status = StringField(required=True, default="armed",
                          choices=("armed", "pending", "delivered", "failed"))
     created_at = DateTimeField(required=True)

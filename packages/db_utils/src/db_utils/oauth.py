@@ -293,13 +293,16 @@ def withdraw_logouts(db: Database, user_id: str, client_id: str, now: datetime,
 
 @translate_errors
 def claim_logout(db: Database, now: datetime, lease_until: datetime, lease: str,
-                 sender: str, retry: Retry, *, retention: timedelta = RETENTION
-                 ) -> BackchannelLogoutRecord | None:
-    """The oldest due pending record under `lease` until `lease_until` (one conditional
-    update on the values read: of two senders only one wins), its attempt counted; None
-    when nothing is due. One out of attempts (its senders died) is marked failed."""
+                 sender: str, retry: Retry, *, issuer: str | None = None,
+                 retention: timedelta = RETENTION) -> BackchannelLogoutRecord | None:
+    """The oldest due pending record (armed under `issuer`, or under none) under `lease`
+    until `lease_until` (one conditional update on the values read: of two senders only
+    one wins), its attempt counted; None when nothing is due. One out of attempts (its
+    senders died) is marked failed."""
     logouts = _logouts(db)
-    due = {"status": "pending", "next_attempt_at": {"$lte": now}}
+    due: dict[str, Any] = {"status": "pending", "next_attempt_at": {"$lte": now}}
+    if issuer is not None:  # null also matches a record with no issuer field
+        due["issuer"] = {"$in": [issuer, "", None]}
     for doc in logouts.find(due).sort("next_attempt_at", 1).limit(CANDIDATES):
         same = {"_id": doc["_id"], "status": "pending", "lease": doc.get("lease", ""),
                 "attempts": doc.get("attempts", 0), "next_attempt_at": {"$lte": now}}

@@ -73,7 +73,8 @@ class Backchannel:
     def arm(self, *, session_id: str, client_id: str, user_id: str, sid: str) -> None:
         self.store.arm_logout(id=logout_record_id(session_id, client_id),
                               session_id=session_id, client_id=client_id, user_id=user_id,
-                              sid=sid, status="armed", created_at=self.clock(),
+                              sid=sid, issuer=self.issuer, status="armed",
+                              created_at=self.clock(),
                               ended_at=None, next_attempt_at=None, attempts=0, lease="",
                               leased_by="", last_error="", delivered_at=None,
                               expires_at=None)
@@ -184,8 +185,12 @@ class LogoutSender:
         while handled < limit and not self._stopping.is_set():
             now = bc.clock()
             try:
+                # Only pairs armed under our issuer: a Logout Token must carry the `iss`
+                # of the ID token the client holds, and a process configured for another
+                # issuer on the same database (a staging deployment, a moved LANDING_URL)
+                # would send one the client refuses, again at each retry.
                 record = bc.store.claim_logout(now, now + self.lease, secrets.token_hex(16),
-                                               self.identity, self.retry)
+                                               self.identity, self.retry, issuer=bc.issuer)
             except bc.unavailable:
                 break
             if record is None:

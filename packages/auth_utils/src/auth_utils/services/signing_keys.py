@@ -9,7 +9,15 @@ Rotation with a published overlap (`auth-admin keys rotate`, docs/deploy.md): th
 always a "next" key in the JWKS besides the "current" one, so relying parties that cache
 the JWKS already hold the next key before it signs anything. Rotating makes "next" sign,
 retires the old current key (still published for `RETIRED_OVERLAP`, longer than any ID
-token lives) and makes a new "next". Processes re-read the keys every `CACHE_SECONDS`.
+token lives) and makes a new "next".
+
+Every process signs with a key the database holds now and publishes the keys the database
+holds: `current()` reads them at each use (signing is rare: a token exchange, a refresh, a
+Logout Token), and `jwks()` reuses a read for at most `PUBLISH_CACHE_SECONDS` (the JWKS is
+public, so a flood of requests costs one read a second). A longer cache let one process
+sign with a key another process did not publish yet (two processes making the first keys
+at once, two rotations within the cache's life) or with a key no longer stored, and a
+relying party refused its ID tokens and Logout Tokens for that long.
 """
 
 from __future__ import annotations
@@ -27,11 +35,11 @@ from auth_utils.rules.clock import Clock, utc_now
 from auth_utils.rules.sealing import SealedBox
 from auth_utils.storage import OAuthStore
 
-__all__ = ["ALG", "CACHE_SECONDS", "RETIRED_OVERLAP", "SigningKeys"]
+__all__ = ["ALG", "PUBLISH_CACHE_SECONDS", "RETIRED_OVERLAP", "SigningKeys"]
 
 ALG = "ES256"
 PURPOSE = b"oidc signing key"
-CACHE_SECONDS = 60.0  # how long a process uses the keys it read before reading again
+PUBLISH_CACHE_SECONDS = 1.0  # how long `jwks()` reuses the keys it read
 RETIRED_OVERLAP = timedelta(days=2)  # a retired key stays in the JWKS this long
 
 
@@ -51,7 +59,7 @@ class SigningKeys:
         self.box = SealedBox(key_material, PURPOSE)
         self.clock = clock
         self._lock = threading.Lock()
-        self._cached: tuple[float, list] | None = None
+        self._published: tuple[float, list] | None = None
 
     def _new(self, state: str) -> str:
         key = ECKey.generate_key("P-256", private=True)
@@ -61,26 +69,34 @@ class SigningKeys:
         self.store.add_key(id=kid, alg=ALG, sealed=self.box.seal(json.dumps(private), kid),
                            public=public, state=state, created_at=self.clock(),
                            expires_at=None)
-        self._cached = None
+        self._published = None
         return kid
 
     def _records(self) -> list:
-        with self._lock:
-            if self._cached and time.monotonic() - self._cached[0] < CACHE_SECONDS:
-                return self._cached[1]
+        """The stored keys, read now."""
         records = self.store.keys(self.clock())
         if not any(r.state == "current" for r in records):
             # First use: a current key and its successor. Two processes racing here make
-            # two current keys; both are published and the newest signs, so nothing breaks.
+            # two current keys; both are stored, so both are published, and the newest
+            # signs.
             self._new("current")
             self._new("next")
             records = self.store.keys(self.clock())
+        return records
+
+    def _published_records(self) -> list:
         with self._lock:
-            self._cached = (time.monotonic(), records)
+            if self._published and \
+                    time.monotonic() - self._published[0] < PUBLISH_CACHE_SECONDS:
+                return self._published[1]
+        records = self._records()
+        with self._lock:
+            self._published = (time.monotonic(), records)
         return records
 
     def current(self) -> ECKey:
-        """The private key that signs now (the newest "current" one)."""
+        """The private key that signs now (the newest "current" one), read from the
+        database at each call: never one it no longer holds or one being replaced."""
         record = next(r for r in self._records() if r.state == "current")
         opened = self.box.open(record.sealed, record.id)
         if opened is None:
@@ -90,7 +106,7 @@ class SigningKeys:
 
     def jwks(self) -> dict:
         """The public keys to publish: current, next and the retired ones still in overlap."""
-        return {"keys": [dict(r.public) for r in self._records()]}
+        return {"keys": [dict(r.public) for r in self._published_records()]}
 
     def list(self) -> list[KeyInfo]:
         return [KeyInfo(r.id, r.state, r.created_at) for r in self._records()]
@@ -105,5 +121,5 @@ class SigningKeys:
         self.store.retire_keys("current", self.clock() + RETIRED_OVERLAP)
         self.store.set_key_state(upcoming_kid, "current", from_state="next")
         self._new("next")
-        self._cached = None
+        self._published = None
         return upcoming_kid

@@ -76,7 +76,8 @@ class OAuthStore(Protocol):
         """Make due now the user's armed pairs with the client (its access withdrawn)."""
 
     def claim_logout(self, now: datetime, lease_until: datetime, lease: str, sender: str,
-                     retry: RetryPolicy) -> object | None: ...
+                     retry: RetryPolicy, *, issuer: str | None = None) -> object | None:
+        """The oldest due pending pair armed under `issuer` (or under none), leased."""
 
     def logout_delivered(self, id: str, now: datetime) -> bool: ...
 
