@@ -2,7 +2,8 @@
 
 import pytest
 
-from auth_utils.http import retry_url, skips_authentication
+from auth_utils.http import login_location, retry_url, skips_authentication
+from auth_utils.services.sessions import ENDED_BY_AGE, SessionValidation
 
 
 @pytest.mark.parametrize(("path", "query", "expected"), [
@@ -28,3 +29,18 @@ def test_static_favicon_robots_and_health_skip_the_session():
         assert skips_authentication(path)
     for path in ("/", "/account", "/login", "/statics"):
         assert not skips_authentication(path)
+
+
+def test_where_someone_who_must_log_in_goes(core, settings):
+    login = f"{settings.landing_url}/login?next=http%3A%2F%2Fweb%2Faccount"
+    here = "http://web/account"
+    assert core.accounts.register("alice", "correct horse battery").ok
+    user = core.storage.users.by_username("alice")
+    token, _ = core.sessions.create_session(user.id, "alice", pending=True)
+    pending = core.sessions.validate_session_token(token)
+    assert pending.pending
+    assert login_location(None, settings, login, here) == login
+    assert login_location(SessionValidation(None, None), settings, login, here) == login
+    assert login_location(pending, settings, login, here) == \
+        f"{settings.landing_url}/login/verify?next=http%3A%2F%2Fweb%2Faccount"
+    assert login_location(ENDED_BY_AGE, settings, login, here) == f"{login}&reason=session-ended"

@@ -48,13 +48,10 @@ class LoginRequired(LoginRequiredMiddleware):
     """A visitor with a pending log-in goes to the code page, not the password form."""
 
     def handle_no_permission(self, request: HttpRequest, view_func: Callable) -> HttpResponse:
-        validation = getattr(request, "auth_validation", None)
-        if validation is not None and validation.pending:
-            return HttpResponseRedirect(http.verify_url(
-                services.get().settings, request.build_absolute_uri()))
         response = super().handle_no_permission(request, view_func)
-        if validation is not None and validation.ended_by_age:  # the log-in page says why
-            response["Location"] = http.with_session_ended(response["Location"])
+        response["Location"] = http.login_location(
+            getattr(request, "auth_validation", None), services.get().settings,
+            response["Location"], request.build_absolute_uri())
         return response
 
 
@@ -71,9 +68,8 @@ class AuthGlueMiddleware:
             request.method or "GET", request.headers.get("Origin"),
             request.headers.get("Referer"), services.get().settings.allowed_origins)
         response = render_error(request, refusal) if refusal else self.get_response(request)
-        user = getattr(request, "user", None)
         http.finish_headers(response.headers, self.headers, sets_cookie=bool(response.cookies),
-                            logged_in=user is not None and user.is_authenticated)
+                            logged_in=getattr(request, "user", AnonymousUser).is_authenticated)
         match = getattr(request, "resolver_match", None)
         http.observe("web", match.url_name if match else "unmatched", request.method or "GET",
                      time.perf_counter() - started)

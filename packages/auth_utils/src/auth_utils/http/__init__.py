@@ -49,6 +49,7 @@ __all__ = [
     "error_page",
     "finish_headers",
     "is_form_submission",
+    "login_location",
     "metrics_for",
     "observe",
     "origin_refusal",
@@ -165,6 +166,18 @@ def with_session_ended(login_url: str) -> str:
     parts = urlsplit(login_url)
     query = "&".join(filter(None, [parts.query, urlencode({"reason": SESSION_ENDED})]))
     return urlunsplit(parts._replace(query=query))
+
+
+def login_location(validation: SessionValidation | None, settings: Settings, login_url: str,
+                   here: str) -> str:
+    """Where a visitor who must log in to see `here` goes: a pending log-in to its code
+    page (not the password form again), a session ended by age to `login_url` saying
+    why, anyone else to `login_url`."""
+    if validation is not None and validation.pending:
+        return verify_url(settings, here)
+    if validation is not None and validation.ended_by_age:
+        return with_session_ended(login_url)
+    return login_url
 
 
 def session_ended(reason: str | None, validation: SessionValidation | None) -> bool:
