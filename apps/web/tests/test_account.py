@@ -1,4 +1,6 @@
 
+import re
+
 import pytest
 
 from devtools.mailserver import links_in
@@ -30,7 +32,9 @@ def test_lists_own_sessions_this_browser_first_then_newest(web, alice, web_servi
     assert r.status_code == 200 and r["Cache-Control"] == "no-store"
     assert body.count("/revoke\"") == 2  # bob's session is not listed
     assert body.index("this browser") < body.index("Firefox on Windows")  # issue 27
-    assert "203.0.113.5" in body and current.id in body
+    assert "203.0.113.5" in body and f'action="/account/sessions/{current.id}/revoke"' in body
+    assert 'aria-label="Log out Firefox on Windows">Log out</button>' in body
+    assert re.search(r'aria-label="Log out [^"]+ \(this browser\)">Log out</button>', body)
     assert alice[0] not in body  # the cookie token never appears
 
 

@@ -159,6 +159,8 @@ def test_the_security_page_is_as_wide_as_the_account_page_with_calmer_buttons(
         assert re.search(rf'<button type="submit" class="danger secondary" '
                          rf'aria-label="Remove {name}">Remove</button>', main)
         assert f'aria-label="Rename {name}">Rename</button>' in main
+        assert f'<form method="post" action="/account/passkeys/cred-{name}/remove" ' \
+               'class="inline">' in main
     assert 'data-passkey-unavailable' not in main  # passkeys listed: no such sentence
     web_services.storage.passkeys.delete(alice.id, "cred-My laptop")
     web_services.storage.passkeys.delete(alice.id, "cred-Work key")

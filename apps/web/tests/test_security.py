@@ -109,6 +109,8 @@ def test_trusted_browsers_are_listed_and_forgotten(web, alice, clock, web_servic
     page = web.get("/account/security").content.decode()
     assert "Trusted browsers" in page and page.count("<td data-label=\"Browser\">") == 2
     browser_id = core.second_factor.trusted_browsers(alice)[0]["id"]
+    assert f'action="/account/security/trusted/{browser_id}/forget" class="inline"' in page
+    assert 'aria-label="Forget Firefox on Linux">Forget</button>' in page
     r = web.post(f"/account/security/trusted/{browser_id}/forget",
                  {"csrfmiddlewaretoken": csrf_token(page)})
     assert r.status_code == 303 and r["Location"] == "/account/security?done=forgotten"

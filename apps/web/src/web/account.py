@@ -44,6 +44,8 @@ def _render(request: HttpRequest, outcome: Outcome | None = None, status: int = 
          "pending": s.pending}
         for s in svc.sessions.list_user_sessions(request.user.id)
     ]
+    for s in sessions:  # its Log out button's accessible name: which row it ends
+        s["logout_label"] = f"Log out {s['browser']}{' (this browser)' if s['current'] else ''}"
     # This browser first (what a person looks for), then the others as the store lists
     # them (sorted is stable).
     sessions.sort(key=lambda s: not s["current"])
