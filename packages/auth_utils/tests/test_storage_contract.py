@@ -189,3 +189,28 @@ def test_outbox_claim_once_deliver_and_back_off(storage):
     assert storage.outbox.get("<2@x>").next_attempt_at == NOW + timedelta(seconds=10)
     assert storage.outbox.counts() == {"pending": 1, "delivered": 1, "failed": 0}
     assert [m.message_id for m in storage.outbox.list(None, 10)] == ["<2@x>", "<1@x>"]
+
+
+def test_the_oauth_adapter_forwards_every_method_of_the_interface_as_declared():
+    """MongoOAuthStore forwards by name to db_utils.oauth (`__getattr__`): every method of
+    the OAuthStore interface must exist there and take what the interface says (the
+    record-building ones take the record's fields), or a call fails only at run time."""
+    import inspect
+
+    from auth_utils.storage import OAuthStore
+    from auth_utils.storage.mongo import MongoOAuthStore
+    from db_utils import oauth as queries
+
+    declared = {name: inspect.signature(member) for name, member in vars(OAuthStore).items()
+                if inspect.isfunction(member) and not name.startswith("_")}
+    assert len(declared) > 25
+    for name, signature in declared.items():
+        assert callable(getattr(queries, name, None)), f"db_utils.oauth has no {name}"
+        params = [p for p in signature.parameters.values() if p.name != "self"]
+        target = list(inspect.signature(getattr(queries, name)).parameters.values())[1:]
+        if name in MongoOAuthStore._records:  # built into a record from keyword fields
+            assert [p.kind for p in params] == [inspect.Parameter.VAR_KEYWORD], name
+            continue
+        given = {p.name for p in params}
+        required = {p.name for p in target if p.default is inspect.Parameter.empty}
+        assert required <= given <= {p.name for p in target}, (name, given, required)
