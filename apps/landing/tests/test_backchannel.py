@@ -344,8 +344,9 @@ def test_a_sender_of_another_issuer_leaves_the_log_out_to_ours(
         landing, core, make_core, receivers, db):
     """Processes configured for another issuer on the same database (a staging
     deployment, a LANDING_URL since moved; in the suite, every live system) would sign the
-    Logout Token with their own `iss`, which the client refuses, at every retry: the CI
-    failure of stop 24. Only a sender of the pair's issuer claims it."""
+    Logout Token with their own `iss`, which the client refuses, at every retry (most
+    likely what failed the partner's browser test in CI at stop 24). Only a sender of the
+    pair's issuer claims it."""
     one = receivers()
     a = register(core, "A", one)
     sign_up(core, "alice")

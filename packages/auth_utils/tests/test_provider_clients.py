@@ -102,8 +102,8 @@ def test_every_process_signs_with_a_key_every_process_publishes(db, core):
     """Two processes (the CLI, and `keys` here, which has already signed): after two
     rotations in a row, and after the stored keys are gone, this one signs with the key
     the database holds and publishes it within PUBLISH_CACHE_SECONDS. With a 60 s cache
-    it signed with a retired key, then with a key no longer stored (a relying party
-    refused its tokens: the CI failure of stop 24)."""
+    it signed with a retired key, then with a key no longer stored, and another process
+    published neither for up to a minute: relying parties refused those tokens."""
     keys: SigningKeys = core.openid.keys
     first = keys.current().kid
     assert first in {k["kid"] for k in keys.jwks()["keys"]}
@@ -124,6 +124,22 @@ def test_every_process_signs_with_a_key_every_process_publishes(db, core):
     time.sleep(PUBLISH_CACHE_SECONDS)
     assert {k["kid"] for k in keys.jwks()["keys"]} == {
         d["_id"] for d in db.signing_keys.find()}
+
+
+def test_an_id_token_signed_across_a_rotation_names_the_key_that_signed_it(db, core):
+    """Authlib asks for the ID token's header (our kid) and for the key separately; a
+    rotation in another process between the two must not give a token whose kid names
+    another key than the one that signed it (relying parties would refuse it)."""
+    from auth_utils.flows.provider.grants import _IdToken
+
+    id_token = _IdToken(core.openid.context)
+    header = id_token.get_encode_header(None)
+    assert admin("keys", "rotate").returncode == 0
+    token = jwt.encode(header, {"sub": "x"}, id_token.resolve_client_private_key(None),
+                       algorithms=["ES256"])
+    published = KeySet.import_key_set(core.openid.keys.jwks())
+    decoded = jwt.decode(token, published)  # the key of the header's kid verifies it
+    assert decoded.header["kid"] == header["kid"] != core.openid.keys.current().kid
 
 
 def test_client_ids_never_read_as_a_command_line_option(core):

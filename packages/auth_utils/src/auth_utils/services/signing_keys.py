@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from joserfc.jwk import ECKey
+from joserfc.jwk import ECKey, KeySet
 
 from auth_utils.rules.clock import Clock, utc_now
 from auth_utils.rules.sealing import SealedBox
@@ -97,7 +97,15 @@ class SigningKeys:
     def current(self) -> ECKey:
         """The private key that signs now (the newest "current" one), read from the
         database at each call: never one it no longer holds or one being replaced."""
-        record = next(r for r in self._records() if r.state == "current")
+        return self._open(next(r for r in self._records() if r.state == "current"))
+
+    def signing_set(self) -> KeySet:
+        """Every stored private key (current, next, retired), for a signer that took its
+        header's `kid` from an earlier read (Authlib asks for the header and the key
+        separately): the key of that kid is found even if a rotation came in between."""
+        return KeySet([self._open(record) for record in self._records()])
+
+    def _open(self, record: Any) -> ECKey:
         opened = self.box.open(record.sealed, record.id)
         if opened is None:
             raise RuntimeError(f"signing key {record.id} cannot be opened: was "

@@ -65,7 +65,9 @@ class _IdToken(OpenIDToken):
         self.context = context
 
     def resolve_client_private_key(self, client: Any) -> Any:
-        return self.context.keys.current()
+        # Every stored key: joserfc signs with the one of the header's kid, read a moment
+        # before (get_encode_header), even if a rotation came in between.
+        return self.context.keys.signing_set()
 
     def get_client_algorithm(self, client: Any) -> str:
         return ALG
