@@ -167,6 +167,16 @@ def sid_of(tokens: dict, jwks: dict) -> str:
     return jwt.decode(tokens["id_token"], KeySet.import_key_set(jwks)).claims["sid"]
 
 
+def alice_logged_in_to(landing, core, receiver: Receiver) -> tuple[str, dict, str]:
+    """Alice logged in on `landing`, and a client with `receiver` as its back-channel
+    holding her tokens: (its client id, our JWKS, her session's sid)."""
+    client_id = register(core, "A", receiver)
+    sign_up(core, "alice")
+    log_in(landing, "alice")
+    jwks = landing.get("/oauth2/jwks").json()
+    return client_id, jwks, sid_of(get_tokens(landing, client_id), jwks)
+
+
 def test_discovery_says_back_channel_log_out_is_supported(landing):
     meta = landing.get("/.well-known/openid-configuration").json()
     assert meta["backchannel_logout_supported"] is True
@@ -265,11 +275,7 @@ def test_ends_in_the_web_app_reach_the_clients(
 
 def test_a_client_that_is_down_gets_it_once_back(landing, core, sender, receivers, db):
     late = receivers(listening=False)  # connections refused
-    a = register(core, "A", late)
-    sign_up(core, "alice")
-    log_in(landing, "alice")
-    jwks = landing.get("/oauth2/jwks").json()
-    sid = sid_of(get_tokens(landing, a), jwks)
+    a, jwks, sid = alice_logged_in_to(landing, core, late)
     assert landing.post("/oauth2/logout", data={"confirm": "1"}).status_code == 302
     wait_for(lambda: (db.oauth_logouts.find_one({"client_id": a}) or {}).get("attempts", 0)
              >= 2)
@@ -287,11 +293,7 @@ def test_a_session_deleted_behind_our_back_is_found_by_the_sweep(
     """MongoDB's TTL deletion (or an operator's) runs no hook of ours: the sweep, which
     judges by the sessions collection itself, still tells the client."""
     one = receivers()
-    a = register(core, "A", one)
-    sign_up(core, "alice")
-    log_in(landing, "alice")
-    jwks = landing.get("/oauth2/jwks").json()
-    sid = sid_of(get_tokens(landing, a), jwks)
+    a, jwks, sid = alice_logged_in_to(landing, core, one)
     assert db.sessions.delete_many({}).deleted_count == 1
     wait_for(lambda: one.tokens)
     settle(core, sender)
@@ -348,11 +350,7 @@ def test_a_sender_of_another_issuer_leaves_the_log_out_to_ours(
     likely what failed the partner's browser test in CI at stop 24). Only a sender of the
     pair's issuer claims it."""
     one = receivers()
-    a = register(core, "A", one)
-    sign_up(core, "alice")
-    log_in(landing, "alice")
-    jwks = landing.get("/oauth2/jwks").json()
-    sid = sid_of(get_tokens(landing, a), jwks)
+    a, jwks, sid = alice_logged_in_to(landing, core, one)
     core.stop_logout_sender()  # ours is down; only the other issuer's runs
     fast = {"poll_every": 0.05, "sweep_every": 0.2,
             "retry": Retry(first_delay=timedelta(seconds=0.1),
