@@ -141,6 +141,15 @@ def test_an_id_token_signed_across_a_rotation_names_the_key_that_signed_it(db, c
     decoded = jwt.decode(token, published)  # the key of the header's kid verifies it
     assert decoded.header["kid"] == header["kid"] != core.openid.keys.current().kid
 
+    # A retired key sealed under an earlier MFA_ENCRYPTION_KEY (deploy.md's rotation of
+    # that key) stays published for two days; it must not stop every ID token meanwhile.
+    earlier = SigningKeys(core.storage.oauth, "an earlier MFA_ENCRYPTION_KEY, 43 characters")
+    earlier._new("retired")
+    header = id_token.get_encode_header(None)
+    token = jwt.encode(header, {"sub": "y"}, id_token.resolve_client_private_key(None),
+                       algorithms=["ES256"])
+    assert jwt.decode(token, KeySet.import_key_set(core.openid.keys.jwks())).claims["sub"] == "y"
+
 
 def test_client_ids_never_read_as_a_command_line_option(core):
     """A base64url id started with "-" one time in 64, and `auth-admin clients remove

@@ -97,20 +97,26 @@ class SigningKeys:
     def current(self) -> ECKey:
         """The private key that signs now (the newest "current" one), read from the
         database at each call: never one it no longer holds or one being replaced."""
-        return self._open(next(r for r in self._records() if r.state == "current"))
-
-    def signing_set(self) -> KeySet:
-        """Every stored private key (current, next, retired), for a signer that took its
-        header's `kid` from an earlier read (Authlib asks for the header and the key
-        separately): the key of that kid is found even if a rotation came in between."""
-        return KeySet([self._open(record) for record in self._records()])
-
-    def _open(self, record: Any) -> ECKey:
-        opened = self.box.open(record.sealed, record.id)
-        if opened is None:
+        record = next(r for r in self._records() if r.state == "current")
+        key = self._open(record)
+        if key is None:
             raise RuntimeError(f"signing key {record.id} cannot be opened: was "
                                "MFA_ENCRYPTION_KEY changed? (docs/deploy.md)")
-        return ECKey.import_key(json.loads(opened))
+        return key
+
+    def signing_set(self) -> KeySet:
+        """The stored private keys that open (current, next, retired), for a signer that
+        took its header's `kid` from an earlier read (Authlib asks for the header and the
+        key separately): the key of that kid is found even if a rotation came in between.
+        A retired key sealed under an earlier MFA_ENCRYPTION_KEY is left out, not an
+        error: it signs nothing, and every ID token would fail for its two days."""
+        opened = (self._open(record) for record in self._records())
+        return KeySet([key for key in opened if key is not None])
+
+    def _open(self, record: Any) -> ECKey | None:
+        """The private key, or None when it does not open (sealed under another key)."""
+        opened = self.box.open(record.sealed, record.id)
+        return None if opened is None else ECKey.import_key(json.loads(opened))
 
     def jwks(self) -> dict:
         """The public keys to publish: current, next and the retired ones still in overlap."""
