@@ -211,6 +211,35 @@ def test_clients_logouts_lists_the_failed_ones_and_requeues_them(db, core):
     assert "expires_at" not in again
 
 
+def test_log_outs_of_an_issuer_nobody_serves_are_failed_for_operators_after_a_day(db, core):
+    """Senders claim only their issuer's pairs; one armed under a LANDING_URL since moved
+    would stay pending for ever, unseen. The sweep fails it after UNCLAIMED_AFTER, with
+    the reason, so `clients logouts --failed` shows it; ours and recent ones stay."""
+    from datetime import timedelta
+
+    from auth_utils.services.backchannel import UNCLAIMED_AFTER, Backchannel
+
+    client, _ = core.openid.register("App", ["https://app.test/cb"],
+                                     backchannel_logout_uri="https://app.test/bc")
+    ours = core.openid.backchannel
+    moved = Backchannel(core.storage.oauth, ours.keys, issuer="https://old.example")
+    cases = [(moved, UNCLAIMED_AFTER), (ours, UNCLAIMED_AFTER), (moved, timedelta(hours=1))]
+    for n, (backchannel, _) in enumerate(cases):
+        backchannel.arm(session_id=f"gone-{n}", client_id=client, user_id="u", sid=f"s{n}")
+    assert ours.sweep() == 3  # no such sessions: all three due now
+    for n, (_, overdue) in enumerate(cases):
+        db.oauth_logouts.update_one({"session_id": f"gone-{n}"}, {"$set": {
+            "next_attempt_at": ours.clock() - overdue - timedelta(seconds=1)}})
+    ours.sweep()
+    status = {d["session_id"]: d for d in db.oauth_logouts.find()}
+    assert status["gone-0"]["status"] == "failed" and status["gone-0"]["expires_at"]
+    assert status["gone-0"]["last_error"] == "no sender of its issuer claimed it in 24 h"
+    assert status["gone-1"]["status"] == "pending"  # ours: the sender's own accounting
+    assert status["gone-2"]["status"] == "pending"  # not a day yet
+    assert db.oauth_logouts.find_one({"session_id": "gone-0"})["issuer"] == \
+        "https://old.example"
+
+
 def test_clients_logouts_help():
     r = admin("clients", "logouts", "--help")
     assert r.returncode == 0 and "--failed" in r.stdout and "after their retries" in r.stdout

@@ -345,6 +345,21 @@ def release_logout(db: Database, claimed: BackchannelLogoutRecord, now: datetime
     return released(_logouts(db), claimed, now)
 
 
+@translate_errors
+def fail_unclaimed_logouts(db: Database, now: datetime, issuer: str, older_than: timedelta,
+                           *, retention: timedelta = RETENTION) -> int:
+    """Pending records of another issuer than `issuer`, due for longer than `older_than`
+    (no process of theirs claimed them: a LANDING_URL since moved), marked failed with the
+    reason, so operators see them (`clients logouts --failed`) and they expire; how
+    many. Records of our issuer are left to `claim_logout`'s own accounting."""
+    return _logouts(db).update_many(
+        {"status": "pending", "issuer": {"$nin": [issuer, "", None]},
+         "next_attempt_at": {"$lte": now - older_than}},
+        {"$set": {"status": "failed", "lease": "", "expires_at": now + retention,
+                  "last_error": "no sender of its issuer claimed it in "
+                                f"{older_than.total_seconds() / 3600:g} h"}}).modified_count
+
+
 LOGOUT_STATUSES = ("armed", "pending", "delivered", "failed")
 
 

@@ -43,12 +43,15 @@ from auth_utils.services.worker import DrainThread
 from auth_utils.storage import OAuthStore
 from db_utils.outbox import Retry
 
-__all__ = ["EVENT", "Backchannel", "LogoutSender", "logout_record_id"]
+__all__ = ["EVENT", "UNCLAIMED_AFTER", "Backchannel", "LogoutSender", "logout_record_id"]
 
 log = logging.getLogger("auth_utils.backchannel")
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"  # spec 2.4
 TOKEN_SECONDS = 120  # a Logout Token is checked on arrival: short-lived (spec 2.4 exp)
+# A pair of another issuer still pending this long after it was due (a lease or a
+# backoff at most 10 min) has no sender left: failed, for operators to see (1 day).
+UNCLAIMED_AFTER = timedelta(days=1)
 
 
 def logout_record_id(session_id: str, client_id: str) -> str:
@@ -112,7 +115,9 @@ class Backchannel:
         return count
 
     def sweep(self) -> int:
-        """Every armed pair whose session is gone: due (the backstop)."""
+        """Every armed pair whose session is gone: due (the backstop). Pairs of an issuer
+        no process serves any more are marked failed after UNCLAIMED_AFTER."""
+        self.store.fail_unclaimed_logouts(self.clock(), self.issuer, UNCLAIMED_AFTER)
         count = self.store.end_logouts(self.clock(), sessions_now=self.session_clock())
         if count:
             self.wakeup.set()

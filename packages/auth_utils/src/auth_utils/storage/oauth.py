@@ -3,7 +3,7 @@ and back-channel log-outs (auth_utils.flows.provider, auth_utils.services.backch
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from auth_utils.storage.records import RetryPolicy
@@ -80,6 +80,10 @@ class OAuthStore(Protocol):
         """The oldest due pending pair armed under `issuer` (or under none), leased."""
 
     def logout_delivered(self, id: str, now: datetime) -> bool: ...
+
+    def fail_unclaimed_logouts(self, now: datetime, issuer: str, older_than: timedelta
+                               ) -> int:
+        """Pending pairs of another issuer, unclaimed for `older_than`: failed; how many."""
 
     def logout_failed(self, claimed: object, now: datetime, error: str,
                       retry: RetryPolicy, *, permanent: bool = False) -> str: ...
