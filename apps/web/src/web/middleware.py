@@ -69,7 +69,7 @@ class AuthGlueMiddleware:
             request.headers.get("Referer"), services.get().settings.allowed_origins)
         response = render_error(request, refusal) if refusal else self.get_response(request)
         http.finish_headers(response.headers, self.headers, sets_cookie=bool(response.cookies),
-                            logged_in=getattr(request, "user", AnonymousUser).is_authenticated)
+                            logged_in=getattr(request, "user", AnonymousUser()).is_authenticated)
         match = getattr(request, "resolver_match", None)
         http.observe("web", match.url_name if match else "unmatched", request.method or "GET",
                      time.perf_counter() - started)
