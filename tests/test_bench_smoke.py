@@ -24,6 +24,7 @@ ROWS = [
     "shared session cookie, cache off",
     "shared session cookie, cache on",
     "same, vs Django's own stack",
+    "authentication's cost, cache on: not measured without wrk",
     "3. database commands per authenticated request",
     "landing  cache off: 1.000 reads, 0.000 writes",
     "web      cache off: 1.000 reads, 0.000 writes",

@@ -153,6 +153,18 @@ def _row(label: str, result: Result, base: Result | None = None) -> None:
           f"{result.p99_ms:8.2f} {ratio}  {result.errors:>4}", flush=True)
 
 
+def _cost(tag: str, result: Result, base: Result) -> None:
+    """What authentication adds to its baseline, in time per request of the one saturated
+    worker (1 / requests per second): a ratio against a baseline that got faster hides
+    it (landing's no-cookie row went from 8,229 to 15,164 req/s in issue 28)."""
+    if result.tool != "wrk" or base.tool != "wrk":
+        print(f"  authentication's cost, {tag}: not measured without wrk", flush=True)
+        return
+    added = (1 / result.requests_per_s - 1 / base.requests_per_s) * 1e6
+    print(f"  authentication's cost, {tag}: {added:+.0f} µs per request at saturation "
+          "(1 / req/s)", flush=True)
+
+
 def _header(title: str) -> None:
     print(f"\n{title}\n  {'':<46} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6}  "
           f"{'errs':>4}", flush=True)
@@ -431,6 +443,8 @@ def main(argv: list[str] | None = None) -> int:
                      results[f"landing-noauth-{tag}"])
                 _row(f"session cookie validated, {tag}", results[f"landing-{tag}"],
                      results[f"landing-noauth-{tag}"])
+            for tag in ("cache off", "cache on"):
+                _cost(tag, results[f"landing-{tag}"], results[f"landing-noauth-{tag}"])
             _header("2. web: GET / (as deployed: uvicorn + web.buffered, 1 worker)")
             _row("no authentication (fixed user)", results["web-noauth"])
             _row("Django contrib.auth + contrib.sessions (SQLite)", results["web-django"],
@@ -438,6 +452,8 @@ def main(argv: list[str] | None = None) -> int:
             for tag in ("cache off", "cache on"):
                 _row(f"shared session cookie, {tag}", results[f"web-{tag}"], results["web-noauth"])
                 _row("  same, vs Django's own stack", results[f"web-{tag}"], results["web-django"])
+            for tag in ("cache off", "cache on"):
+                _cost(tag, results[f"web-{tag}"], results["web-noauth"])
 
             print("\n3. database commands per authenticated request", flush=True)
             for cache in (False, True):
