@@ -64,19 +64,21 @@ class CachedSessionStore:
         self._stop = threading.Event()
         self.stream_restarts = 0  # times the cache stopped trusting its feed
 
+    def _caught_up(self) -> bool:
+        """The feed is open and caught up within `max_lag`: entries may be served."""
+        return self._healthy and time.monotonic() - self._caught_up_at <= self.max_lag
+
     @property
     def active(self) -> bool:
         """True while entries may be served (the feed is open and caught up recently)."""
         self._ensure_watcher()
-        if not self._healthy:
-            return False
-        if time.monotonic() - self._caught_up_at > self.max_lag:
-            if self._entries:
-                self.flush()  # fell behind: what it holds may be revoked; start afresh
-                self.stream_restarts += 1  # (pymongo may resume the stream itself)
-                FEED_RESTARTS.inc()
-            return False
-        return True
+        if self._caught_up():
+            return True
+        if self._healthy and self._entries:
+            self.flush()  # fell behind: what it holds may be revoked; start afresh
+            self.stream_restarts += 1  # (pymongo may resume the stream itself)
+            FEED_RESTARTS.inc()
+        return False
 
     def _settle(self) -> None:
         """Wait until every other process has either applied a deletion just acknowledged
@@ -87,9 +89,9 @@ class CachedSessionStore:
     # -- the SessionStore interface -----------------------------------------------------
 
     def peek(self, session_id: str) -> StoredSession | None:
-        # `active`'s test inline first (every validation asks): caught up within max_lag.
-        if not (self._healthy and time.monotonic() - self._caught_up_at <= self.max_lag) \
-                and not self.active:
+        # The common case first (every validation asks); `active` also starts the
+        # watcher and flushes a cache that fell behind.
+        if not self._caught_up() and not self.active:
             return None
         entry = self._entries.get(session_id)
         if entry is None:
