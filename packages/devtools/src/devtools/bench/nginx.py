@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from pathlib import Path
 
-import httpx
-
 from devtools.dbserver import free_port
-from devtools.processes import AppProcess, ProgramProcess
+from devtools.processes import AppProcess, ProgramProcess, start_answering
 
 __all__ = ["CONFIG", "nginx_binary", "start_behind_nginx"]
 
@@ -76,18 +73,10 @@ def start_behind_nginx(env: dict, workdir: Path, workers: int, timeout: float = 
         "--log-level", "warning")).start()
     nginx = ProgramProcess(binary, env, log_path=home / "nginx.log", args=(
         "-p", str(home), "-c", str(home / "nginx.conf"), "-e", str(home / "nginx-error.log")))
-    procs = [gunicorn, nginx.start()]
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not all(p.alive() for p in procs):
-            break
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return procs, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    for proc in procs:
+    # Through nginx, a 200 only once gunicorn answers behind it (a 502 before).
+    if start_answering([(nginx, f"{url}/healthz")], timeout, status=200) is None:
+        return [gunicorn, nginx], url
+    for proc in (gunicorn, nginx):
         proc.stop()
     raise RuntimeError(f"nginx + gunicorn did not start; see {home}")
