@@ -139,7 +139,6 @@ async def application(scope: dict, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": b"".join(chunks)})
 
 
-
 class _OneWriteTransport:
     """The connection's transport, writing a response's head and body in one system
     call: uvicorn writes the head at `http.response.start` and the body at the next

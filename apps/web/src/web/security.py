@@ -196,6 +196,7 @@ def identity_unlink(request: HttpRequest, identity_id: str) -> HttpResponse:
                                                identity_id, **client(request))
     return _answer(request, outcome, "unlinked")
 
+
 def _answer(request: HttpRequest, outcome: Outcome, done: str) -> HttpResponse:
     """A change's answer: re-authenticate first (the core asked), the page with what was
     wrong, or back to the page saying what was `done`."""
@@ -204,7 +205,6 @@ def _answer(request: HttpRequest, outcome: Outcome, done: str) -> HttpResponse:
     if not outcome.ok:
         return _page(request, outcome, status_of(outcome))
     return HttpResponseRedirect(f"/account/security?done={done}", status=303)
-
 
 
 def _safe_next(value: str | None) -> str:
