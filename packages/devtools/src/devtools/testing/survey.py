@@ -6,11 +6,10 @@ buttons, on a desktop and a phone viewport in both colour schemes, with screensh
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections import Counter
 
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from devtools.testing.helpers import wait_for
 
 __all__ = ["AXE_TAGS", "NARROWEST", "SCHEMES", "VIEWPORTS", "Survey",
            "submit_without_browser_checks"]
@@ -140,9 +139,10 @@ class Survey:
     def expect_focus_on_error(self, page, name: str) -> None:
         """After a failed submission focus is on the error summary or the invalid field."""
         # Chromium moves focus to an `autofocus` element at its next rendering update,
-        # which can come after the load event the navigation waited for.
-        with contextlib.suppress(PlaywrightTimeout):
-            page.wait_for_function("document.activeElement !== document.body", timeout=3000)
+        # which can come after the load event the navigation waited for. Polled from
+        # here: `wait_for_function` polls by `eval` in the page, which our CSP refuses
+        # (script-src 'self'), so it failed whenever the focus had not moved yet.
+        wait_for(lambda: page.evaluate("document.activeElement !== document.body"), 3.0)
         focused = page.evaluate("""() => { const e = document.activeElement;
             return {id: e.id, tag: e.tagName, invalid: e.getAttribute("aria-invalid"),
                     alert: e.getAttribute("role")}; }""")
